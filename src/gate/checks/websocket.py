@@ -1,0 +1,330 @@
+"""``ws.upgrade``, ``ws.subprotocol`` and ``ws.first_message``: judge one WebSocket session.
+
+The three checks read the same transcript, in the order the protocol runs:
+a check whose step was never reached reports ``skip`` with the reason, never
+``pass``. Close codes are named as RFC 6455 names them, and each failure says
+which side is at fault and where to look.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gate.checks.result import CheckResult, Warning, network_failure, skipped
+from gate.probes.transcript import Exchange, WsSession
+
+UPGRADE = "ws.upgrade"
+SUBPROTOCOL = "ws.subprotocol"
+FIRST_MESSAGE = "ws.first_message"
+
+CLOSE_NAMES = {
+    1000: "OK",
+    1001: "going away",
+    1002: "protocol error",
+    1003: "unsupported data",
+    1005: "no status",
+    1006: "abnormal closure",
+    1007: "invalid data",
+    1008: "policy violation",
+    1009: "message too big",
+    1010: "mandatory extension",
+    1011: "internal error",
+    1012: "service restart",
+    1013: "try again later",
+    1014: "bad gateway",
+    1015: "TLS handshake",
+}
+_NORMAL_CLOSES = (1000, 1001)
+_SHOWN_MESSAGES = 3
+
+
+def close_text(code: int, reason: str) -> str:
+    """``1011 (internal error) "reason"``, as the field reports quote it."""
+    name = CLOSE_NAMES.get(code, "application-defined" if code >= 3000 else "unknown")
+    return f"{code} ({name})" + (f' "{reason}"' if reason else "")
+
+
+def _attempts_evidence(session: WsSession) -> list[dict[str, Any]]:
+    return [
+        {
+            "started_ms": round(a.started_ms, 1),
+            "duration_ms": a.duration_ms,
+            "connect_ms": a.connect_ms,
+            "status": a.handshake.status if a.handshake else None,
+            "error": a.error.kind if a.error else None,
+        }
+        for a in session.attempts
+    ]
+
+
+def session_evidence(session: WsSession) -> dict[str, Any]:
+    """Evidence shared by the WebSocket checks: URL, attempts, negotiation."""
+    evidence: dict[str, Any] = {
+        "url": session.url,
+        "attempts": _attempts_evidence(session),
+        "offered_subprotocols": list(session.offered),
+        "selected_subprotocol": session.selected,
+    }
+    final = session.final
+    if final.handshake is not None:
+        evidence["status"] = final.handshake.status
+        evidence["response_headers"] = dict(final.handshake.headers)
+        if final.handshake.body:
+            evidence["body_excerpt"] = final.handshake.body
+    if final.error is not None:
+        evidence["error"] = final.error.message
+    return evidence
+
+
+def _session_ms(session: WsSession) -> float:
+    first, last = session.attempts[0], session.attempts[-1]
+    return round(last.started_ms + last.duration_ms - first.started_ms, 1)
+
+
+def judge_upgrade(session: WsSession, credential: bool) -> CheckResult:
+    """The opening handshake must answer 101 with a valid Sec-WebSocket-Accept."""
+    final = session.final
+    attempts = len(session.attempts)
+    duration = _session_ms(session)
+    evidence = session_evidence(session)
+    if session.upgraded:
+        connect = f" (TCP connect {final.connect_ms} ms)" if final.connect_ms is not None else ""
+        return CheckResult(
+            UPGRADE,
+            "pass",
+            f"101 Switching Protocols in {final.duration_ms} ms{connect}",
+            duration,
+            attempts=attempts,
+            evidence=evidence,
+        )
+    error = final.error
+    assert error is not None
+    handshake = final.handshake
+    if error.kind == "upgrade_status" and handshake is not None:
+        status = handshake.status
+        body = f": {handshake.body!r}" if handshake.body else ""
+        if status == 426 or status < 400:
+            hint = (
+                "the upgrade was served as plain HTTP: a proxy or load balancer dropped the "
+                "Upgrade header, or --ws-path is not the WebSocket route"
+            )
+            if 300 <= status < 400:
+                location = next(
+                    (v for k, v in handshake.headers.items() if k.lower() == "location"), "?"
+                )
+                hint = f"redirect to {location}: the gate does not follow it; {hint}"
+            return CheckResult(
+                UPGRADE,
+                "fail",
+                f"upgrade answered HTTP {status} instead of 101{body}",
+                duration,
+                attempts=attempts,
+                diagnosis="upgrade_not_supported",
+                hint=hint,
+                evidence=evidence,
+            )
+        if status in (401, 403):
+            hint = (
+                "the WebSocket route refused the credential: if the same token works over "
+                "HTTP, the two routes authenticate differently (check how the handler reads "
+                "the token from the subprotocol)"
+                if credential
+                else "the route needs a credential: set GATE_TOKEN or GATE_JWT_SECRET"
+            )
+        elif status == 404:
+            hint = "no WebSocket route at that path: check --ws-path"
+        elif status >= 500:
+            hint = "the service failed while handling the upgrade: its logs hold the error"
+        else:
+            hint = "the server refused the upgrade request: its logs say why"
+        retried = f" after {attempts} attempts" if attempts > 1 else ""
+        return CheckResult(
+            UPGRADE,
+            "fail",
+            f"upgrade refused with HTTP {status}{retried}{body}",
+            duration,
+            attempts=attempts,
+            diagnosis="upgrade_rejected",
+            hint=hint,
+            evidence=evidence,
+        )
+    if error.kind == "handshake_invalid":
+        return CheckResult(
+            UPGRADE,
+            "fail",
+            f"101 received but the handshake is invalid: {error.message}",
+            duration,
+            attempts=attempts,
+            diagnosis="handshake_invalid",
+            hint="the server or a proxy in front of it answers the upgrade incorrectly "
+            "(Sec-WebSocket-Accept, Upgrade or Connection header)",
+            evidence=evidence,
+        )
+    return network_failure(UPGRADE, error, "upgrade", duration, attempts, evidence)
+
+
+def judge_subprotocol(session: WsSession, expect: str | None) -> CheckResult:
+    """The server must select an offered subprotocol (exactly ``expect`` when given)."""
+    if not session.upgraded:
+        return skipped(SUBPROTOCOL, "not run: the upgrade failed")
+    duration = session.final.duration_ms
+    evidence = session_evidence(session)
+    offered = ", ".join(session.offered)
+
+    def fail(diagnosis: str, summary: str, hint: str) -> CheckResult:
+        return CheckResult(
+            SUBPROTOCOL,
+            "fail",
+            summary,
+            duration,
+            diagnosis=diagnosis,
+            hint=hint,
+            evidence=evidence,
+        )
+
+    if not session.offered:
+        if session.selected is None:
+            return skipped(SUBPROTOCOL, "no subprotocol offered (no credential, no --subprotocol)")
+        return fail(
+            "subprotocol_unexpected",
+            f"server selected {session.selected!r} but the gate offered none",
+            "a server may only select an offered subprotocol (RFC 6455 4.2.2); a client that "
+            "sends its token in a hand-written Sec-WebSocket-Protocol header hits this as "
+            "'no subprotocols supported', a client bug; the gate offers through negotiation",
+        )
+    if session.selected is None:
+        return fail(
+            "subprotocol_not_selected",
+            f"offered [{offered}] through negotiation; the server selected none",
+            "the server must answer with one offered name in Sec-WebSocket-Protocol, or "
+            "browsers fail the connection; if it expects the token in another form, set "
+            "--subprotocol-template",
+        )
+    if session.selected_index is None:
+        return fail(
+            "subprotocol_unexpected",
+            f"server selected {session.selected!r}, which was not offered ([{offered}])",
+            "the server selected a subprotocol the client never offered (RFC 6455 4.2.2): "
+            "fix the server's subprotocol selection",
+        )
+    chosen = session.offered[session.selected_index]
+    if expect is not None and chosen != expect:
+        return fail(
+            "subprotocol_unexpected",
+            f"server selected {chosen!r}, expected {expect!r}",
+            "the server prefers another subprotocol than the one the client relies on: check "
+            "the server's selection order",
+        )
+    warnings: tuple[Warning, ...] = ()
+    if session.credential_echoed or session.selected_index == session.credential_at:
+        warnings = (
+            Warning(
+                "credential_echoed",
+                "the server selected the credential-bearing subprotocol, so the token is "
+                "echoed in a response header (and in proxy logs); prefer a plain "
+                "--subprotocol name for the server to select",
+            ),
+        )
+    return CheckResult(
+        SUBPROTOCOL,
+        "warn" if warnings else "pass",
+        f"server selected {chosen!r} of [{offered}]",
+        duration,
+        evidence=evidence,
+        warnings=warnings,
+    )
+
+
+def _received(exchange: Exchange) -> str:
+    count = len(exchange.messages) + exchange.messages_not_kept
+    if count == 0:
+        return "nothing arrived"
+    shown = "; ".join(repr(m.text) for m in exchange.messages[:_SHOWN_MESSAGES])
+    more = f" and {count - _SHOWN_MESSAGES} more" if count > _SHOWN_MESSAGES else ""
+    return f"{count} non-matching message{'s' * (count != 1)} arrived: {shown}{more}"
+
+
+def _exchange_evidence(session: WsSession, exchange: Exchange) -> dict[str, Any]:
+    evidence = session_evidence(session)
+    evidence["sent"] = exchange.sent
+    evidence["waited_ms"] = exchange.waited_ms
+    evidence["messages"] = [
+        {"at_ms": m.at_ms, "size": m.size, "binary": m.binary, "matched": m.matched, "text": m.text}
+        for m in exchange.messages
+    ]
+    evidence["messages_not_kept"] = exchange.messages_not_kept
+    if exchange.close is not None:
+        evidence["close"] = {
+            "code": exchange.close.code,
+            "reason": exchange.close.reason,
+            "by": exchange.close.by,
+        }
+    return evidence
+
+
+def judge_first_message(
+    session: WsSession, expect: str | None, message_timeout: float
+) -> CheckResult:
+    """The first matching message must arrive before a close and within the timeout."""
+    exchange = session.exchange
+    if exchange is None:
+        if session.upgraded:
+            return skipped(
+                FIRST_MESSAGE, "not run: the handshake failed at subprotocol negotiation"
+            )
+        return skipped(FIRST_MESSAGE, "not run: the upgrade failed")
+    evidence = _exchange_evidence(session, exchange)
+    duration = exchange.waited_ms
+    after = "after the first message" if exchange.sent is not None else "after the upgrade"
+    seconds = f"{exchange.waited_ms / 1000:.2f} s"
+
+    def fail(diagnosis: str, summary: str, hint: str) -> CheckResult:
+        return CheckResult(
+            FIRST_MESSAGE,
+            "fail",
+            summary,
+            duration,
+            diagnosis=diagnosis,
+            hint=hint,
+            evidence=evidence,
+        )
+
+    if exchange.matched:
+        reply = exchange.messages[-1]
+        return CheckResult(
+            FIRST_MESSAGE,
+            "pass",
+            f"reply in {reply.at_ms} ms: {reply.text!r}",
+            duration,
+            evidence=evidence,
+        )
+    if exchange.error is not None and exchange.error.kind != "message_timeout":
+        return network_failure(FIRST_MESSAGE, exchange.error, "exchange", duration, 1, evidence)
+    close = exchange.close
+    if close is not None and close.by == "server" and close.code in _NORMAL_CLOSES:
+        return fail(
+            "closed_by_server",
+            f"server closed the connection normally with {close_text(close.code, close.reason)} "
+            f"{seconds} {after}, before a matching reply; {_received(exchange)}",
+            "the server's message handler returned and closed the socket instead of answering: "
+            "look at its handler and cleanup path in the server logs",
+        )
+    if close is not None:
+        what = (
+            "the connection dropped without a close frame"
+            if close.by == "none"
+            else f"server closed the connection with {close_text(close.code, close.reason)}"
+        )
+        hint = "the server failed inside the session: its logs at this time hold the error"
+        if close.code == 1008:
+            hint = "the server rejected the session after the upgrade (policy violation), "
+            hint += "often an auth check inside the handler: its logs say which"
+        return fail("server_error_close", f"{what} {seconds} {after}; {_received(exchange)}", hint)
+    expectation = "a matching message" if expect is not None else "any message"
+    return fail(
+        "first_message_timeout",
+        f"no reply within {message_timeout:g} s {after} (waited for {expectation}); "
+        f"{_received(exchange)}",
+        "the socket stayed open but the handler never answered: the work behind the reply "
+        "(agent execution, streaming) stalls; check --expect against what did arrive",
+    )

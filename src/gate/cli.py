@@ -1,0 +1,321 @@
+"""The command line: parse, call, render, exit. The only module that prints or exits.
+
+Exit codes (a contract, see README): 0 pass; 1 the service failed a check;
+2 usage or configuration error; 3 the gate could not complete its own work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from gate import __version__
+from gate.config import DEFAULT_SEND, build_settings
+from gate.errors import ConfigError, GateError
+from gate.sandbox.faults import FAULTS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3
+_SECONDS = click.FloatRange(min=0.001)
+
+
+def _options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+check_options = _options(
+    click.option(
+        "--health-path",
+        multiple=True,
+        metavar="PATH",
+        help="Health endpoint path; repeatable.  [default: /health]",
+    ),
+    click.option(
+        "--expect-status",
+        type=click.IntRange(100, 599),
+        default=200,
+        show_default=True,
+        help="Expected status of each health path.",
+    ),
+    click.option("--expect-body", metavar="JSON", help="JSON subset the health body must contain."),
+    click.option("--ws-path", default="/ws", show_default=True, help="WebSocket path."),
+    click.option(
+        "--subprotocol-template",
+        default="jwt.{token_b64url}",
+        show_default=True,
+        help="How the token is offered as a subprotocol ({token}, {token_b64url}).",
+    ),
+    click.option(
+        "--subprotocol",
+        multiple=True,
+        metavar="NAME",
+        help="A plain subprotocol to offer as well; repeatable.",
+    ),
+    click.option(
+        "--expect-subprotocol", metavar="NAME", help="The subprotocol the server must select."
+    ),
+    click.option(
+        "--send",
+        default=DEFAULT_SEND,
+        show_default=True,
+        metavar="TEXT",
+        help="First message to send after the upgrade.",
+    ),
+    click.option("--no-send", is_flag=True, help="Send nothing; only listen for a message."),
+    click.option(
+        "--expect",
+        metavar="TEXT",
+        help="Expected reply: a JSON subset if it parses as an object, else a substring.",
+    ),
+    click.option(
+        "--message-timeout",
+        type=_SECONDS,
+        default=10.0,
+        show_default=True,
+        help="Seconds to wait for the reply.",
+    ),
+    click.option(
+        "--max-message-size",
+        type=click.IntRange(min=1),
+        default=1 << 20,
+        show_default=True,
+        help="Largest message accepted, in bytes.",
+    ),
+    click.option(
+        "--check-auth/--no-check-auth",
+        default=True,
+        show_default=True,
+        help="Check that the socket refuses missing, forged and expired tokens.",
+    ),
+    click.option(
+        "--token-env",
+        default="GATE_TOKEN",
+        show_default=True,
+        metavar="VAR",
+        help="Variable holding a ready token.",
+    ),
+    click.option(
+        "--jwt-secret-env",
+        default="GATE_JWT_SECRET",
+        show_default=True,
+        metavar="VAR",
+        help="Variable holding an HS256 secret to mint tokens with.",
+    ),
+    click.option(
+        "--jwt-key-file",
+        type=click.Path(dir_okay=False),
+        metavar="PEM",
+        help="RSA or EC private key to mint RS256/ES256 tokens with.",
+    ),
+    click.option("--jwt-algorithm", metavar="ALG", help="Override the minting algorithm."),
+    click.option("--jwt-subject", metavar="SUB", help="sub claim of minted tokens."),
+    click.option("--jwt-audience", metavar="AUD", help="aud claim of minted tokens."),
+    click.option("--jwt-issuer", metavar="ISS", help="iss claim of minted tokens."),
+    click.option(
+        "--jwt-claim",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Extra claim (VALUE parsed as JSON when it can be); repeatable.",
+    ),
+    click.option(
+        "--jwt-ttl",
+        type=_SECONDS,
+        default=300.0,
+        show_default=True,
+        help="Lifetime of minted tokens, in seconds.",
+    ),
+    click.option(
+        "--connect-timeout",
+        type=_SECONDS,
+        default=10.0,
+        show_default=True,
+        help="Seconds for DNS and TCP connect, per step.",
+    ),
+    click.option(
+        "--read-timeout",
+        type=_SECONDS,
+        default=10.0,
+        show_default=True,
+        help="Seconds for a response or the upgrade, per step.",
+    ),
+    click.option(
+        "--deadline",
+        type=_SECONDS,
+        default=60.0,
+        show_default=True,
+        help="Seconds for the whole run.",
+    ),
+    click.option(
+        "--retry-budget",
+        type=click.FloatRange(min=0),
+        default=30.0,
+        show_default=True,
+        help="Seconds of retries for cold-start outcomes (refused, 429, 502-504).",
+    ),
+    click.option(
+        "--ca-bundle",
+        type=click.Path(dir_okay=False),
+        metavar="PEM",
+        help="Extra CA certificates to trust (verification stays on).",
+    ),
+    click.option(
+        "--header",
+        multiple=True,
+        metavar="'NAME: VALUE'",
+        help="Extra request header; repeatable; values are redacted in output.",
+    ),
+    click.option("--strict", is_flag=True, help="Warnings fail the run."),
+    click.option(
+        "--report-json",
+        type=click.Path(dir_okay=False),
+        metavar="PATH",
+        help="Write the JSON report (schema gate.report/v1) here.",
+    ),
+)
+
+
+def _explicit(ctx: click.Context) -> frozenset[str]:
+    return frozenset(
+        name
+        for name in ctx.params
+        if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+    )
+
+
+def _colour() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _fail(error: GateError) -> None:
+    click.echo(f"gate: error: {error.message}", err=True)
+    sys.exit(error.exit_code)
+
+
+def _check_report_path(path: str | None) -> Path | None:
+    if path is None:
+        return None
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise ConfigError(f"--report-json {path}: folder {target.parent} does not exist: create it")
+    return target
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="smoke-gate")
+def cli() -> None:
+    """smoke-gate: a post-deploy gate for HTTP + WebSocket services on Cloud Run."""
+
+
+@cli.command()
+@click.argument("url")
+@check_options
+@click.pass_context
+def check(ctx: click.Context, /, url: str, **options: Any) -> None:
+    """Probe the service at URL and name the exact failure.
+
+    Exit codes: 0 pass, 1 a check failed, 2 usage or configuration error,
+    3 the gate could not complete its own work.
+    """
+    from gate.report.json_report import render_json
+    from gate.report.text import render_text
+    from gate.runner import run_check
+    from gate.tokens import load_credential
+
+    try:
+        settings = build_settings({"url": url, **options}, _explicit(ctx))
+        report_path = _check_report_path(options["report_json"])
+        credential = load_credential(settings.token)
+        result = run_check(settings, credential)
+    except GateError as error:
+        _fail(error)
+        return
+    click.echo(render_text(result, colour=_colour()), nl=False)
+    if report_path is not None:
+        try:
+            report_path.write_text(render_json(result), encoding="utf-8")
+        except OSError as exc:
+            _fail(GateError(f"--report-json {report_path}: cannot write it ({exc.strerror})"))
+    sys.exit(result.exit_code)
+
+
+@cli.group()
+def sandbox() -> None:
+    """The reference service that reproduces each failure on demand."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--fault", type=click.Choice(sorted(FAULTS)), default="none", show_default=True)
+@click.option(
+    "--cold-start",
+    "cold_start_s",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="Seconds of 503 answers for --fault cold-start.",
+)
+@click.option(
+    "--jwt-secret-env",
+    default="GATE_JWT_SECRET",
+    show_default=True,
+    metavar="VAR",
+    help="Variable holding the HS256 secret; unset means no authentication.",
+)
+def sandbox_serve(
+    host: str, port: int, fault: str, cold_start_s: float, jwt_secret_env: str
+) -> None:
+    """Serve the sandbox until interrupted."""
+    from gate.sandbox.service import Sandbox, SandboxConfig
+
+    secret = os.environ.get(jwt_secret_env) or None
+    config = SandboxConfig(fault=fault, jwt_secret=secret, cold_start_s=cold_start_s)
+
+    async def serve() -> None:
+        server = Sandbox(config, host, port)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise GateError(
+                f"cannot listen on {host}:{port} ({exc.strerror}): pick another --port"
+            ) from None
+        auth = f"auth from ${jwt_secret_env}" if secret else f"no auth (${jwt_secret_env} unset)"
+        click.echo(f"sandbox on {server.url} · fault {fault}: {FAULTS[fault]} · {auth}")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        await server.stop()
+
+    try:
+        asyncio.run(serve())
+    except GateError as error:
+        _fail(error)
+
+
+@sandbox.command("faults")
+def sandbox_faults() -> None:
+    """List the faults the sandbox can reproduce."""
+    for name, description in FAULTS.items():
+        click.echo(f"{name:<24} {description}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    with contextlib.suppress(KeyboardInterrupt):
+        cli(prog_name="gate")

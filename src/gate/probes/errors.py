@@ -1,0 +1,111 @@
+"""The one boundary where exceptions of requests, websockets and the OS become data.
+
+Nothing outside this module inspects a third-party exception. Each function
+returns a :class:`ProbeError` whose ``kind`` the checks turn into a diagnosis
+code and whose ``message`` is already redacted.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+
+import requests
+from websockets.exceptions import (
+    InvalidHandshake,
+    InvalidHeader,
+    InvalidMessage,
+    InvalidStatus,
+    NegotiationError,
+)
+
+from gate.probes.transcript import ErrorKind, ProbeError
+from gate.redact import Redactor
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _first(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
+    # urllib3 wraps the OS error in its own and keeps it in args, not only __cause__.
+    for link in _chain(exc):
+        if isinstance(link, kinds):
+            return link
+        for arg in link.args:
+            if isinstance(arg, BaseException):
+                found = _first(arg, kinds)
+                if found is not None:
+                    return found
+    return None
+
+
+def from_requests(exc: requests.RequestException, redactor: Redactor) -> ProbeError:
+    """Classify an exception raised by requests."""
+    kind: ErrorKind
+    cause: BaseException = exc
+    if isinstance(exc, requests.exceptions.SSLError):
+        kind = "tls_error"
+        cause = _first(exc, (ssl.SSLError,)) or exc
+    elif isinstance(exc, requests.exceptions.ConnectTimeout):
+        kind = "connect_timeout"
+    elif isinstance(exc, requests.exceptions.ReadTimeout):
+        kind = "read_timeout"
+    elif (found := _first(exc, (socket.gaierror,))) is not None or "NameResolution" in str(exc):
+        kind, cause = "dns_failure", found or exc
+    elif (found := _first(exc, (ConnectionRefusedError,))) is not None:
+        kind, cause = "connect_refused", found
+    elif (found := _first(exc, (TimeoutError, socket.timeout))) is not None:
+        kind, cause = "read_timeout", found
+    else:
+        kind = "protocol_error"
+        cause = _first(exc, (http.client.HTTPException, OSError)) or exc
+    return ProbeError(kind, redactor.text(_describe(cause)))
+
+
+def from_os(exc: OSError, phase: str, redactor: Redactor) -> ProbeError:
+    """Classify an OS-level error met while resolving or connecting."""
+    kind: ErrorKind
+    if isinstance(exc, socket.gaierror):
+        kind = "dns_failure"
+    elif isinstance(exc, ssl.SSLError):
+        kind = "tls_error"
+    elif isinstance(exc, ConnectionRefusedError):
+        kind = "connect_refused"
+    elif isinstance(exc, TimeoutError):
+        kind = "connect_timeout" if phase == "connect" else "read_timeout"
+    elif phase == "connect":
+        kind = "connect_refused"
+    else:
+        kind = "protocol_error"
+    return ProbeError(kind, redactor.text(f"{phase}: {_describe(exc)}"))
+
+
+def from_handshake(exc: InvalidHandshake, redactor: Redactor) -> ProbeError:
+    """Classify a failed WebSocket opening handshake."""
+    if isinstance(exc, InvalidStatus):
+        status = exc.response.status_code
+        return ProbeError("upgrade_status", f"server answered the upgrade with HTTP {status}")
+    if isinstance(exc, NegotiationError):
+        return ProbeError("subprotocol_negotiation", redactor.text(str(exc)))
+    if isinstance(exc, InvalidHeader):
+        return ProbeError("handshake_invalid", redactor.text(str(exc)))
+    if isinstance(exc, InvalidMessage):
+        cause = exc.__cause__
+        if isinstance(cause, EOFError):
+            detail = "the server closed the connection without answering the upgrade"
+        else:
+            detail = f"not an HTTP response ({_describe(cause) if cause else exc})"
+        return ProbeError("protocol_error", redactor.text(detail))
+    return ProbeError("protocol_error", redactor.text(_describe(exc)))

@@ -1,0 +1,62 @@
+"""The human report: one line per check, then the verdict.
+
+Each line shows status, check id, measured duration and a summary; a failure
+adds its diagnosis code and a hint of where to look. Colour is used only when
+the caller says so (a TTY without NO_COLOR); otherwise the text is plain and
+free of control characters, as CI logs need.
+"""
+
+from __future__ import annotations
+
+from gate.checks.result import CheckResult
+from gate.runner import RunResult
+
+_LABELS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP"}
+_COLOURS = {"pass": "32", "fail": "31", "warn": "33", "skip": "2"}
+
+
+def _paint(text: str, code: str, colour: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if colour else text
+
+
+def _clean(text: str) -> str:
+    """Drop control characters a target may have put in a summary."""
+    return "".join(ch if ch.isprintable() or ch == " " else "?" for ch in text)
+
+
+def _duration(ms: float) -> str:
+    if ms < 10:
+        return f"{ms:.1f} ms"
+    return f"{ms:.0f} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
+
+
+def check_lines(check: CheckResult, colour: bool) -> list[str]:
+    """The line (and, for a failure, the hint line) of one check."""
+    label = _paint(_LABELS[check.status], _COLOURS[check.status], colour)
+    timing = "" if check.status == "skip" else _duration(check.duration_ms)
+    summary = _clean(check.summary)
+    if check.diagnosis:
+        summary = f"{check.diagnosis}: {summary}"
+    lines = [f"{label}  {check.id:<18} {timing:>8}  {summary}"]
+    if check.hint:
+        lines.append(f"{'':6}{'':<18} {'':>8}  hint: {_clean(check.hint)}")
+    return lines
+
+
+def render_text(result: RunResult, colour: bool = False) -> str:
+    """The whole human report."""
+    target = result.target
+    lines = [f"smoke-gate · {target.get('url')} · run {result.run_id[:12]}"]
+    for check in result.checks:
+        lines.extend(check_lines(check, colour))
+    for warning in result.warnings:
+        lines.append(f"warning {warning.code}: {_clean(warning.message)}")
+    counts = {s: sum(c.status == s for c in result.checks) for s in _LABELS}
+    tally = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    verdict = _paint(
+        result.verdict.upper(), _COLOURS["pass" if result.verdict == "pass" else "fail"], colour
+    )
+    lines.append(
+        f"verdict: {verdict} (exit {result.exit_code}) · {tally} · {_duration(result.duration_ms)}"
+    )
+    return "\n".join(lines) + "\n"

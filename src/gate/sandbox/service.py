@@ -1,0 +1,402 @@
+"""The sandbox reference service, built on the websockets server.
+
+HTTP routes are answered from ``process_request``; ``/ws`` is the WebSocket.
+When healthy it behaves like the field reports' backend: ``/health`` answers
+the seeds' JSON, the socket authenticates a JWT carried in the subprotocol
+``jwt.<base64url(token)>`` (HS256, secret from ``GATE_JWT_SECRET``; without
+it authentication is off), prefers to select the plain subprotocol
+``chat.v1`` when offered, answers ``{"type": "ping"}`` with
+``{"type": "pong"}`` and a ``user_message`` with the five agent events.
+Each fault of :mod:`gate.sandbox.faults` breaks exactly one of those.
+
+Errors are written as structured log records (Cloud Run's JSON logging shape,
+with the request's trace id) to a sink, stderr by default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from gate.sandbox.faults import FAULTS, RAW_FAULTS
+
+PLAIN_SUBPROTOCOL = "chat.v1"
+AGENT_EVENTS: tuple[str, ...] = (
+    "agent_started",
+    "agent_thinking",
+    "tool_executing",
+    "tool_completed",
+    "agent_completed",
+)
+LogSink = Callable[[dict[str, Any]], None]
+
+# Short demo secrets are fine for a local reference service.
+warnings.filterwarnings("ignore", message="The HMAC key is")
+
+
+def stderr_sink(record: dict[str, Any]) -> None:
+    """Write one structured log record as a JSON line, as Cloud Run services do."""
+    print(json.dumps(record), file=sys.stderr, flush=True)
+
+
+@dataclass
+class SandboxConfig:
+    """How the sandbox behaves."""
+
+    fault: str = "none"
+    jwt_secret: str | None = None
+    cold_start_s: float = 2.0
+    revision: str = "sandbox-00001"
+    service: str = "sandbox"
+    log_sink: LogSink = field(default=stderr_sink)
+
+    def __post_init__(self) -> None:
+        if self.fault not in FAULTS:
+            raise ValueError(f"unknown fault {self.fault!r}")
+
+
+def _trace_of(headers: Headers) -> str | None:
+    cloud = headers.get("X-Cloud-Trace-Context")
+    if cloud:
+        return cloud.split("/")[0]
+    parent = headers.get("traceparent")
+    if parent and parent.count("-") >= 3:
+        return parent.split("-")[1]
+    return None
+
+
+def _json_response(status: int, body: Mapping[str, Any], reason: str = "") -> Response:
+    from http import HTTPStatus
+
+    payload = json.dumps(body).encode()
+    headers = Headers()
+    headers["Content-Type"] = "application/json"
+    headers["Content-Length"] = str(len(payload))
+    return Response(status, reason or HTTPStatus(status).phrase, headers, payload)
+
+
+def _text_response(status: int, text: str, extra: Mapping[str, str] | None = None) -> Response:
+    from http import HTTPStatus
+
+    payload = text.encode()
+    headers = Headers()
+    headers["Content-Type"] = "text/plain; charset=utf-8"
+    headers["Content-Length"] = str(len(payload))
+    for name, value in (extra or {}).items():
+        headers[name] = value
+    return Response(status, HTTPStatus(status).phrase, headers, payload)
+
+
+class SandboxService:
+    """The reference service's behaviour; :class:`Sandbox` runs it."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.started = time.monotonic()
+        self.requests: list[str] = []
+
+    def log(self, severity: str, message: str, trace: str | None, **fields: Any) -> None:
+        """Emit one structured log record."""
+        record: dict[str, Any] = {
+            "severity": severity,
+            "message": message,
+            "service": self.config.service,
+            "revision": self.config.revision,
+            **fields,
+        }
+        if trace:
+            record["trace"] = trace
+        self.config.log_sink(record)
+
+    def cold(self) -> bool:
+        """True while the cold-start fault still answers 503."""
+        return (
+            self.config.fault == "cold-start"
+            and time.monotonic() - self.started < self.config.cold_start_s
+        )
+
+    def health_body(self) -> tuple[int, dict[str, Any]]:
+        """The seeds' health document, broken as the fault says."""
+        redis = {"status": "healthy", "response_time_ms": 14.78}
+        status, code = "healthy", 200
+        if self.config.fault == "dependency-unhealthy":
+            redis = {"status": "unhealthy", "error": "Connection refused (redis:6379)"}
+            status, code = "unhealthy", 503
+        if self.config.fault == "status-unhealthy":
+            status = "unhealthy"
+        return code, {
+            "status": status,
+            "service": "netra-ai-platform",
+            "version": "1.0.0",
+            "revision": self.config.revision,
+            "uptime_seconds": round(time.monotonic() - self.started, 2),
+            "checks": {
+                "postgresql": {"status": "healthy", "response_time_ms": 107.58},
+                "redis": redis,
+                "clickhouse": {"status": "healthy", "response_time_ms": 124.61},
+            },
+        }
+
+    def authenticate(self, token: str | None) -> str | None:
+        """The reason a token is refused, or ``None`` when it is accepted."""
+        secret = self.config.jwt_secret
+        fault = self.config.fault
+        if secret is None or fault == "auth-not-enforced":
+            return None
+        if token is None:
+            return "missing token"
+        try:
+            jwt.decode(
+                token,
+                secret,
+                algorithms=["HS256"],
+                options={"verify_aud": False, "verify_exp": fault != "expired-accepted"},
+            )
+        except jwt.ExpiredSignatureError:
+            return "token expired"
+        except jwt.PyJWTError:
+            return "invalid token"
+        return None
+
+    @staticmethod
+    def token_from_subprotocols(offered: list[str]) -> str | None:
+        """Decode the JWT from a ``jwt.<base64url>`` subprotocol."""
+        for name in offered:
+            if name.startswith("jwt."):
+                encoded = name[4:]
+                try:
+                    return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+                except (binascii.Error, UnicodeDecodeError):
+                    return ""
+        return None
+
+    @staticmethod
+    def token_from_bearer(headers: Headers) -> str | None:
+        """The token of an ``Authorization: Bearer`` header."""
+        value = headers.get("Authorization", "")
+        return value[7:] if value.startswith("Bearer ") else None
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Answer HTTP routes; admit or refuse WebSocket upgrades."""
+        path = request.path.split("?")[0]
+        self.requests.append(path)
+        trace = _trace_of(request.headers)
+        if self.cold():
+            return _text_response(503, "starting up", {"Retry-After": "1"})
+        if path in ("/health", "/api/health"):
+            if self.config.fault == "health-500":
+                self.log("ERROR", "health handler failed: database pool exhausted", trace)
+                return _text_response(500, "Internal Server Error")
+            code, body = self.health_body()
+            if code >= 500:
+                self.log("ERROR", f"health check failed: {body['checks']['redis']}", trace)
+            return _json_response(code, body)
+        if path in ("/api/discovery/services", "/api/mcp/config", "/api/mcp/servers"):
+            refused = self.authenticate(self.token_from_bearer(request.headers))
+            if refused:
+                return _json_response(401, {"error": refused})
+            return _json_response(200, {"path": path, "items": []})
+        if path != "/ws":
+            return _json_response(404, {"error": "not found"})
+        if self.config.fault == "plain-http":
+            return _json_response(200, {"status": "ok", "note": "served as plain HTTP"})
+        offered = [
+            p.strip()
+            for value in request.headers.get_all("Sec-WebSocket-Protocol")
+            for p in value.split(",")
+        ]
+        token = self.token_from_subprotocols(offered)
+        if self.config.fault == "reject-upgrade":
+            self.log("WARNING", "websocket upgrade refused: auth context missing", trace)
+            return _json_response(403, {"error": "forbidden"})
+        refused = self.authenticate(token)
+        if refused:
+            self.log("WARNING", f"websocket auth failed: {refused}", trace)
+            return _json_response(403, {"error": refused})
+        return None
+
+    def select_subprotocol(
+        self, _connection: ServerConnection, offered: Sequence[Subprotocol]
+    ) -> Subprotocol | None:
+        """Prefer the plain subprotocol; fall back to echoing the credential."""
+        fault = self.config.fault
+        if fault == "no-subprotocol":
+            return None
+        if fault == "unexpected-subprotocol":
+            return Subprotocol("chat.v2")
+        credential = next((p for p in offered if p.startswith("jwt.")), None)
+        if fault == "echo-credential" and credential is not None:
+            return credential
+        if PLAIN_SUBPROTOCOL in offered:
+            return Subprotocol(PLAIN_SUBPROTOCOL)
+        return credential or (offered[0] if offered else None)
+
+    def process_response(
+        self, _connection: ServerConnection, _request: Request, response: Response
+    ) -> Response | None:
+        """Break the handshake for the ``bad-accept`` fault."""
+        if self.config.fault == "bad-accept" and response.status_code == 101:
+            del response.headers["Sec-WebSocket-Accept"]
+            response.headers["Sec-WebSocket-Accept"] = "bm90IHRoZSByaWdodCBhY2NlcHQ="
+        return None
+
+    async def handler(self, connection: ServerConnection) -> None:
+        """Serve one socket according to the fault."""
+        assert connection.request is not None
+        trace = _trace_of(connection.request.headers)
+        fault = self.config.fault
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in connection:
+                text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+                if fault == "close-on-message":
+                    await asyncio.sleep(0.15)
+                    self.log("ERROR", "message handler exited: main cleanup", trace)
+                    await connection.close(1000, "main cleanup")
+                    return
+                if fault == "crash":
+                    self.log(
+                        "ERROR",
+                        "Unhandled exception in handler: KeyError 'thread_id'",
+                        trace,
+                    )
+                    await connection.close(1011, "internal error")
+                    return
+                if fault == "silent":
+                    continue
+                if fault == "oversized":
+                    await connection.send(json.dumps({"type": "pong", "pad": "x" * (2 << 20)}))
+                    continue
+                await self.reply(connection, text)
+
+    async def reply(self, connection: ServerConnection, text: str) -> None:
+        """The healthy protocol: pong, the agent event stream, or an error message."""
+        try:
+            message = json.loads(text)
+        except json.JSONDecodeError:
+            await connection.send(json.dumps({"type": "error", "message": "invalid JSON"}))
+            return
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "ping":
+            await connection.send(json.dumps({"type": "pong", "ts": time.time()}))
+        elif kind == "user_message":
+            run_id = message.get("run_id", "run")
+            for event in AGENT_EVENTS:
+                await connection.send(json.dumps({"type": event, "run_id": run_id}))
+        else:
+            await connection.send(
+                json.dumps({"type": "error", "message": f"unknown type {kind!r}"})
+            )
+
+
+class Sandbox:
+    """Runs a :class:`SandboxService` (or a raw fault) on 127.0.0.1 in the current loop."""
+
+    def __init__(self, config: SandboxConfig, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.config = config
+        self.host = host
+        self.port = port
+        self.service = SandboxService(config)
+        self._server: Server | asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    @property
+    def url(self) -> str:
+        """The sandbox's base URL."""
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        """Start listening; ``port`` holds the bound port afterwards."""
+        if self.config.fault in RAW_FAULTS:
+            raw = await asyncio.start_server(self._raw, self.host, self.port)
+            self.port = raw.sockets[0].getsockname()[1]
+            self._server = raw
+            return
+        server = await serve(
+            self.service.handler,
+            self.host,
+            self.port,
+            process_request=self.service.process_request,
+            process_response=self.service.process_response,
+            select_subprotocol=self.service.select_subprotocol,
+            server_header="sandbox",
+            compression=None,
+        )
+        self.port = server.sockets[0].getsockname()[1] if server.sockets else self.port
+        self._server = server
+
+    async def _raw(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            if self.config.fault == "garbage":
+                writer.write(b"\x16\x03\x01\x02\x00garbage\xff\xfe not http\r\n\r\n")
+                await writer.drain()
+                writer.close()
+            else:
+                await asyncio.sleep(3600)
+        finally:
+            self._writers.discard(writer)
+
+    async def stop(self) -> None:
+        """Stop listening and drop open connections."""
+        for writer in list(self._writers):
+            writer.transport.abort()
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+
+class SandboxThread:
+    """A :class:`Sandbox` in a background thread with its own loop, for tests and the demo."""
+
+    def __init__(self, config: SandboxConfig, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.sandbox = Sandbox(config, host, port)
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sandbox", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self.sandbox.start())
+        self._ready.set()
+        self._loop.run_forever()
+
+    def __enter__(self) -> SandboxThread:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the sandbox did not start")
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        future = asyncio.run_coroutine_threadsafe(self.sandbox.stop(), self._loop)
+        with contextlib.suppress(Exception):
+            future.result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    @property
+    def url(self) -> str:
+        """The sandbox's base URL."""
+        return self.sandbox.url
+
+    @property
+    def service(self) -> SandboxService:
+        """The running service, to inspect what it saw."""
+        return self.sandbox.service
