@@ -111,6 +111,7 @@ class SandboxService:
         self.config = config
         self.started = time.monotonic()
         self.requests: list[str] = []
+        self.tokens_seen: list[str] = []
 
     def log(self, severity: str, message: str, trace: str | None, **fields: Any) -> None:
         """Emit one structured log record."""
@@ -223,6 +224,8 @@ class SandboxService:
             for p in value.split(",")
         ]
         token = self.token_from_subprotocols(offered)
+        if token:
+            self.tokens_seen.append(token)
         if self.config.fault == "reject-upgrade":
             self.log("WARNING", "websocket upgrade refused: auth context missing", trace)
             return _json_response(403, {"error": "forbidden"})
@@ -315,6 +318,7 @@ class Sandbox:
         self.service = SandboxService(config)
         self._server: Server | asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._raw_tasks: set[asyncio.Task[None]] = set()
 
     @property
     def url(self) -> str:
@@ -343,6 +347,9 @@ class Sandbox:
 
     async def _raw(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._raw_tasks.add(task)
         try:
             if self.config.fault == "garbage":
                 writer.write(b"\x16\x03\x01\x02\x00garbage\xff\xfe not http\r\n\r\n")
@@ -352,11 +359,16 @@ class Sandbox:
                 await asyncio.sleep(3600)
         finally:
             self._writers.discard(writer)
+            if task is not None:
+                self._raw_tasks.discard(task)
 
     async def stop(self) -> None:
         """Stop listening and drop open connections."""
         for writer in list(self._writers):
             writer.transport.abort()
+        for task in list(self._raw_tasks):
+            task.cancel()
+        await asyncio.gather(*self._raw_tasks, return_exceptions=True)
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):

@@ -1,0 +1,200 @@
+"""Test-only servers on 127.0.0.1 that misbehave in ways the sandbox does not.
+
+* :class:`RawServer`: a plain TCP server whose per-connection behaviour is a coroutine
+  (garbage bytes, silence, an endless body, a frame-level protocol violation).
+* :class:`AiohttpServer`: a second stack (aiohttp) with its own WebSocket implementation,
+  so the gate is proven against more than the websockets server it shares a library with.
+* :func:`full_backlog`: a listening socket whose accept queue is full, so connects time out.
+* :func:`self_signed`: a certificate for 127.0.0.1 and the CA file that trusts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import ipaddress
+import socket
+import ssl
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class LoopThread:
+    """An event loop in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Awaitable[object], timeout: float = 10) -> object:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        async def cancel_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        with contextlib.suppress(Exception):
+            self.run(cancel_all())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 running ``behaviour`` for each connection."""
+
+    def __init__(self, behaviour: Behaviour, context: ssl.SSLContext | None = None) -> None:
+        self.behaviour = behaviour
+        self.context = context
+        self.port = 0
+        self.connections = 0
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.append(writer)
+        with contextlib.suppress(Exception):
+            await self.behaviour(reader, writer)
+
+    def __enter__(self) -> RawServer:
+        self._loop = LoopThread()
+
+        async def start() -> asyncio.Server:
+            return await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.context)
+
+        self._server = self._loop.run(start())
+        assert isinstance(self._server, asyncio.Server)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        async def stop() -> None:
+            for writer in self._writers:
+                writer.transport.abort()
+            self._server.close()
+
+        with contextlib.suppress(Exception):
+            self._loop.run(stop())
+        self._loop.stop()
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.context else 'http'}://127.0.0.1:{self.port}"
+
+
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    """Read an HTTP request head."""
+    return await reader.readuntil(b"\r\n\r\n")
+
+
+class AiohttpServer:
+    """An aiohttp application on 127.0.0.1, in its own loop thread."""
+
+    def __init__(self, app: web.Application, context: ssl.SSLContext | None = None) -> None:
+        self.app = app
+        self.context = context
+        self.port = 0
+
+    def __enter__(self) -> AiohttpServer:
+        self._loop = LoopThread()
+
+        async def start() -> web.AppRunner:
+            runner = web.AppRunner(self.app)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self.context)
+            await site.start()
+            return runner
+
+        self._runner = self._loop.run(start())
+        assert isinstance(self._runner, web.AppRunner)
+        server = self._runner.server
+        assert server is not None
+        sockets = [s for site in self._runner.sites for s in site._server.sockets]  # type: ignore[attr-defined]
+        self.port = sockets[0].getsockname()[1]
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        with contextlib.suppress(Exception):
+            self._loop.run(self._runner.cleanup())
+        self._loop.stop()
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.context else 'http'}://127.0.0.1:{self.port}"
+
+
+@contextlib.contextmanager
+def full_backlog() -> Iterator[int]:
+    """A port whose accept queue is full: further TCP connects hang until they time out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.socket()
+    filler.settimeout(1)
+    filler.connect(("127.0.0.1", port))
+    try:
+        yield port
+    finally:
+        filler.close()
+        listener.close()
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def self_signed(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 and the path of a CA file that trusts it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gate-test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = folder / "cert.pem"
+    key_path = folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return context, cert_path

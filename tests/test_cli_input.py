@@ -1,0 +1,74 @@
+"""Bad input: one line naming the value and what to do, exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GateRun
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        (["check", "not a url"], {}, "must start with http:// or https://"),
+        (["check", "ftp://example.com"], {}, "must start with http:// or https://"),
+        (["check", "http://"], {}, "has no host"),
+        (["check", "http://example.com:99999"], {}, "malformed"),
+        (["check", "http://example.com?x=1"], {}, "query or fragment"),
+        (["check", "http://u:p@example.com"], {}, "carries credentials"),
+        (["check", "http://x", "--token-env", "MISSING_VAR"], {}, "MISSING_VAR is not set"),
+        (["check", "http://x", "--jwt-secret-env", "NOPE"], {}, "NOPE is not set"),
+        (["check", "http://x", "--jwt-key-file", "/nonexistent/key.pem"], {}, "cannot read it"),
+        (
+            ["check", "http://x", "--expect-body", "{bad json"],
+            {},
+            "--expect-body is not valid JSON",
+        ),
+        (["check", "http://x", "--header", "no-colon"], {}, "--header needs 'Name: value'"),
+        (["check", "http://x", "--header", "Sec-WebSocket-Protocol: jwt.x"], {}, "negotiation"),
+        (["check", "http://x", "--health-path", "health"], {}, "must be a path starting with '/'"),
+        (["check", "http://x", "--subprotocol-template", "jwt"], {}, "no {token}"),
+        (["check", "http://x", "--subprotocol-template", "{oops}"], {}, "no {token}"),
+        (["check", "http://x", "--subprotocol-template", "a.{nope}.{token}"], {}, "only {token}"),
+        (["check", "http://x", "--expect-subprotocol", "chat"], {}, "--subprotocol chat"),
+        (["check", "http://x", "--jwt-claim", "novalue"], {}, "expected KEY=VALUE"),
+        (["check", "http://x", "--ca-bundle", "/nonexistent.pem"], {}, "--ca-bundle"),
+        (["check", "http://x", "--report-json", "/nonexistent/dir/r.json"], {}, "does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    gate_process: Callable[..., GateRun], args: list[str], env: dict[str, str], needle: str
+) -> None:
+    run = gate_process(*args, env=env)
+    assert run.exit_code == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, run.stderr
+    assert needle in lines[0]
+
+
+def test_unreadable_key_content_is_named(
+    gate_process: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    key = tmp_path / "key.pem"
+    key.write_text("not a key")
+    run = gate_process("check", "http://x", "--jwt-key-file", str(key))
+    assert run.exit_code == 2
+    assert "not an unencrypted PEM private key" in run.stderr
+
+
+def test_click_usage_errors_exit_2(gate_process: Callable[..., GateRun]) -> None:
+    run = gate_process("check")
+    assert run.exit_code == 2
+    assert "Missing argument 'URL'" in run.stderr
+    run = gate_process("check", "http://x", "--deadline", "-1")
+    assert run.exit_code == 2
+
+
+def test_secret_value_is_never_echoed_in_errors(gate_process: Callable[..., GateRun]) -> None:
+    run = gate_process("check", "http://x", "--header", "X-Key: s3cr3t\nvalue")
+    assert run.exit_code == 2
+    assert "s3cr3t" not in run.stderr

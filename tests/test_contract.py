@@ -1,0 +1,65 @@
+"""The public contract, pinned: check ids, diagnosis and warning codes, exit codes, report schema.
+
+Changing any of these breaks pipelines that parse the gate's output; a failure
+here means the README and CHANGELOG must change too, and only additions are allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gate.checks.result import CHECK_IDS, DIAGNOSES, WARNING_CODES
+from gate.cli import EXIT_FAIL, EXIT_GATE, EXIT_PASS, EXIT_USAGE
+from tests.conftest import SECRET, GateRun
+
+
+def test_check_ids() -> None:
+    assert CHECK_IDS == (
+        "http.health",
+        "ws.upgrade",
+        "ws.subprotocol",
+        "ws.first_message",
+        "ws.auth_enforced",
+    )
+
+
+def test_diagnosis_codes() -> None:
+    assert set(DIAGNOSES) >= {
+        "dns_failure", "connect_refused", "connect_timeout", "tls_error", "read_timeout",
+        "protocol_error", "http_status", "health_body_invalid", "health_status_unhealthy",
+        "health_dependency_unhealthy", "upgrade_rejected", "upgrade_not_supported",
+        "handshake_invalid", "subprotocol_not_selected", "subprotocol_unexpected",
+        "closed_by_server", "server_error_close", "first_message_timeout", "message_too_large",
+        "auth_not_enforced", "deadline_exceeded",
+    }  # fmt: skip
+
+
+def test_warning_codes() -> None:
+    assert set(WARNING_CODES) >= {"credential_echoed", "health_degraded"}
+
+
+def test_exit_codes() -> None:
+    assert (EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_GATE) == (0, 1, 2, 3)
+
+
+def test_report_schema(sandbox: Any, gate: Callable[..., GateRun]) -> None:
+    run = gate("check", sandbox().url, env={"GATE_JWT_SECRET": SECRET})
+    report = run.report
+    assert report is not None
+    assert report["schema"] == "gate.report/v1"
+    assert set(report) >= {
+        "schema", "verdict", "exit_code", "target", "run_id", "started_at",
+        "duration_ms", "checks", "warnings",
+    }  # fmt: skip
+    assert report["verdict"] in ("pass", "fail", "error")
+    assert report["exit_code"] == run.exit_code
+    assert set(report["target"]) >= {"url", "ws_url", "health_urls", "credential"}
+    assert [c["id"] for c in report["checks"]] == list(CHECK_IDS)
+    for check in report["checks"]:
+        assert set(check) >= {
+            "id", "status", "diagnosis", "summary", "hint", "duration_ms", "attempts", "evidence",
+        }  # fmt: skip
+        assert check["status"] in ("pass", "fail", "warn", "skip")
+    for warning in report["warnings"]:
+        assert set(warning) == {"code", "message"}
