@@ -252,6 +252,27 @@ def check(ctx: click.Context, /, url: str, **options: Any) -> None:
     sys.exit(result.exit_code)
 
 
+@cli.command()
+@click.option(
+    "--fault",
+    type=click.Choice(sorted(FAULTS)),
+    default="close-on-message",
+    show_default=True,
+    help="The failure the second sandbox reproduces.",
+)
+def demo(fault: str) -> None:
+    """Run the gate against the embedded sandbox: a healthy run, then a broken one."""
+    from gate.demo import demo_runs
+    from gate.report.text import render_text
+
+    worst = EXIT_PASS
+    for label, result in demo_runs(fault):
+        click.echo(f"\n=== gate check against a {label}")
+        click.echo(render_text(result, colour=_colour()), nl=False)
+        worst = max(worst, result.exit_code)
+    sys.exit(worst)
+
+
 @cli.group()
 def sandbox() -> None:
     """The reference service that reproduces each failure on demand."""
