@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
@@ -53,26 +53,33 @@ class RunResult:
     target: Mapping[str, Any]
     checks: tuple[CheckResult, ...]
     strict: bool = False
-    extra_warnings: tuple[Warning, ...] = field(default_factory=tuple)
+    trace_id: str | None = None
+    logs: Mapping[str, Any] | None = None
+    action: Mapping[str, Any] | None = None
+    error: str | None = None
+    error_overrides_failure: bool = False
 
     @property
     def warnings(self) -> tuple[Warning, ...]:
-        """Every warning of every check, then the run's own."""
-        return tuple(w for c in self.checks for w in c.warnings) + self.extra_warnings
+        """Every warning of every check."""
+        return tuple(w for c in self.checks for w in c.warnings)
+
+    @property
+    def failed(self) -> bool:
+        """True when a check failed (or, with ``--strict``, warned)."""
+        return any(c.status == "fail" for c in self.checks) or bool(self.strict and self.warnings)
 
     @property
     def verdict(self) -> Verdict:
-        """``fail`` when any check failed (or, with ``--strict``, warned)."""
-        if any(c.status == "fail" for c in self.checks):
-            return "fail"
-        if self.strict and self.warnings:
-            return "fail"
-        return "pass"
+        """``error`` when the gate could not finish and the failure is not certain."""
+        if self.error is not None and (self.error_overrides_failure or not self.failed):
+            return "error"
+        return "fail" if self.failed else "pass"
 
     @property
     def exit_code(self) -> int:
-        """0 pass, 1 fail (see README: exit codes)."""
-        return 0 if self.verdict == "pass" else 1
+        """0 pass, 1 fail, 3 error (see README: exit codes)."""
+        return {"pass": 0, "fail": 1, "error": 3}[self.verdict]
 
 
 def offered_subprotocols(
@@ -131,13 +138,14 @@ class Runner:
         self,
         settings: Settings,
         credential: Credential | None,
-        extra_headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        secret_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.credential = credential
-        self.headers = {**dict(settings.headers), **(extra_headers or {})}
+        self.headers = {**dict(settings.headers), **(headers or {}), **(secret_headers or {})}
         self.redactor = build_redactor(settings, credential)
-        self.redactor.add(*(extra_headers or {}).values())
+        self.redactor.add(*(secret_headers or {}).values())
         self.ssl_context = settings.ssl_context()
         self.retry = RetryPolicy(settings.retry_budget)
 
@@ -255,16 +263,17 @@ async def _none() -> None:
     return None
 
 
-def run_check(
-    settings: Settings,
-    credential: Credential | None,
-    extra_headers: Mapping[str, str] | None = None,
-) -> RunResult:
+def run_checks(runner: Runner, deadline: Deadline) -> tuple[CheckResult, ...]:
+    """Run the checks of ``gate check`` with ``runner`` under ``deadline``."""
+    return asyncio.run(runner.run(deadline))
+
+
+def run_check(settings: Settings, credential: Credential | None) -> RunResult:
     """Run ``gate check`` to completion within ``settings.deadline``."""
     started_at = datetime.now(UTC)
     deadline = Deadline(settings.deadline)
-    runner = Runner(settings, credential, extra_headers)
-    checks = asyncio.run(runner.run(deadline))
+    runner = Runner(settings, credential)
+    checks = run_checks(runner, deadline)
     return RunResult(
         run_id=uuid.uuid4().hex,
         started_at=started_at,

@@ -15,6 +15,7 @@ from gate.probes.transcript import ProbeError
 Status = Literal["pass", "fail", "warn", "skip"]
 
 CHECK_IDS = ("http.health", "ws.upgrade", "ws.subprotocol", "ws.first_message", "ws.auth_enforced")
+VERIFY_CHECK_IDS = (*CHECK_IDS, "logs.errors")
 
 DIAGNOSES = (
     "dns_failure",
@@ -38,6 +39,7 @@ DIAGNOSES = (
     "message_too_large",
     "auth_not_enforced",
     "deadline_exceeded",
+    "log_errors_found",
 )
 
 WARNING_CODES = ("credential_echoed", "health_degraded")

@@ -41,6 +41,10 @@ def report_dict(result: RunResult) -> dict[str, Any]:
         "duration_ms": result.duration_ms,
         "checks": [check_dict(c) for c in result.checks],
         "warnings": [{"code": w.code, "message": w.message} for w in result.warnings],
+        "trace_id": result.trace_id,
+        "logs": dict(result.logs) if result.logs is not None else None,
+        "action": dict(result.action) if result.action is not None else None,
+        "error": result.error,
     }
 
 

@@ -8,10 +8,14 @@ free of control characters, as CI logs need.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from gate.checks.result import CheckResult
 from gate.runner import RunResult
 
 _LABELS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP"}
+_SHOWN_GROUPS = 5
 _COLOURS = {"pass": "32", "fail": "31", "warn": "33", "skip": "2"}
 
 
@@ -43,6 +47,36 @@ def check_lines(check: CheckResult, colour: bool) -> list[str]:
     return lines
 
 
+def _log_lines(logs: Mapping[str, Any]) -> list[str]:
+    groups = logs.get("groups", [])
+    lines = [
+        f"logs: {logs.get('count', 0)} ERROR entries in {len(groups)} groups "
+        f"({logs.get('ignored', 0)} ignored, {logs.get('calls', 0)} list calls)"
+    ]
+    for group in groups[:_SHOWN_GROUPS]:
+        origin = " [gate probe]" if group.get("caused_by_gate") else ""
+        lines.append(
+            f"  {group['count']:>4} x {group['severity']:<8} first {group['first']}{origin}  "
+            f"{_clean(group['sample'])[:160]}"
+        )
+    if len(groups) > _SHOWN_GROUPS:
+        lines.append(f"  ... {len(groups) - _SHOWN_GROUPS} more groups in the JSON report")
+    return lines
+
+
+def _action_line(action: Mapping[str, Any]) -> str:
+    kind = action.get("kind", "none")
+    if kind == "none":
+        return f"action: none ({action.get('reason', '')})"
+    verified = action.get("verified")
+    check = "" if verified is None else (", verified healthy" if verified else ", NOT healthy")
+    reason = f" ({action['reason']})" if action.get("reason") else ""
+    return (
+        f"action: {kind} {action.get('from')} -> {action.get('to')}: "
+        f"{action.get('status')}{check}{reason}"
+    )
+
+
 def render_text(result: RunResult, colour: bool = False) -> str:
     """The whole human report."""
     target = result.target
@@ -51,6 +85,12 @@ def render_text(result: RunResult, colour: bool = False) -> str:
         lines.extend(check_lines(check, colour))
     for warning in result.warnings:
         lines.append(f"warning {warning.code}: {_clean(warning.message)}")
+    if result.logs is not None:
+        lines.extend(_log_lines(result.logs))
+    if result.action is not None:
+        lines.append(_action_line(result.action))
+    if result.error is not None:
+        lines.append(f"error: {_clean(result.error)}")
     counts = {s: sum(c.status == s for c in result.checks) for s in _LABELS}
     tally = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     verdict = _paint(

@@ -1,0 +1,490 @@
+"""A local Cloud Run Admin v2 + Cloud Logging v2 emulator, served over gRPC.
+
+It speaks the real wire protocol with the client libraries' own message
+classes (``serialize``/``deserialize``), so the gate's real google-cloud-run
+and google-cloud-logging clients talk to it unchanged, only pointed at
+``GATE_RUN_ENDPOINT`` / ``GATE_LOGGING_ENDPOINT``. Served methods:
+
+* ``google.cloud.run.v2.Services``: GetService, UpdateService (a long-running
+  operation, done on its first poll; the etag must match; only the
+  ``traffic`` field may be updated);
+* ``google.cloud.run.v2.Revisions``: ListRevisions (paged), GetRevision;
+* ``google.longrunning.Operations``: GetOperation;
+* ``google.logging.v2.LoggingServiceV2``: ListLogEntries, paged, with a
+  parser for exactly the filter subset the gate writes; any other filter is
+  rejected with INVALID_ARGUMENT, never silently ignored.
+
+Every call is recorded in :attr:`CloudEmulator.calls` so tests can assert on
+what the gate asked. Tests and the demo inject failures through
+:attr:`CloudEmulator.deny` (PERMISSION_DENIED for a method) and
+:attr:`CloudEmulator.fail_next_update` (the next operation ends in error).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent import futures
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from google.cloud import run_v2
+from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesResponse, LogEntry
+from google.longrunning import operations_pb2
+from google.protobuf import any_pb2
+from google.rpc import status_pb2
+
+_FILTER_CLAUSE = re.compile(r'^(?P<field>[a-z_.]+)\s*(?P<op>>=|<=|=|>|<)\s*"?(?P<value>[^"]*)"?$')
+_FILTER_FIELDS = {
+    "resource.type": ("=",),
+    "resource.labels.service_name": ("=",),
+    "resource.labels.revision_name": ("=",),
+    "resource.labels.location": ("=",),
+    "severity": (">=",),
+    "timestamp": (">=", ">"),
+}
+_SEVERITIES = {
+    "DEFAULT": 0,
+    "DEBUG": 100,
+    "INFO": 200,
+    "NOTICE": 300,
+    "WARNING": 400,
+    "ERROR": 500,
+    "CRITICAL": 600,
+    "ALERT": 700,
+    "EMERGENCY": 800,
+}
+
+
+def _not_found(name: str) -> _Abort:
+    return _Abort(grpc.StatusCode.NOT_FOUND, f"Resource '{name}' was not found")
+
+
+class _Abort(Exception):
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class _Log:
+    visible_at: float
+    entry: Any
+    timestamp: datetime
+
+
+@dataclass
+class Call:
+    """One recorded RPC."""
+
+    method: str
+    request: Any
+
+
+def parse_log_filter(text: str) -> list[tuple[str, str, str]]:
+    """Parse the gate's filter subset: clauses joined by AND, one known field each."""
+    clauses: list[tuple[str, str, str]] = []
+    for raw in re.split(r"\s+AND\s+", text.strip()):
+        match = _FILTER_CLAUSE.match(raw.strip())
+        if match is None:
+            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"unsupported filter clause: {raw!r}")
+        name, op, value = match["field"], match["op"], match["value"]
+        if name not in _FILTER_FIELDS or op not in _FILTER_FIELDS[name]:
+            raise _Abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"the emulator does not support {name}{op}: extend it or change the filter",
+            )
+        if name == "severity" and value not in _SEVERITIES:
+            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"unknown severity {value!r}")
+        clauses.append((name, op, value))
+    return clauses
+
+
+def _matches(entry: _Log, clauses: list[tuple[str, str, str]]) -> bool:
+    resource = entry.entry.resource
+    for name, op, value in clauses:
+        if name == "resource.type" and resource.type != value:
+            return False
+        label = name.rsplit(".", 1)[1]
+        if name.startswith("resource.labels.") and resource.labels.get(label) != value:
+            return False
+        if name == "severity" and int(entry.entry.severity) < _SEVERITIES[value]:
+            return False
+        if name == "timestamp":
+            bound = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if entry.timestamp < bound or (op == ">" and entry.timestamp == bound):
+                return False
+    return True
+
+
+@dataclass
+class CloudEmulator:
+    """State and gRPC server of the emulated APIs."""
+
+    project: str = "demo-project"
+    region: str = "europe-west1"
+    services: dict[str, Any] = field(default_factory=dict)
+    revisions: dict[str, Any] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    deny: set[str] = field(default_factory=set)
+    fail_next_update: str | None = None
+    tag_url: Callable[[str, str], str] | None = None
+    on_traffic_change: Callable[[str], None] | None = None
+    _operations: dict[str, operations_pb2.Operation] = field(default_factory=dict)
+    _logs: list[_Log] = field(default_factory=list)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _server: grpc.Server | None = None
+    endpoint: str = ""
+
+    def parent(self) -> str:
+        """``projects/P/locations/R``."""
+        return f"projects/{self.project}/locations/{self.region}"
+
+    def service_name(self, service: str) -> str:
+        """The full resource name of a service."""
+        return f"{self.parent()}/services/{service}"
+
+    def add_service(self, service: str, uri: str) -> None:
+        """Create a service with no revision yet."""
+        with self._lock:
+            self.services[self.service_name(service)] = run_v2.Service(
+                name=self.service_name(service),
+                uri=uri,
+                urls=[uri],
+                etag=self._etag(),
+                create_time=datetime.now(UTC),
+            )
+
+    def add_revision(
+        self,
+        service: str,
+        revision: str,
+        *,
+        ready: bool = True,
+        created: datetime | None = None,
+        traffic: bool = True,
+        tag: str | None = None,
+    ) -> None:
+        """Deploy a revision: like ``gcloud run deploy``, with or without traffic and a tag."""
+        with self._lock:
+            svc = self.services[self.service_name(service)]
+            full = f"{svc.name}/revisions/{revision}"
+            condition = run_v2.Condition(
+                type_="Ready",
+                state=(
+                    run_v2.Condition.State.CONDITION_SUCCEEDED
+                    if ready
+                    else run_v2.Condition.State.CONDITION_FAILED
+                ),
+            )
+            self.revisions[full] = run_v2.Revision(
+                name=full,
+                service=svc.name,
+                create_time=created or datetime.now(UTC),
+                conditions=[condition],
+            )
+            svc.latest_created_revision = full
+            if ready:
+                svc.latest_ready_revision = full
+            targets = [t for t in svc.traffic if t.tag and t.tag != tag and t.percent == 0]
+            if traffic:
+                kind = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
+                targets.insert(0, run_v2.TrafficTarget(type_=kind, percent=100))
+            else:
+                targets = [*svc.traffic]
+            if tag is not None:
+                targets = [t for t in targets if t.tag != tag]
+                targets.append(self._revision_target(revision, 0, tag))
+            self._set_traffic(svc, targets)
+
+    @staticmethod
+    def _revision_target(revision: str, percent: int, tag: str = "") -> Any:
+        kind = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
+        return run_v2.TrafficTarget(type_=kind, revision=revision, percent=percent, tag=tag)
+
+    def write_log(
+        self,
+        service: str,
+        revision: str,
+        message: str,
+        *,
+        severity: str = "ERROR",
+        trace: str | None = None,
+        delay_s: float = 0.0,
+        when: datetime | None = None,
+    ) -> None:
+        """Append a log entry as Cloud Run would; it becomes visible after ``delay_s``."""
+        timestamp = when or datetime.now(UTC)
+        entry = LogEntry(
+            log_name=f"projects/{self.project}/logs/run.googleapis.com%2Fstderr",
+            resource={
+                "type": "cloud_run_revision",
+                "labels": {
+                    "project_id": self.project,
+                    "service_name": service,
+                    "revision_name": revision,
+                    "location": self.region,
+                    "configuration_name": service,
+                },
+            },
+            timestamp=timestamp,
+            severity=_SEVERITIES[severity],
+            text_payload=message,
+            insert_id=uuid.uuid4().hex[:16],
+            trace=f"projects/{self.project}/traces/{trace}" if trace else "",
+        )
+        with self._lock:
+            self._logs.append(_Log(time.monotonic() + delay_s, entry, timestamp))
+
+    def traffic_of(self, service: str) -> list[tuple[str, int, str]]:
+        """The resolved traffic of a service: (revision, percent, tag) per target."""
+        with self._lock:
+            svc = self.services[self.service_name(service)]
+            return [(s.revision, s.percent, s.tag) for s in svc.traffic_statuses]
+
+    def calls_to(self, method: str) -> list[Call]:
+        """The recorded calls of one method."""
+        return [c for c in self.calls if c.method == method]
+
+    def _etag(self) -> str:
+        return f'"{uuid.uuid4().hex[:12]}"'
+
+    def _set_traffic(self, svc: Any, targets: list[Any]) -> None:
+        svc.traffic = targets
+        statuses = []
+        latest = svc.latest_ready_revision.rsplit("/", 1)[-1]
+        short = svc.name.rsplit("/", 1)[-1]
+        for target in targets:
+            revision = target.revision or latest
+            uri = ""
+            if target.tag:
+                uri = self.tag_url(short, target.tag) if self.tag_url else ""
+                uri = uri or f"https://{target.tag}---{short}-emulated.a.run.app"
+            statuses.append(
+                run_v2.TrafficTargetStatus(
+                    type_=target.type_,
+                    revision=revision,
+                    percent=target.percent,
+                    tag=target.tag,
+                    uri=uri,
+                )
+            )
+        svc.traffic_statuses = statuses
+        svc.etag = self._etag()
+        if self.on_traffic_change is not None:
+            self.on_traffic_change(short)
+
+    def _record(self, method: str, request: Any) -> None:
+        with self._lock:
+            self.calls.append(Call(method, request))
+        if method in self.deny:
+            raise _Abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"Permission denied on resource (or it may not exist) for {method}",
+            )
+
+    def _get_service(self, request: Any) -> Any:
+        self._record("GetService", request)
+        with self._lock:
+            svc = self.services.get(request.name)
+            if svc is None:
+                raise _not_found(request.name)
+            return run_v2.Service.deserialize(run_v2.Service.serialize(svc))
+
+    def _update_service(self, request: Any) -> operations_pb2.Operation:
+        self._record("UpdateService", request)
+        with self._lock:
+            incoming = request.service
+            svc = self.services.get(incoming.name)
+            if svc is None:
+                raise _not_found(incoming.name)
+            paths = list(request.update_mask.paths)
+            if paths != ["traffic"]:
+                raise _Abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"the emulator updates only traffic, got update_mask {paths}",
+                )
+            if incoming.etag and incoming.etag != svc.etag:
+                raise _Abort(
+                    grpc.StatusCode.ABORTED,
+                    "The service has been modified since it was read (etag mismatch)",
+                )
+            self._validate_traffic(svc, list(incoming.traffic))
+            name = f"{self.parent()}/operations/{uuid.uuid4()}"
+            failure = self.fail_next_update
+            self.fail_next_update = None
+            if failure is None:
+                self._set_traffic(svc, list(incoming.traffic))
+            snapshot = run_v2.Service.serialize(svc)
+            packed = any_pb2.Any(
+                type_url="type.googleapis.com/google.cloud.run.v2.Service", value=snapshot
+            )
+            done = operations_pb2.Operation(name=name, done=True)
+            if failure is None:
+                done.response.CopyFrom(packed)
+            else:
+                done.error.CopyFrom(status_pb2.Status(code=9, message=failure))
+            done.metadata.CopyFrom(packed)
+            self._operations[name] = done
+            return operations_pb2.Operation(name=name, done=False, metadata=packed)
+
+    def _validate_traffic(self, svc: Any, targets: list[Any]) -> None:
+        total = sum(t.percent for t in targets)
+        if total != 100:
+            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"traffic percents add up to {total}")
+        for target in targets:
+            if target.revision and f"{svc.name}/revisions/{target.revision}" not in self.revisions:
+                raise _Abort(
+                    grpc.StatusCode.INVALID_ARGUMENT, f"revision {target.revision} does not exist"
+                )
+
+    def _get_operation(self, request: operations_pb2.GetOperationRequest) -> Any:
+        self._record("GetOperation", request)
+        with self._lock:
+            operation = self._operations.get(request.name)
+        if operation is None:
+            raise _not_found(request.name)
+        return operation
+
+    def _list_revisions(self, request: Any) -> Any:
+        self._record("ListRevisions", request)
+        with self._lock:
+            if request.parent not in self.services:
+                raise _not_found(request.parent)
+            found = sorted(
+                (r for r in self.revisions.values() if r.service == request.parent),
+                key=lambda r: r.create_time,
+                reverse=True,
+            )
+            page = self._page(found, request.page_size or 50, request.page_token)
+            return run_v2.ListRevisionsResponse(revisions=page[0], next_page_token=page[1])
+
+    def _get_revision(self, request: Any) -> Any:
+        self._record("GetRevision", request)
+        with self._lock:
+            revision = self.revisions.get(request.name)
+        if revision is None:
+            raise _not_found(request.name)
+        return revision
+
+    def _list_log_entries(self, request: Any) -> Any:
+        self._record("ListLogEntries", request)
+        if list(request.resource_names) != [f"projects/{self.project}"]:
+            raise _Abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"resource_names must be [projects/{self.project}]",
+            )
+        clauses = parse_log_filter(request.filter)
+        if request.order_by not in ("", "timestamp asc", "timestamp desc"):
+            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"order_by {request.order_by!r}")
+        now = time.monotonic()
+        with self._lock:
+            visible = [
+                log for log in self._logs if log.visible_at <= now and _matches(log, clauses)
+            ]
+        visible.sort(key=lambda log: log.timestamp, reverse=request.order_by == "timestamp desc")
+        entries, token = self._page(
+            [log.entry for log in visible], min(request.page_size or 50, 1000), request.page_token
+        )
+        return ListLogEntriesResponse(entries=entries, next_page_token=token)
+
+    @staticmethod
+    def _page(items: list[Any], size: int, token: str) -> tuple[list[Any], str]:
+        try:
+            start = int(token) if token else 0
+        except ValueError:
+            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"bad page token {token!r}") from None
+        end = start + size
+        return items[start:end], (str(end) if end < len(items) else "")
+
+    def _handler(self, func: Callable[[Any], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
+        def call(request: Any, context: grpc.ServicerContext) -> Any:
+            try:
+                return func(request)
+            except _Abort as abort:
+                context.abort(abort.code, abort.message)
+
+        return call
+
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1; returns the ``host:port`` endpoint."""
+        unary = grpc.unary_unary_rpc_method_handler
+
+        def method(func: Callable[[Any], Any], request: Any, response: Any) -> Any:
+            return unary(
+                self._handler(func),
+                request_deserializer=request,
+                response_serializer=response,
+            )
+
+        handlers = [
+            grpc.method_handlers_generic_handler(
+                "google.cloud.run.v2.Services",
+                {
+                    "GetService": method(
+                        self._get_service,
+                        run_v2.GetServiceRequest.deserialize,
+                        run_v2.Service.serialize,
+                    ),
+                    "UpdateService": method(
+                        self._update_service,
+                        run_v2.UpdateServiceRequest.deserialize,
+                        operations_pb2.Operation.SerializeToString,
+                    ),
+                },
+            ),
+            grpc.method_handlers_generic_handler(
+                "google.cloud.run.v2.Revisions",
+                {
+                    "ListRevisions": method(
+                        self._list_revisions,
+                        run_v2.ListRevisionsRequest.deserialize,
+                        run_v2.ListRevisionsResponse.serialize,
+                    ),
+                    "GetRevision": method(
+                        self._get_revision,
+                        run_v2.GetRevisionRequest.deserialize,
+                        run_v2.Revision.serialize,
+                    ),
+                },
+            ),
+            grpc.method_handlers_generic_handler(
+                "google.longrunning.Operations",
+                {
+                    "GetOperation": method(
+                        self._get_operation,
+                        operations_pb2.GetOperationRequest.FromString,
+                        operations_pb2.Operation.SerializeToString,
+                    ),
+                },
+            ),
+            grpc.method_handlers_generic_handler(
+                "google.logging.v2.LoggingServiceV2",
+                {
+                    "ListLogEntries": method(
+                        self._list_log_entries,
+                        ListLogEntriesRequest.deserialize,
+                        ListLogEntriesResponse.serialize,
+                    ),
+                },
+            ),
+        ]
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+        server.add_generic_rpc_handlers(handlers)
+        bound = server.add_insecure_port(f"127.0.0.1:{port}")
+        server.start()
+        self._server = server
+        self.endpoint = f"127.0.0.1:{bound}"
+        return self.endpoint
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.stop(grace=None)
+            self._server = None
