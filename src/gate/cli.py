@@ -230,7 +230,6 @@ def check(ctx: click.Context, /, url: str, **options: Any) -> None:
     Exit codes: 0 pass, 1 a check failed, 2 usage or configuration error,
     3 the gate could not complete its own work.
     """
-    from gate.report.json_report import render_json
     from gate.report.text import render_text
     from gate.runner import run_check
     from gate.tokens import load_credential
@@ -244,12 +243,198 @@ def check(ctx: click.Context, /, url: str, **options: Any) -> None:
         _fail(error)
         return
     click.echo(render_text(result, colour=_colour()), nl=False)
-    if report_path is not None:
-        try:
-            report_path.write_text(render_json(result), encoding="utf-8")
-        except OSError as exc:
-            _fail(GateError(f"--report-json {report_path}: cannot write it ({exc.strerror})"))
+    _write_report(report_path, result)
     sys.exit(result.exit_code)
+
+
+service_options = _options(
+    click.option("--project", required=True, help="Google Cloud project id."),
+    click.option("--region", required=True, help="Cloud Run region, e.g. europe-west1."),
+    click.option("--service", required=True, help="Cloud Run service name."),
+)
+
+verify_options = _options(
+    click.option("--revision", metavar="REV", help="Revision to gate.  [default: latest ready]"),
+    click.option(
+        "--tag",
+        metavar="TAG",
+        help="Gate the revision deployed with --no-traffic --tag TAG, at its tag URL.",
+    ),
+    click.option(
+        "--on-failure",
+        type=click.Choice(["fail", "rollback"]),
+        default="fail",
+        show_default=True,
+        help="What to do when a check fails.",
+    ),
+    click.option("--promote", is_flag=True, help="On a pass, give the revision 100% of traffic."),
+    click.option("--dry-run", is_flag=True, help="Decide and report traffic changes; make none."),
+    click.option(
+        "--restore",
+        type=click.Path(dir_okay=False),
+        metavar="FILE",
+        help="Roll back to the traffic recorded by `gate snapshot --out FILE`.",
+    ),
+    click.option(
+        "--iam", is_flag=True, help="Send a Google-signed ID token in X-Serverless-Authorization."
+    ),
+    click.option(
+        "--log-settle",
+        type=click.FloatRange(min=0),
+        default=15.0,
+        show_default=True,
+        help="Seconds to keep polling Cloud Logging after the last probe.",
+    ),
+    click.option(
+        "--ignore-log",
+        multiple=True,
+        metavar="REGEX",
+        help="Drop log entries matching REGEX; repeatable.",
+    ),
+    click.option(
+        "--max-log-errors",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="More ERROR entries than this fails logs.errors.",
+    ),
+    click.option("--no-logs", is_flag=True, help="Skip logs.errors."),
+)
+
+
+def _write_report(path: Path | None, result: Any) -> None:
+    from gate.report.json_report import render_json
+
+    if path is None:
+        return
+    try:
+        path.write_text(render_json(result), encoding="utf-8")
+    except OSError as exc:
+        _fail(GateError(f"--report-json {path}: cannot write it ({exc.strerror})"))
+
+
+def _progress(message: str) -> None:
+    if sys.stderr.isatty():
+        click.echo(f"... {message}", err=True)
+
+
+@cli.command()
+@service_options
+@verify_options
+@check_options
+@click.pass_context
+def verify(ctx: click.Context, /, **options: Any) -> None:
+    """Gate a Cloud Run revision: checks, Cloud Logging errors, then rollback or promotion.
+
+    Exit codes: 0 pass, 1 the release failed (even after a rollback), 2 usage or
+    configuration error, 3 the gate could not complete its own work.
+    """
+    from gate.report.text import render_text
+    from gate.tokens import load_credential
+    from gate.verify import Verifier, VerifyOptions
+
+    try:
+        # The URL comes from the service; a placeholder lets every other option be
+        # validated before the first API call.
+        settings = build_settings({"url": "https://resolved.invalid", **options}, _explicit(ctx))
+        report_path = _check_report_path(options["report_json"])
+        restore_path = options["restore"]
+        if restore_path and options["on_failure"] != "rollback":
+            raise ConfigError("--restore needs --on-failure rollback")
+        verify_options = VerifyOptions(
+            project=options["project"],
+            region=options["region"],
+            service=options["service"],
+            revision=options["revision"],
+            tag=options["tag"],
+            on_failure=options["on_failure"],
+            promote=options["promote"],
+            dry_run=options["dry_run"],
+            iam=options["iam"],
+            logs=not options["no_logs"],
+            log_settle=options["log_settle"],
+            ignore_log=tuple(options["ignore_log"]),
+            max_log_errors=options["max_log_errors"],
+            restore=Path(restore_path) if restore_path else None,
+        )
+        credential = load_credential(settings.token)
+        result = Verifier(settings, credential, verify_options, _progress).run()
+    except GateError as error:
+        _fail(error)
+        return
+    click.echo(render_text(result, colour=_colour()), nl=False)
+    _write_report(report_path, result)
+    if result.error is not None:
+        click.echo(f"gate: error: {result.error}", err=True)
+    sys.exit(result.exit_code)
+
+
+def _run_action(func: Callable[..., dict[str, Any]], *args: Any) -> None:
+    from gate.report.text import action_line
+
+    try:
+        action = func(*args)
+    except GateError as error:
+        _fail(error)
+        return
+    click.echo(action_line(action))
+    sys.exit(EXIT_PASS)
+
+
+@cli.command()
+@service_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    required=True,
+    metavar="FILE",
+    help="Where to write the snapshot (JSON).",
+)
+def snapshot(project: str, region: str, service: str, out: str) -> None:
+    """Record the service's traffic before a deploy, for `--restore` later."""
+    from gate.manage import take_snapshot
+
+    try:
+        data = take_snapshot(project, region, service, Path(out))
+    except GateError as error:
+        _fail(error)
+        return
+    shares = ", ".join(f"{t['revision']} ({t['percent']}%)" for t in data["traffic"])
+    click.echo(f"snapshot of {service}: {shares} -> {out}")
+
+
+@cli.command()
+@service_options
+@click.option("--to", metavar="REV", help="Revision to send 100% of traffic to.")
+@click.option(
+    "--restore",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Restore the traffic recorded by `gate snapshot`.",
+)
+@click.option("--dry-run", is_flag=True, help="Plan and report; change nothing.")
+def rollback(
+    project: str, region: str, service: str, to: str | None, restore: str | None, dry_run: bool
+) -> None:
+    """Send traffic back: to --to, to a snapshot, or to the previous ready revision."""
+    from gate.manage import rollback as do_rollback
+
+    _run_action(do_rollback, project, region, service, to,
+                Path(restore) if restore else None, dry_run)  # fmt: skip
+
+
+@cli.command()
+@service_options
+@click.option("--revision", metavar="REV", help="Revision to promote.  [default: latest ready]")
+@click.option("--tag", metavar="TAG", help="Promote the revision carrying this tag.")
+@click.option("--dry-run", is_flag=True, help="Plan and report; change nothing.")
+def promote(
+    project: str, region: str, service: str, revision: str | None, tag: str | None, dry_run: bool
+) -> None:
+    """Give a revision 100% of traffic (as LATEST when it is the latest ready revision)."""
+    from gate.manage import promote_revision
+
+    _run_action(promote_revision, project, region, service, revision, tag, dry_run)
 
 
 @cli.command()
@@ -260,17 +445,31 @@ def check(ctx: click.Context, /, url: str, **options: Any) -> None:
     show_default=True,
     help="The failure the second sandbox reproduces.",
 )
-def demo(fault: str) -> None:
-    """Run the gate against the embedded sandbox: a healthy run, then a broken one."""
-    from gate.demo import demo_runs
+@click.option(
+    "--report-json",
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help="Write the JSON report here too.",
+)
+def demo(fault: str, report_json: str | None) -> None:
+    """Run `gate verify` against a local Cloud Run: a failing release rolled back.
+
+    With --fault none: a release deployed with a tag, passed and promoted.
+    Exits with the gate's own exit code (1 for a failed release).
+    """
+    from gate.demo import run_demo
     from gate.report.text import render_text
 
-    worst = EXIT_PASS
-    for label, result in demo_runs(fault):
-        click.echo(f"\n=== gate check against a {label}")
-        click.echo(render_text(result, colour=_colour()), nl=False)
-        worst = max(worst, result.exit_code)
-    sys.exit(worst)
+    try:
+        report_path = _check_report_path(report_json)
+        story, result = run_demo(fault)
+    except GateError as error:
+        _fail(error)
+        return
+    click.echo(f"demo: {story}\n")
+    click.echo(render_text(result, colour=_colour()), nl=False)
+    _write_report(report_path, result)
+    sys.exit(result.exit_code)
 
 
 @cli.group()

@@ -1,39 +1,68 @@
-"""``gate demo``: the main job against the embedded sandbox, no account or network needed.
+"""``gate demo``: the main job, ``gate verify``, against a local Cloud Run. No account needed.
 
-It starts the sandbox in this process, twice: healthy, then with ``--fault``,
-and runs the real ``gate check`` against each, so a first-time user sees a pass
-and the exact failure the fault produces.
+In one process it starts the Cloud Run + Cloud Logging emulator, a router
+standing in for the service URL, and two sandbox revisions, then runs the real
+``gate verify`` with the real Google clients pointed at the emulator:
+
+* ``--fault NAME`` (default ``close-on-message``): the old revision is
+  healthy, the new one is deployed with traffic and has the fault. The gate
+  names the failure, pulls the matching errors (with its own trace id) from
+  the emulated Cloud Logging, rolls traffic back and verifies the rollback.
+* ``--fault none``: the new revision is deployed with ``--no-traffic --tag``,
+  passes at its tag URL, and is promoted to 100%.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
-from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from gate.config import Settings
-from gate.runner import RunResult, run_check
-from gate.sandbox.service import SandboxConfig, SandboxThread
+from gate.runner import RunResult
+from gate.sandbox.localrun import LocalCloudRun
 from gate.tokens import TokenSpec, load_credential
+from gate.verify import Verifier, VerifyOptions
 
 DEMO_SECRET_ENV = "GATE_DEMO_SECRET"  # noqa: S105 (a variable name; the secret is random)
+SERVICE = "chat-backend"
+OLD, NEW, TAG = "chat-backend-00001-old", "chat-backend-00002-new", "candidate"
 
 
-def demo_runs(fault: str) -> Iterator[tuple[str, RunResult]]:
-    """Run the gate against a healthy sandbox, then against one with ``fault``."""
+def run_demo(fault: str, report: Path | None = None) -> tuple[str, RunResult]:
+    """Deploy, gate and act; returns a one-line description of the scenario and the result."""
     secret = secrets.token_urlsafe(32)
-    spec = TokenSpec(jwt_secret_env=DEMO_SECRET_ENV, jwt_secret_env_explicit=True)
-    for label, name in (("healthy sandbox", "none"), (f"sandbox with --fault {fault}", fault)):
-        config = SandboxConfig(fault=name, jwt_secret=secret, log_sink=lambda _record: None)
-        with SandboxThread(config) as sandbox:
-            settings = Settings(
-                url=sandbox.url,
-                subprotocols=("chat.v1",),
-                expect_subprotocol="chat.v1",
-                expect='{"type": "pong"}',
-                message_timeout=3.0,
-                deadline=10.0,
-                retry_budget=2.0,
-                token=spec,
-            )
-            credential = load_credential(settings.token, {DEMO_SECRET_ENV: secret})
-            yield label, run_check(settings, credential)
+    with LocalCloudRun(SERVICE, jwt_secret=secret, log_delay_s=0.8) as cloud:
+        cloud.deploy(OLD, created=datetime.now(UTC) - timedelta(hours=1))
+        healthy = fault == "none"
+        cloud.deploy(NEW, fault, traffic=not healthy, tag=TAG if healthy else None)
+        os.environ.update(cloud.env)
+        settings = Settings(
+            url=cloud.url,
+            subprotocols=("chat.v1",),
+            expect_subprotocol="chat.v1",
+            expect='{"type": "pong"}',
+            message_timeout=3.0,
+            deadline=20.0,
+            retry_budget=2.0,
+            token=TokenSpec(jwt_secret_env=DEMO_SECRET_ENV, jwt_secret_env_explicit=True),
+        )
+        options = VerifyOptions(
+            project=cloud.emulator.project,
+            region=cloud.emulator.region,
+            service=SERVICE,
+            tag=TAG if healthy else None,
+            on_failure="rollback",
+            promote=True,
+            log_settle=3.0,
+        )
+        credential = load_credential(settings.token, {DEMO_SECRET_ENV: secret})
+        result = Verifier(settings, credential, options).run()
+    if healthy:
+        story = f"{NEW} deployed with --no-traffic --tag {TAG}; gate verify --tag {TAG} --promote"
+    else:
+        story = (
+            f"{NEW} deployed with traffic and --fault {fault}; gate verify --on-failure rollback"
+        )
+    return story, result

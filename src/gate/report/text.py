@@ -64,7 +64,8 @@ def _log_lines(logs: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _action_line(action: Mapping[str, Any]) -> str:
+def action_line(action: Mapping[str, Any]) -> str:
+    """One line for a traffic action: kind, from -> to, status, verification."""
     kind = action.get("kind", "none")
     if kind == "none":
         return f"action: none ({action.get('reason', '')})"
@@ -88,7 +89,7 @@ def render_text(result: RunResult, colour: bool = False) -> str:
     if result.logs is not None:
         lines.extend(_log_lines(result.logs))
     if result.action is not None:
-        lines.append(_action_line(result.action))
+        lines.append(action_line(result.action))
     if result.error is not None:
         lines.append(f"error: {_clean(result.error)}")
     counts = {s: sum(c.status == s for c in result.checks) for s in _LABELS}

@@ -111,7 +111,7 @@ def _matches(entry: _Log, clauses: list[tuple[str, str, str]]) -> bool:
     for name, op, value in clauses:
         if name == "resource.type" and resource.type != value:
             return False
-        label = name.rsplit(".", 1)[1]
+        label = name.rpartition(".")[2]
         if name.startswith("resource.labels.") and resource.labels.get(label) != value:
             return False
         if name == "severity" and int(entry.entry.severity) < _SEVERITIES[value]:
@@ -189,6 +189,7 @@ class CloudEmulator:
                 create_time=created or datetime.now(UTC),
                 conditions=[condition],
             )
+            previous = svc.latest_ready_revision.rsplit("/", 1)[-1]
             svc.latest_created_revision = full
             if ready:
                 svc.latest_ready_revision = full
@@ -197,7 +198,12 @@ class CloudEmulator:
                 kind = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST
                 targets.insert(0, run_v2.TrafficTarget(type_=kind, percent=100))
             else:
-                targets = [*svc.traffic]
+                # Like gcloud's --no-traffic: LATEST is pinned to the revision it meant,
+                # so the new revision does not take traffic by becoming the latest.
+                targets = [
+                    self._revision_target(previous, t.percent, t.tag) if not t.revision else t
+                    for t in svc.traffic
+                ]
             if tag is not None:
                 targets = [t for t in targets if t.tag != tag]
                 targets.append(self._revision_target(revision, 0, tag))
@@ -243,10 +249,13 @@ class CloudEmulator:
             self._logs.append(_Log(time.monotonic() + delay_s, entry, timestamp))
 
     def traffic_of(self, service: str) -> list[tuple[str, int, str]]:
-        """The resolved traffic of a service: (revision, percent, tag) per target."""
-        with self._lock:
-            svc = self.services[self.service_name(service)]
-            return [(s.revision, s.percent, s.tag) for s in svc.traffic_statuses]
+        """The resolved traffic of a service: (revision, percent, tag) per target.
+
+        Lock-free on purpose: the router asks on every connection, possibly while
+        a traffic update (holding the lock) waits for the router to open a tag URL.
+        """
+        svc = self.services[self.service_name(service)]
+        return [(s.revision, s.percent, s.tag) for s in list(svc.traffic_statuses)]
 
     def calls_to(self, method: str) -> list[Call]:
         """The recorded calls of one method."""
