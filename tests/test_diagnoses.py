@@ -147,5 +147,10 @@ def test_diagnosis(
     assert run.report["verdict"] == "fail"
 
 
+# Produced by `gate verify` only, against a revision that logs errors into the
+# emulated Cloud Logging: see tests/test_verify.py.
+VERIFY_ONLY = {"log_errors_found"}
+
+
 def test_every_diagnosis_has_a_misbehaving_server() -> None:
-    assert set(SCENARIOS) == set(DIAGNOSES)
+    assert set(SCENARIOS) == set(DIAGNOSES) - VERIFY_ONLY

@@ -141,8 +141,15 @@ def resolve(cloud: Any, options: VerifyOptions) -> Target:
 
 def _logs_input(
     options: VerifyOptions, target: Target, trace_id: str, ignores: list[re.Pattern[str]],
-    deadline: Deadline, progress: Progress,
+    deadline: Deadline, progress: Progress, checks_failed: bool,
 ) -> LogsInput:  # fmt: skip
+    """Poll the revision's errors until they settle.
+
+    Polling stops early once the verdict cannot change (more entries than
+    allowed) and, when a check failed, once an entry logged while serving the
+    gate's own probes has arrived: that entry is the most useful evidence, and
+    it may be ingested after unrelated ones.
+    """
     from gate.cloud.logs import CloudLogs, revision_filter
 
     watch = Stopwatch()
@@ -152,7 +159,8 @@ def _logs_input(
 
     def enough(entries: list[Any]) -> bool:
         kept = [e for e in entries if not any(p.search(e.message) for p in ignores)]
-        return len(kept) > options.max_log_errors
+        explained = not checks_failed or any(e.trace.endswith(f"/{trace_id}") for e in kept)
+        return len(kept) > options.max_log_errors and explained
 
     fetch = logs.settle(
         log_filter,
@@ -240,9 +248,11 @@ class Verifier:
         if options.logs:
             self.progress("reading the revision's errors from Cloud Logging")
             try:
+                checks_failed = any(c.status == "fail" for c in checks)
                 data = _logs_input(
-                    options, target, self.trace_id, self.ignores, deadline, self.progress
-                )
+                    options, target, self.trace_id, self.ignores, deadline, self.progress,
+                    checks_failed,
+                )  # fmt: skip
             except GateError as exc:
                 error = exc.message
                 logs_check, logs_block = judge_logs(None, None, (), 0, f"not run: {exc.message}")

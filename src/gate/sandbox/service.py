@@ -112,6 +112,7 @@ class SandboxService:
         self.started = time.monotonic()
         self.requests: list[str] = []
         self.tokens_seen: list[str] = []
+        self.traces_seen: list[str | None] = []
 
     def log(self, severity: str, message: str, trace: str | None, **fields: Any) -> None:
         """Emit one structured log record."""
@@ -199,6 +200,7 @@ class SandboxService:
         path = request.path.split("?")[0]
         self.requests.append(path)
         trace = _trace_of(request.headers)
+        self.traces_seen.append(trace)
         if self.cold():
             return _text_response(503, "starting up", {"Retry-After": "1"})
         if path in ("/health", "/api/health"):

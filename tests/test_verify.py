@@ -1,0 +1,420 @@
+"""`gate verify` and the traffic commands, through the real google-cloud-run and
+google-cloud-logging clients, over gRPC, against the emulator on 127.0.0.1.
+
+GOOGLE_APPLICATION_CREDENTIALS points at a file that does not exist, so any
+accidental credential lookup by the clients fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from gate.cli import cli
+from gate.sandbox.localrun import LocalCloudRun
+from tests.conftest import SECRET, GateRun
+
+OLD, NEW, TAG = "svc-00001-old", "svc-00002-new", "candidate"
+PLAIN = ["--subprotocol", "chat.v1", "--expect-subprotocol", "chat.v1"]
+
+
+@pytest.fixture
+def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LocalCloudRun]:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "does-not-exist.json"))
+    with LocalCloudRun("svc", jwt_secret=SECRET, log_delay_s=0.2) as local:
+        for name, value in local.env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("GATE_JWT_SECRET", SECRET)
+        local.deploy(OLD, created=datetime.now(UTC) - timedelta(hours=1))
+        yield local
+
+
+@pytest.fixture
+def gate_cloud(tmp_path: Path) -> Callable[..., GateRun]:
+    def run(*args: str) -> GateRun:
+        report = tmp_path / "verify.json"
+        report.unlink(missing_ok=True)
+        extra = ["--report-json", str(report)] if args[0] == "verify" else []
+        scope = ["--project", "demo-project", "--region", "europe-west1", "--service", "svc"]
+        result = CliRunner().invoke(cli, [*args, *scope, *extra], catch_exceptions=False)
+        data = json.loads(report.read_text()) if report.exists() else None
+        return GateRun(result.exit_code, result.stdout, result.stderr, data)
+
+    return run
+
+
+def _verify(*args: str) -> tuple[str, ...]:
+    return ("verify", *PLAIN, "--log-settle", "0.5", *args)
+
+
+def test_failed_release_rolls_back_to_previous_revision_and_verifies_it(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, "crash")
+    run = gate_cloud(*_verify("--on-failure", "rollback"))
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert run.report is not None
+    assert run.check("ws.first_message")["diagnosis"] == "server_error_close"
+    action = run.report["action"]
+    assert (action["kind"], action["status"], action["to"], action["verified"]) == (
+        "rollback", "done", OLD, True,
+    )  # fmt: skip
+    assert cloud.emulator.traffic_of("svc")[0][:2] == (OLD, 100)
+    update = cloud.emulator.calls_to("UpdateService")[0].request
+    assert list(update.update_mask.paths) == ["traffic"]
+    assert update.service.etag
+    assert run.report["target"]["revision"] == NEW
+    assert run.report["target"]["project"] == "demo-project"
+
+
+def test_rollback_restores_a_snapshot(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    snapshot = tmp_path / "traffic.json"
+    taken = gate_cloud("snapshot", "--out", str(snapshot))
+    assert taken.exit_code == 0, taken.stderr
+    data = json.loads(snapshot.read_text())
+    assert data["traffic"][0]["type"] == "REVISION"
+    assert data["traffic"][0]["revision"] == OLD
+    cloud.deploy(NEW, "close-on-message")
+    run = gate_cloud(*_verify("--on-failure", "rollback", "--restore", str(snapshot)))
+    assert run.exit_code == 1
+    assert run.report is not None
+    assert run.report["action"]["status"] == "done"
+    assert cloud.emulator.traffic_of("svc")[0][:2] == (OLD, 100)
+
+
+def test_promote_a_tagged_latest_revision_as_latest(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, traffic=False, tag=TAG)
+    assert cloud.emulator.traffic_of("svc")[0][:2] == (OLD, 100)
+    run = gate_cloud(*_verify("--tag", TAG, "--promote"))
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert run.report is not None
+    assert run.report["target"]["tag"] == TAG
+    assert run.report["action"]["status"] == "done"
+    update = cloud.emulator.calls_to("UpdateService")[0].request
+    assert update.service.traffic[0].type_ == 1  # LATEST: later deploys are not pinned
+    assert cloud.emulator.traffic_of("svc")[0][:2] == (NEW, 100)
+
+
+def test_promote_pins_a_revision_that_is_not_the_latest(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, traffic=False, tag=TAG)
+    cloud.deploy("svc-00003-newer", traffic=False)
+    run = gate_cloud(*_verify("--tag", TAG, "--promote"))
+    assert run.exit_code == 0, run.stdout
+    target = cloud.emulator.calls_to("UpdateService")[0].request.service.traffic[0]
+    assert (target.type_, target.revision, target.percent) == (2, NEW, 100)
+
+
+def test_dry_run_makes_no_update_call(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, "crash")
+    run = gate_cloud(*_verify("--on-failure", "rollback", "--dry-run"))
+    assert run.exit_code == 1
+    assert run.report is not None
+    assert run.report["action"]["status"] == "dry-run"
+    assert run.report["action"]["to"] == OLD
+    assert cloud.emulator.calls_to("UpdateService") == []
+    assert "dry-run" in run.stdout
+
+
+def test_etag_conflict_never_clobbers_a_concurrent_change(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, "silent")
+    # Someone else deploys while the gate waits for the silent socket.
+    timer = threading.Timer(0.3, lambda: cloud.deploy("svc-00003-other", traffic=False, tag="x"))
+    timer.start()
+    run = gate_cloud(*_verify("--on-failure", "rollback", "--message-timeout", "1"))
+    timer.join()
+    assert run.exit_code == 3, run.stdout + run.stderr
+    assert run.report is not None
+    assert run.report["verdict"] == "error"
+    assert run.report["action"]["status"] == "failed"
+    assert "etag" in run.report["error"]
+    assert "etag mismatch" in run.stderr
+    assert [t[0] for t in cloud.emulator.traffic_of("svc")] == [NEW, "svc-00003-other"]
+
+
+def test_failed_operation_is_reported(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, "crash")
+    cloud.emulator.fail_next_update = "revision svc-00001-old has no healthy instances"
+    run = gate_cloud(*_verify("--on-failure", "rollback"))
+    assert run.exit_code == 3
+    assert run.report is not None
+    assert run.report["action"]["status"] == "failed"
+    assert "no healthy instances" in run.report["action"]["reason"]
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("method", "role"),
+    [("GetService", "roles/run.viewer"), ("ListRevisions", "roles/run.viewer")],
+)
+def test_permission_denied_names_the_role(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun], method: str, role: str
+) -> None:
+    cloud.deploy(NEW, "crash")
+    cloud.emulator.deny.add(method)
+    run = gate_cloud(*_verify("--on-failure", "rollback"))
+    assert run.exit_code == 3
+    assert role in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_permission_denied_on_update_names_developer_role(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, "crash")
+    cloud.emulator.deny.add("UpdateService")
+    run = gate_cloud(*_verify("--on-failure", "rollback"))
+    assert run.exit_code == 3
+    assert "roles/run.developer" in run.stderr
+
+
+def test_logging_permission_denied_names_the_role(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW)
+    cloud.emulator.deny.add("ListLogEntries")
+    run = gate_cloud(*_verify())
+    assert run.exit_code == 3
+    assert "roles/logging.viewer" in run.stderr
+    assert run.check("logs.errors")["status"] == "skip"
+
+
+def test_missing_service_or_revision_is_a_configuration_error(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    run = gate_cloud(*_verify("--revision", "svc-09999-nope"))
+    assert run.exit_code == 2
+    assert "not found" in run.stderr
+    result = CliRunner().invoke(
+        cli,
+        ["verify", "--project", "demo-project", "--region", "europe-west1", "--service", "nope"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 2
+    assert "check --project, --region, --service" in result.stderr
+
+
+def test_unknown_tag_is_a_configuration_error(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    run = gate_cloud(*_verify("--tag", "missing"))
+    assert run.exit_code == 2
+    assert "--no-traffic --tag missing" in run.stderr
+
+
+def test_unreachable_api_exits_3(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.servers import free_port
+
+    monkeypatch.setenv("GATE_RUN_ENDPOINT", f"127.0.0.1:{free_port()}")
+    run = gate_cloud(*_verify())
+    assert run.exit_code == 3
+    assert "unreachable" in run.stderr
+
+
+def test_log_groups_ignores_and_trace_correlation(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, "crash")
+    for ms in (5012, 498, 77):
+        cloud.emulator.write_log("svc", NEW, f"upstream timeout after {ms} ms on conn 7f3a{ms}c2e")
+    cloud.emulator.write_log("svc", NEW, "healthcheck noise 42")
+    cloud.emulator.write_log("svc", OLD, "old revision error")
+    run = gate_cloud(*_verify("--ignore-log", "noise"))
+    assert run.report is not None
+    logs = run.report["logs"]
+    assert logs["ignored"] == 1
+    groups = {g["fingerprint"]: g for g in logs["groups"]}
+    timeout = groups["upstream timeout after <n> ms on conn <hex>"]
+    assert timeout["count"] == 3
+    assert timeout["caused_by_gate"] is False
+    ours = [g for g in logs["groups"] if g["caused_by_gate"]]
+    assert ours, "the crash logged with the gate's trace id must be marked"
+    assert all("old revision" not in g["sample"] for g in logs["groups"])
+    check = run.check("logs.errors")
+    assert check["diagnosis"] == "log_errors_found"
+    assert run.report["trace_id"] in check["hint"]
+
+
+def test_max_log_errors_allows_known_volume(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW)
+    cloud.emulator.write_log("svc", NEW, "one tolerated error")
+    run = gate_cloud(*_verify("--max-log-errors", "1"))
+    assert run.exit_code == 0, run.stdout
+    assert run.check("logs.errors")["status"] == "pass"
+
+
+def test_log_settling_picks_up_a_late_entry(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW)
+    cloud.emulator.write_log("svc", NEW, "late error", delay_s=0.8)
+    run = gate_cloud("verify", *PLAIN, "--log-settle", "1.5")
+    assert run.check("logs.errors")["diagnosis"] == "log_errors_found"
+    calls = len(cloud.emulator.calls_to("ListLogEntries"))
+    assert 2 <= calls <= 3
+    cloud.emulator.write_log("svc", NEW, "later error", delay_s=5)
+    quick = gate_cloud("verify", *PLAIN, "--log-settle", "0", "--max-log-errors", "1")
+    assert quick.check("logs.errors")["status"] == "pass"
+
+
+def test_log_pagination(cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]) -> None:
+    cloud.deploy(NEW)
+    for i in range(2100):
+        cloud.emulator.write_log("svc", NEW, f"bulk error {i}")
+    before = len(cloud.emulator.calls_to("ListLogEntries"))
+    run = gate_cloud(*_verify())
+    assert run.report is not None
+    assert run.report["logs"]["count"] == 2100
+    requests = cloud.emulator.calls_to("ListLogEntries")[before:]
+    assert len(requests) == 3
+    assert [bool(r.request.page_token) for r in requests] == [False, True, True]
+
+
+def test_revision_pagination_finds_the_previous_ready_revision(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    base = datetime.now(UTC) - timedelta(minutes=30)
+    for i in range(60):
+        cloud.emulator.add_revision(
+            "svc", f"svc-1{i:04d}-broken", ready=False, created=base + timedelta(seconds=i),
+            traffic=False,
+        )  # fmt: skip
+    cloud.deploy(NEW, "crash")
+    run = gate_cloud(*_verify("--on-failure", "rollback"))
+    assert run.report is not None
+    assert run.report["action"]["to"] == OLD
+    assert len(cloud.emulator.calls_to("ListRevisions")) >= 2
+
+
+def test_every_request_carries_the_run_trace_id(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW)
+    run = gate_cloud(*_verify("--no-logs"))
+    assert run.report is not None
+    trace = run.report["trace_id"]
+    seen = cloud.sandboxes[NEW].service.traces_seen
+    assert seen
+    assert set(seen) == {trace}
+
+
+def test_standalone_rollback_promote_and_dry_run(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW)
+    dry = gate_cloud("rollback", "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    assert "dry-run" in dry.stdout
+    assert cloud.emulator.calls_to("UpdateService") == []
+    done = gate_cloud("rollback")
+    assert done.exit_code == 0, done.stderr
+    assert cloud.emulator.traffic_of("svc")[0][:2] == (OLD, 100)
+    back = gate_cloud("promote", "--revision", NEW)
+    assert back.exit_code == 0, back.stderr
+    assert cloud.emulator.traffic_of("svc")[0][:2] == (NEW, 100)
+    again = gate_cloud("rollback", "--to", OLD)
+    assert again.exit_code == 0
+    assert cloud.emulator.traffic_of("svc")[0][:2] == (OLD, 100)
+
+
+def test_iam_without_credentials_is_a_clear_error(
+    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW)
+    run = gate_cloud(*_verify("--iam"))
+    assert run.exit_code == 3
+    assert "--iam" in run.stderr
+    assert "roles/run.invoker" in run.stderr
+
+
+def test_emulator_rejects_filters_it_does_not_understand(cloud: LocalCloudRun) -> None:
+    from google.api_core import exceptions
+
+    from gate.cloud.logs import CloudLogs
+
+    logs = CloudLogs("demo-project")
+    with pytest.raises(exceptions.InvalidArgument):
+        logs._client.list_log_entries(
+            request={"resource_names": ["projects/demo-project"], "filter": 'jsonPayload.x="y"'}
+        ).pages.__next__()
+
+
+def test_check_and_help_never_import_google() -> None:
+    code = (
+        "import sys, runpy\n"
+        "for argv in (['gate', '--help'], ['gate', 'check', 'http://127.0.0.1:9', "
+        "'--retry-budget', '0', '--deadline', '2']):\n"
+        "    sys.argv = argv\n"
+        "    try:\n"
+        "        runpy.run_module('gate', run_name='__main__')\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('google') or m == 'grpc'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
+
+
+def test_demo_runs_verify_rolls_back_and_reports(tmp_path: Path) -> None:
+    report = tmp_path / "demo.json"
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "gate", "demo", "--report-json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert time.monotonic() - started < 10
+    assert done.returncode == 1, done.stdout + done.stderr
+    data: dict[str, Any] = json.loads(report.read_text())
+    assert data["verdict"] == "fail"
+    failed = [c for c in data["checks"] if c["status"] == "fail"]
+    assert {c["diagnosis"] for c in failed} == {"closed_by_server", "log_errors_found"}
+    assert data["logs"]["count"] >= 1
+    assert any(g["caused_by_gate"] for g in data["logs"]["groups"])
+    assert data["action"]["kind"] == "rollback"
+    assert data["action"]["status"] == "done"
+    assert data["action"]["verified"] is True
+
+
+def test_demo_without_fault_promotes(tmp_path: Path) -> None:
+    report = tmp_path / "demo.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "gate", "demo", "--fault", "none", "--report-json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(report.read_text())
+    assert data["action"]["kind"] == "promote"
+    assert data["action"]["status"] == "done"
