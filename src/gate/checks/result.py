@@ -77,6 +77,28 @@ class CheckResult:
                 raise ValueError(f"{self.id}: unknown warning {warning.code!r}")
 
 
+def failure(
+    check_id: str,
+    diagnosis: str,
+    summary: str,
+    hint: str,
+    duration_ms: float,
+    evidence: Mapping[str, Any],
+    attempts: int = 1,
+) -> CheckResult:
+    """A failed check with its one diagnosis, what was seen, and where to look."""
+    return CheckResult(
+        check_id,
+        "fail",
+        summary,
+        duration_ms,
+        attempts=attempts,
+        diagnosis=diagnosis,
+        hint=hint,
+        evidence=evidence,
+    )
+
+
 def skipped(check_id: str, reason: str) -> CheckResult:
     """A check that did not run; it claims nothing and took no time."""
     return CheckResult(check_id, "skip", reason, 0.0, attempts=0)

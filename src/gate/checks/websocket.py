@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gate.checks.result import CheckResult, Warning, network_failure, skipped
+from gate.checks.result import CheckResult, Warning, failure, network_failure, skipped
 from gate.probes.transcript import Exchange, WsSession
 
 UPGRADE = "ws.upgrade"
@@ -172,15 +172,7 @@ def judge_subprotocol(session: WsSession, expect: str | None) -> CheckResult:
     offered = ", ".join(session.offered)
 
     def fail(diagnosis: str, summary: str, hint: str) -> CheckResult:
-        return CheckResult(
-            SUBPROTOCOL,
-            "fail",
-            summary,
-            duration,
-            diagnosis=diagnosis,
-            hint=hint,
-            evidence=evidence,
-        )
+        return failure(SUBPROTOCOL, diagnosis, summary, hint, duration, evidence)
 
     if not session.offered:
         if session.selected is None:
@@ -279,15 +271,7 @@ def judge_first_message(
     seconds = f"{exchange.waited_ms / 1000:.2f} s"
 
     def fail(diagnosis: str, summary: str, hint: str) -> CheckResult:
-        return CheckResult(
-            FIRST_MESSAGE,
-            "fail",
-            summary,
-            duration,
-            diagnosis=diagnosis,
-            hint=hint,
-            evidence=evidence,
-        )
+        return failure(FIRST_MESSAGE, diagnosis, summary, hint, duration, evidence)
 
     if exchange.matched:
         reply = exchange.messages[-1]
