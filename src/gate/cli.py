@@ -25,6 +25,15 @@ from gate.sandbox.faults import FAULTS
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3
+
+
+class _Lines(click.types.StringParamType):
+    """Text whose environment variable holds one value per line (values may contain spaces)."""
+
+    envvar_list_splitter = "\n"
+
+
+LINES = _Lines()
 _SECONDS = click.FloatRange(min=0.001)
 
 
@@ -37,7 +46,33 @@ def _options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
     return apply
 
 
+def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """Eager: read gate.toml into the command's defaults before other options are parsed."""
+    from gate.configfile import find_config, read_config
+
+    path = find_config(value)
+    if path is None:
+        return None
+    try:
+        values = read_config(path, KNOWN_OPTIONS, sections=CONFIG_SECTIONS)
+    except GateError as error:
+        _fail(error)
+    own = {p.name for p in ctx.command.params if p.name}
+    ctx.default_map = {**(ctx.default_map or {}), **{k: v for k, v in values.items() if k in own}}
+    ctx.meta["gate.config"] = values
+    return str(path)
+
+
 check_options = _options(
+    click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        metavar="PATH",
+        is_eager=True,
+        expose_value=False,
+        callback=_load_config,
+        help="Config file.  [default: ./gate.toml when present]",
+    ),
     click.option(
         "--health-path",
         multiple=True,
@@ -128,6 +163,7 @@ check_options = _options(
     click.option(
         "--jwt-claim",
         multiple=True,
+        type=LINES,
         metavar="KEY=VALUE",
         help="Extra claim (VALUE parsed as JSON when it can be); repeatable.",
     ),
@@ -175,6 +211,7 @@ check_options = _options(
     click.option(
         "--header",
         multiple=True,
+        type=LINES,
         metavar="'NAME: VALUE'",
         help="Extra request header; repeatable; values are redacted in output.",
     ),
@@ -185,15 +222,25 @@ check_options = _options(
         metavar="PATH",
         help="Write the JSON report (schema gate.report/v1) here.",
     ),
+    click.option(
+        "--junit",
+        type=click.Path(dir_okay=False),
+        metavar="PATH",
+        help="Write a JUnit XML report (one testcase per check) here.",
+    ),
+)
+
+
+_SET_BY_USER = (
+    click.core.ParameterSource.COMMANDLINE,
+    click.core.ParameterSource.ENVIRONMENT,
+    click.core.ParameterSource.DEFAULT_MAP,
 )
 
 
 def _explicit(ctx: click.Context) -> frozenset[str]:
-    return frozenset(
-        name
-        for name in ctx.params
-        if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
-    )
+    """Options the user set: on the command line, in the environment or in the config file."""
+    return frozenset(name for name in ctx.params if ctx.get_parameter_source(name) in _SET_BY_USER)
 
 
 def _colour() -> bool:
@@ -205,12 +252,12 @@ def _fail(error: GateError) -> None:
     sys.exit(error.exit_code)
 
 
-def _check_report_path(path: str | None) -> Path | None:
+def _check_report_path(option: str, path: str | None) -> Path | None:
     if path is None:
         return None
     target = Path(path)
     if not target.parent.is_dir():
-        raise ConfigError(f"--report-json {path}: folder {target.parent} does not exist: create it")
+        raise ConfigError(f"{option} {path}: folder {target.parent} does not exist: create it")
     return target
 
 
@@ -230,21 +277,20 @@ def check(ctx: click.Context, /, url: str, **options: Any) -> None:
     Exit codes: 0 pass, 1 a check failed, 2 usage or configuration error,
     3 the gate could not complete its own work.
     """
-    from gate.report.text import render_text
     from gate.runner import run_check
     from gate.tokens import load_credential
 
     try:
         settings = build_settings({"url": url, **options}, _explicit(ctx))
-        report_path = _check_report_path(options["report_json"])
+        report_path = _check_report_path("--report-json", options["report_json"])
+        junit_path = _check_report_path("--junit", options["junit"])
         credential = load_credential(settings.token)
+        _progress(f"checking {settings.url} (deadline {settings.deadline:g} s)")
         result = run_check(settings, credential)
     except GateError as error:
         _fail(error)
         return
-    click.echo(render_text(result, colour=_colour()), nl=False)
-    _write_report(report_path, result)
-    sys.exit(result.exit_code)
+    _finish(result, report_path, junit_path)
 
 
 service_options = _options(
@@ -288,6 +334,7 @@ verify_options = _options(
     click.option(
         "--ignore-log",
         multiple=True,
+        type=LINES,
         metavar="REGEX",
         help="Drop log entries matching REGEX; repeatable.",
     ),
@@ -302,20 +349,46 @@ verify_options = _options(
 )
 
 
-def _write_report(path: Path | None, result: Any) -> None:
-    from gate.report.json_report import render_json
-
-    if path is None:
-        return
+def _write(path: Path, text: str, option: str) -> None:
     try:
-        path.write_text(render_json(result), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        _fail(GateError(f"--report-json {path}: cannot write it ({exc.strerror})"))
+        _fail(GateError(f"{option} {path}: cannot write it ({exc.strerror})"))
+
+
+def _finish(result: Any, report_json: Path | None, junit: Path | None) -> None:
+    """Render for the terminal and for the CI around it, then exit with the verdict's code."""
+    from gate import ci
+    from gate.report.json_report import render_json
+    from gate.report.junit import render_junit
+    from gate.report.text import render_text
+
+    _progress_done()
+    click.echo(render_text(result, colour=_colour()), nl=False)
+    report_path = report_json or ci.default_report_path(os.environ)
+    if report_path is not None:
+        _write(report_path, render_json(result), "--report-json")
+    if junit is not None:
+        _write(junit, render_junit(result), "--junit")
+    if ci.on_github(os.environ):
+        for line in ci.publish_github(result, report_path, os.environ):
+            click.echo(line)
+    if result.error is not None:
+        click.echo(f"gate: error: {result.error}", err=True)
+    sys.exit(result.exit_code)
 
 
 def _progress(message: str) -> None:
+    """Show what is being waited on, on one live line, when stderr is a terminal."""
     if sys.stderr.isatty():
-        click.echo(f"... {message}", err=True)
+        sys.stderr.write(f"\r\x1b[K... {message}")
+        sys.stderr.flush()
+
+
+def _progress_done() -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()
 
 
 @cli.command()
@@ -329,7 +402,6 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
     Exit codes: 0 pass, 1 the release failed (even after a rollback), 2 usage or
     configuration error, 3 the gate could not complete its own work.
     """
-    from gate.report.text import render_text
     from gate.tokens import load_credential
     from gate.verify import Verifier, VerifyOptions
 
@@ -337,7 +409,8 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
         # The URL comes from the service; a placeholder lets every other option be
         # validated before the first API call.
         settings = build_settings({"url": "https://resolved.invalid", **options}, _explicit(ctx))
-        report_path = _check_report_path(options["report_json"])
+        report_path = _check_report_path("--report-json", options["report_json"])
+        junit_path = _check_report_path("--junit", options["junit"])
         restore_path = options["restore"]
         if restore_path and options["on_failure"] != "rollback":
             raise ConfigError("--restore needs --on-failure rollback")
@@ -362,11 +435,24 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
     except GateError as error:
         _fail(error)
         return
-    click.echo(render_text(result, colour=_colour()), nl=False)
-    _write_report(report_path, result)
-    if result.error is not None:
-        click.echo(f"gate: error: {result.error}", err=True)
-    sys.exit(result.exit_code)
+    _finish(result, report_path, junit_path)
+
+
+def _bind_environment(*commands: click.Command) -> frozenset[str]:
+    """Give every option of ``commands`` its GATE_* variable; return all option names."""
+    from gate.configfile import env_name
+
+    names: set[str] = set()
+    for command in commands:
+        for param in command.params:
+            if param.name and param.name != "config":
+                param.envvar = env_name(param.name)
+                names.add(param.name)
+    return frozenset(names)
+
+
+KNOWN_OPTIONS = _bind_environment(check, verify)
+CONFIG_SECTIONS: tuple[str, ...] = ()
 
 
 def _run_action(func: Callable[..., dict[str, Any]], *args: Any) -> None:
@@ -458,18 +544,15 @@ def demo(fault: str, report_json: str | None) -> None:
     Exits with the gate's own exit code (1 for a failed release).
     """
     from gate.demo import run_demo
-    from gate.report.text import render_text
 
     try:
-        report_path = _check_report_path(report_json)
+        report_path = _check_report_path("--report-json", report_json)
         story, result = run_demo(fault)
     except GateError as error:
         _fail(error)
         return
     click.echo(f"demo: {story}\n")
-    click.echo(render_text(result, colour=_colour()), nl=False)
-    _write_report(report_path, result)
-    sys.exit(result.exit_code)
+    _finish(result, report_path, None)
 
 
 @cli.group()

@@ -24,6 +24,7 @@ VIEWER = "roles/logging.viewer"
 _CALL_TIMEOUT_S = 20.0
 _PAGE_SIZE = 1000
 _MAX_ENTRIES = 5000
+_TICK_S = 1.0  # how often a waiting countdown is reported
 _SEVERITY_NAMES = {
     0: "DEFAULT",
     100: "DEBUG",
@@ -139,10 +140,12 @@ class CloudLogs:
         started = time.monotonic()
         for at in (0.0, settle_s / 2, settle_s):
             wait = at - (time.monotonic() - started)
-            if wait > 0:
+            while wait > 0:
                 if on_wait is not None:
                     on_wait(wait)
-                sleep(wait)
+                step = min(wait, _TICK_S)
+                sleep(step)
+                wait -= step
             entries, made, truncated = self.fetch(log_filter)
             calls += made
             for entry in entries:

@@ -1,0 +1,59 @@
+"""Where the gate runs, and what that environment expects besides stdout.
+
+* GitHub Actions (``GITHUB_ACTIONS=true``): a markdown summary appended to
+  ``$GITHUB_STEP_SUMMARY``, ``::error``/``::warning`` annotations on stdout, and
+  ``verdict`` and ``report`` (the JSON report's path) appended to ``$GITHUB_OUTPUT``.
+* Cloud Build (a ``/workspace`` folder): the JSON report is written to
+  ``/workspace/gate-report.json`` when ``--report-json`` is not given, so later
+  steps can read it.
+
+Without ``--report-json`` on GitHub, the report goes to ``$RUNNER_TEMP`` (or the
+working directory) so the ``report`` output always names a real file.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+from gate.report.github import annotation_lines, summary_markdown
+from gate.runner import RunResult
+
+REPORT_NAME = "gate-report.json"
+
+
+def on_github(env: Mapping[str, str]) -> bool:
+    """True inside a GitHub Actions job."""
+    return env.get("GITHUB_ACTIONS") == "true"
+
+
+def default_report_path(
+    env: Mapping[str, str], workspace: Path = Path("/workspace")
+) -> Path | None:
+    """Where the JSON report goes when ``--report-json`` is not given, or ``None``."""
+    if on_github(env):
+        return Path(env.get("RUNNER_TEMP") or ".") / REPORT_NAME
+    if workspace.is_dir() and os.access(workspace, os.W_OK):
+        return workspace / REPORT_NAME
+    return None
+
+
+def _append(path: str | None, text: str) -> None:
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def publish_github(result: RunResult, report: Path | None, env: Mapping[str, str]) -> list[str]:
+    """Write the step summary and outputs; return the annotation lines to print."""
+    _append(env.get("GITHUB_STEP_SUMMARY"), summary_markdown(result))
+    outputs = f"verdict={result.verdict}\n"
+    if report is not None:
+        # A delimiter form, so that any path is safe as a value.
+        marker = f"gate_{uuid.uuid4().hex}"
+        outputs += f"report<<{marker}\n{report.resolve()}\n{marker}\n"
+    _append(env.get("GITHUB_OUTPUT"), outputs)
+    return annotation_lines(result)

@@ -1,0 +1,83 @@
+"""GitHub Actions: a markdown job summary and workflow-command annotations.
+
+Pure functions; :mod:`gate.ci` decides when to use them and where to write.
+"""
+
+from __future__ import annotations
+
+from gate.runner import RunResult
+
+_ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skip": "⏭️"}
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.replace("|", "\\|").split())
+
+
+def summary_markdown(result: RunResult) -> str:
+    """The job summary: verdict, a table of checks, log groups, the traffic action."""
+    target = result.target
+    where = target.get("revision") or target.get("url")
+    trace = f" · trace `{result.trace_id}`" if result.trace_id else ""
+    lines = [
+        f"## smoke-gate: {result.verdict.upper()} ({where})",
+        "",
+        f"Exit code {result.exit_code} · run `{result.run_id[:12]}` · "
+        f"{result.duration_ms / 1000:.2f} s{trace}",
+        "",
+        "| | check | time | diagnosis | summary |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for check in result.checks:
+        lines.append(
+            f"| {_ICONS[check.status]} | `{check.id}` | {check.duration_ms:.0f} ms | "
+            f"{check.diagnosis or ''} | {_cell(check.summary)} |"
+        )
+    hints = [c for c in result.checks if c.hint]
+    if hints:
+        lines += ["", "**Where to look**", ""]
+        lines += [f"- `{c.id}`: {_cell(c.hint or '')}" for c in hints]
+    if result.logs is not None and result.logs.get("groups"):
+        lines += ["", f"**Cloud Logging**: {result.logs['count']} ERROR entries", "",
+                  "| count | severity | first | from the gate's probes | sample |",
+                  "| --- | --- | --- | --- | --- |"]  # fmt: skip
+        for group in result.logs["groups"][:10]:
+            lines.append(
+                f"| {group['count']} | {group['severity']} | {group['first']} | "
+                f"{'yes' if group['caused_by_gate'] else ''} | {_cell(group['sample'])[:200]} |"
+            )
+    if result.action is not None:
+        action = result.action
+        verified = {True: "verified healthy", False: "NOT healthy", None: ""}[
+            action.get("verified")
+        ]
+        lines += ["", f"**Traffic**: {action['kind']} {action.get('from') or ''} → "
+                  f"{action.get('to') or ''}: {action['status']} {verified}".rstrip()]  # fmt: skip
+    if result.error:
+        lines += ["", f"**Error**: {_cell(result.error)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation_lines(result: RunResult) -> list[str]:
+    """``::error`` for each failure, ``::warning`` for each warning, as workflow commands."""
+    lines = []
+    for check in result.checks:
+        if check.status == "fail":
+            title = _escape_property(f"{check.id}: {check.diagnosis}")
+            hint = f"\n{check.hint}" if check.hint else ""
+            lines.append(f"::error title={title}::{_escape_data(check.summary + hint)}")
+    for warning in result.warnings:
+        lines.append(
+            f"::warning title={_escape_property(warning.code)}::{_escape_data(warning.message)}"
+        )
+    if result.error:
+        lines.append(f"::error title=smoke-gate::{_escape_data(result.error)}")
+    return lines

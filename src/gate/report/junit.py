@@ -1,0 +1,73 @@
+"""JUnit XML: one testcase per check, as Jenkins, GitLab, Cloud Build viewers and
+GitHub test-report actions read it (the common Ant/Jenkins JUnit format).
+
+A failed check is a ``<failure>`` whose message is ``diagnosis: summary`` and
+whose text holds the hint; a skipped check is ``<skipped>`` with its reason;
+warnings go to ``<system-out>``. Times are the checks' measured durations.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from gate.runner import RunResult
+
+
+def _seconds(ms: float) -> str:
+    return f"{ms / 1000:.3f}"
+
+
+def render_junit(result: RunResult, suite: str = "smoke-gate") -> str:
+    """The report as a JUnit XML document."""
+    failures = sum(c.status == "fail" for c in result.checks)
+    skipped = sum(c.status == "skip" for c in result.checks)
+    root = ET.Element("testsuites", name=suite, tests=str(len(result.checks)))
+    root.set("failures", str(failures))
+    root.set("errors", "1" if result.verdict == "error" else "0")
+    root.set("time", _seconds(result.duration_ms))
+    testsuite = ET.SubElement(
+        root,
+        "testsuite",
+        name=f"{suite} {result.target.get('url', '')}".strip(),
+        tests=str(len(result.checks)),
+        failures=str(failures),
+        errors="1" if result.verdict == "error" else "0",
+        skipped=str(skipped),
+        time=_seconds(result.duration_ms),
+        timestamp=result.started_at.strftime("%Y-%m-%dT%H:%M:%S"),
+        id=result.run_id,
+    )
+    properties = ET.SubElement(testsuite, "properties")
+    for name, value in (
+        ("verdict", result.verdict),
+        ("exit_code", str(result.exit_code)),
+        ("trace_id", result.trace_id or ""),
+    ):
+        ET.SubElement(properties, "property", name=name, value=value)
+    for check in result.checks:
+        case = ET.SubElement(
+            testsuite,
+            "testcase",
+            name=check.id,
+            classname=f"gate.{check.id.split('.')[0]}",
+            time=_seconds(check.duration_ms),
+        )
+        if check.status == "fail":
+            failure = ET.SubElement(
+                case,
+                "failure",
+                message=f"{check.diagnosis}: {check.summary}",
+                type=str(check.diagnosis),
+            )
+            failure.text = f"hint: {check.hint}" if check.hint else ""
+        elif check.status == "skip":
+            ET.SubElement(case, "skipped", message=check.summary)
+        else:
+            out = ET.SubElement(case, "system-out")
+            out.text = "\n".join(
+                [check.summary, *(f"warning {w.code}: {w.message}" for w in check.warnings)]
+            )
+    if result.error is not None:
+        err = ET.SubElement(testsuite, "system-err")
+        err.text = result.error
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
