@@ -1,6 +1,7 @@
 # Two entry points, each doing its own set-up on a fresh machine:
 #   make demo   create .venv if needed, install the project, run `gate demo`
-#   make test   the same set-up, then the linters, the type checker and the test suite
+#   make test   the same set-up, then the linters, the type checker, the pipeline schemas and
+#               shellcheck, and the test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,9 +21,13 @@ demo: $(STAMP)
 	$(BIN)/gate demo || test $$? -eq 1  # the demo shows a failing release: exit 1 is its point
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff format --check src tests tools
 	$(BIN)/mypy
+	$(BIN)/check-jsonschema --builtin-schema vendor.cloudbuild cloudbuild.yaml pipelines/cloudbuild/*.yaml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions pipelines/github-actions/action.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows pipelines/github-actions/deploy.yml
+	$(BIN)/python tools/shellcheck_actions.py pipelines/github-actions/action.yml pipelines/github-actions/deploy.yml
 
 test: lint
 	$(BIN)/pytest

@@ -1,0 +1,137 @@
+"""Every `gate ...` command line in the pipelines, the action and the README parses with the
+real click command, so documentation and pipelines cannot drift from the CLI."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import click
+import pytest
+import yaml
+
+from gate.cli import cli
+
+ROOT = Path(__file__).parent.parent
+CLOUD_BUILD = [
+    ROOT / "cloudbuild.yaml",
+    *sorted((ROOT / "pipelines" / "cloudbuild").glob("*.yaml")),
+]
+ACTION = ROOT / "pipelines" / "github-actions" / "action.yml"
+WORKFLOW = ROOT / "pipelines" / "github-actions" / "deploy.yml"
+BUILTINS = {"PROJECT_ID": "demo-project", "BUILD_ID": "0123456789abcdef", "SHORT_SHA": "abc1234"}
+SHELL_VALUES = {"PROJECT_ID": "demo-project", "REGION": "europe-west1", "SERVICE": "svc",
+                "TAG": "gh-1", "RUNNER_TEMP": "/tmp"}  # fmt: skip
+
+
+def _substitute(text: str, values: dict[str, str]) -> str:
+    """Resolve Cloud Build substitutions, ${VAR:0:8} slices included, until none is left."""
+    pattern = re.compile(r"\$\{(\w+)(?::(\d+):(\d+))?\}|\$(\w+)")
+
+    def one(match: re.Match[str]) -> str:
+        name = match[1] or match[4]
+        value = values.get(name, match[0])
+        if match[2] is not None:
+            value = value[int(match[2]) : int(match[2]) + int(match[3])]
+        return value
+
+    for _ in range(5):
+        text = pattern.sub(one, text)
+    return text
+
+
+def _parse(argv: list[str]) -> None:
+    assert argv[0] == "gate", argv
+    name = argv[1]
+    command = cli.get_command(click.Context(cli), name)
+    assert command is not None, f"unknown command {name!r} in {argv}"
+    command.make_context(name, argv[2:])
+
+
+def cloud_build_commands() -> list[tuple[str, list[str]]]:
+    found = []
+    for path in CLOUD_BUILD:
+        document = yaml.safe_load(path.read_text())
+        values = {**BUILTINS, **document.get("substitutions", {})}
+        for step in document["steps"]:
+            if step.get("entrypoint") == "gate":
+                argv = ["gate", *(_substitute(str(a), values) for a in step["args"])]
+                found.append((f"{path.name}:{step['id']}", argv))
+    return found
+
+
+def shell_commands(text: str, source: str) -> list[tuple[str, list[str]]]:
+    found = []
+    joined = re.sub(r"\\\n\s*", " ", text)
+    for number, line in enumerate(joined.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("gate ") and "[--" not in stripped and "..." not in stripped:
+            argv = shlex.split(_substitute(stripped, SHELL_VALUES))
+            found.append((f"{source}:{number}", argv))
+    return found
+
+
+def readme_commands() -> list[tuple[str, list[str]]]:
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```(?:sh|bash|shell)?\n(.*?)```", text, flags=re.S)
+    found: list[tuple[str, list[str]]] = []
+    for index, block in enumerate(blocks):
+        block = re.sub(r"(?m)^\.venv/bin/", "", block)
+        found += shell_commands(block, f"README block {index}")
+    return found
+
+
+def workflow_commands() -> list[tuple[str, list[str]]]:
+    document = yaml.safe_load(WORKFLOW.read_text())
+    found = []
+    for job in document["jobs"].values():
+        for step in job["steps"]:
+            if "run" in step:
+                found += shell_commands(step["run"], f"deploy.yml:{step.get('name')}")
+    return found
+
+
+ALL = cloud_build_commands() + readme_commands() + workflow_commands()
+
+
+def test_there_are_commands_to_check() -> None:
+    sources = {where.split(":")[0].split(" ")[0] for where, _argv in ALL}
+    assert {"cloudbuild.yaml", "deploy-with-traffic.yaml", "manual-check.yaml", "README",
+            "deploy.yml"} <= sources  # fmt: skip
+    assert len(ALL) >= 10
+
+
+@pytest.mark.parametrize(("where", "argv"), ALL, ids=[where for where, _ in ALL])
+def test_command_line_parses(where: str, argv: list[str]) -> None:
+    _parse(argv)
+
+
+def test_action_flags_exist() -> None:
+    """The composite action builds its command from these flags; each must exist."""
+    script = next(
+        step["run"] for step in yaml.safe_load(ACTION.read_text())["runs"]["steps"]
+        if step.get("id") == "gate"
+    )  # fmt: skip
+    flags = set(re.findall(r"(?:add|flag) (--[a-z-]+)", script))
+    assert len(flags) > 15
+    verify = cli.get_command(click.Context(cli), "verify")
+    assert verify is not None
+    known = {opt for param in verify.params for opt in getattr(param, "opts", [])}
+    known |= {opt for param in verify.params for opt in getattr(param, "secondary_opts", [])}
+    assert flags <= known, flags - known
+
+
+def test_a_drifted_command_would_fail() -> None:
+    with pytest.raises(click.UsageError):
+        _parse(["gate", "verify", "--project", "p", "--region", "r", "--service", "s", "--promot"])
+
+
+def test_readme_configuration_table_lists_every_option() -> None:
+    from gate.cli import KNOWN_OPTIONS
+
+    text = (ROOT / "README.md").read_text()
+    missing = [
+        name for name in KNOWN_OPTIONS if f"| `{name}` | `GATE_{name.upper()}` |" not in text
+    ]
+    assert missing == []
