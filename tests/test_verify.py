@@ -418,3 +418,37 @@ def test_demo_without_fault_promotes(tmp_path: Path) -> None:
     data = json.loads(report.read_text())
     assert data["action"]["kind"] == "promote"
     assert data["action"]["status"] == "done"
+
+
+def test_live_progress_on_a_terminal(cloud: LocalCloudRun, tmp_path: Path) -> None:
+    """With stderr on a terminal, verify says what it waits on, including the settle countdown."""
+    import os
+    import pty
+
+    cloud.deploy(NEW)
+    primary, secondary = pty.openpty()
+    scope = ["--project", "demo-project", "--region", "europe-west1", "--service", "svc"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gate", "verify", *scope, *PLAIN, "--log-settle", "2.5"],
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        env=dict(os.environ),
+    )
+    os.close(secondary)
+    stdout, _ = process.communicate(timeout=60)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    progress = b"".join(chunks).decode()
+    assert process.returncode == 0, stdout.decode() + progress
+    assert f"checking {NEW}" in progress
+    assert "for Cloud Logging to settle" in progress
+    assert "\x1b[K" in progress
+    assert "\x1b" not in stdout.decode()
