@@ -129,6 +129,42 @@ def _endless_body(_sandbox: Any, _tmp: Path) -> Iterator[tuple[str, list[str]]]:
         yield server.url, []
 
 
+AGENT_SCENARIO = """
+[scenario]
+timeout = 1
+[[scenario.steps]]
+send = { type = "user_message", text = "hello", run_id = "{run_id}" }
+expect = [{ type = "agent_started" }, { type = "agent_thinking" }, { type = "tool_executing" },
+          { type = "tool_completed" }, { type = "agent_completed" }]
+"""
+
+
+def _with_scenario(**config: Any) -> Scenario:
+    @contextlib.contextmanager
+    def start(sandbox: Any, tmp: Path) -> Iterator[tuple[str, list[str]]]:
+        path = tmp / "scenario.toml"
+        path.write_text(AGENT_SCENARIO)
+        yield sandbox(**config).url, ["--config", str(path)]
+
+    return start
+
+
+scenario("scenario_step_timeout", "ws.scenario")(_with_scenario(drop_events=("tool_completed",)))
+scenario("scenario_out_of_order", "ws.scenario")(_with_scenario(scramble_events=True))
+
+
+@scenario("concurrency_failed", "ws.concurrency")
+@contextlib.contextmanager
+def _session_cap(sandbox: Any, _tmp: Path) -> Iterator[tuple[str, list[str]]]:
+    yield sandbox(max_sessions=17).url, ["--connections", "20", "--retry-budget", "0"]
+
+
+@scenario("latency_budget_exceeded", "latency")
+@contextlib.contextmanager
+def _slow(sandbox: Any, _tmp: Path) -> Iterator[tuple[str, list[str]]]:
+    yield sandbox(delay_s=0.15).url, ["--samples", "3", "--budget", "health=100ms"]
+
+
 @pytest.mark.parametrize("diagnosis", sorted(SCENARIOS))
 def test_diagnosis(
     diagnosis: str, sandbox: Any, gate: Callable[..., GateRun], tmp_path: Path

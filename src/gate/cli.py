@@ -215,6 +215,26 @@ check_options = _options(
         metavar="'NAME: VALUE'",
         help="Extra request header; repeatable; values are redacted in output.",
     ),
+    click.option(
+        "--connections",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Also open N authenticated sockets at once; each must complete (ws.concurrency).",
+    ),
+    click.option(
+        "--samples",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Repeat health, handshake and first exchange N times; report p50/p95/max.",
+    ),
+    click.option(
+        "--budget",
+        multiple=True,
+        metavar="NAME=DURATION",
+        help="Latency budget on p95: health, handshake or first_message, e.g. health=100ms.",
+    ),
     click.option("--strict", is_flag=True, help="Warnings fail the run."),
     click.option(
         "--report-json",
@@ -241,6 +261,11 @@ _SET_BY_USER = (
 def _explicit(ctx: click.Context) -> frozenset[str]:
     """Options the user set: on the command line, in the environment or in the config file."""
     return frozenset(name for name in ctx.params if ctx.get_parameter_source(name) in _SET_BY_USER)
+
+
+def _scenario(ctx: click.Context) -> Any:
+    """The ``[scenario]`` table of the config file, if any."""
+    return ctx.meta.get("gate.config", {}).get("scenario")
 
 
 def _colour() -> bool:
@@ -281,7 +306,7 @@ def check(ctx: click.Context, /, url: str, **options: Any) -> None:
     from gate.tokens import load_credential
 
     try:
-        settings = build_settings({"url": url, **options}, _explicit(ctx))
+        settings = build_settings({"url": url, **options}, _explicit(ctx), _scenario(ctx))
         report_path = _check_report_path("--report-json", options["report_json"])
         junit_path = _check_report_path("--junit", options["junit"])
         credential = load_credential(settings.token)
@@ -408,7 +433,9 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
     try:
         # The URL comes from the service; a placeholder lets every other option be
         # validated before the first API call.
-        settings = build_settings({"url": "https://resolved.invalid", **options}, _explicit(ctx))
+        settings = build_settings(
+            {"url": "https://resolved.invalid", **options}, _explicit(ctx), _scenario(ctx)
+        )
         report_path = _check_report_path("--report-json", options["report_json"])
         junit_path = _check_report_path("--junit", options["junit"])
         restore_path = options["restore"]
@@ -452,7 +479,7 @@ def _bind_environment(*commands: click.Command) -> frozenset[str]:
 
 
 KNOWN_OPTIONS = _bind_environment(check, verify)
-CONFIG_SECTIONS: tuple[str, ...] = ()
+CONFIG_SECTIONS: tuple[str, ...] = ("scenario", "targets")
 
 
 def _run_action(func: Callable[..., dict[str, Any]], *args: Any) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from gate.errors import ConfigError
+from gate.scenario import Scenario, parse_scenario
 from gate.tokens import TokenSpec
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -62,6 +63,10 @@ class Settings:
     ca_bundle: Path | None = None
     headers: tuple[tuple[str, str], ...] = ()
     strict: bool = False
+    scenario: Scenario | None = None
+    connections: int = 0
+    samples: int = 0
+    budgets: tuple[tuple[str, float], ...] = ()
 
     @property
     def base(self) -> SplitResult:
@@ -198,12 +203,17 @@ def validate_ca_bundle(path: Path | None) -> Path | None:
     return path
 
 
-def build_settings(options: dict[str, Any], explicit: frozenset[str] = frozenset()) -> Settings:
+def build_settings(
+    options: dict[str, Any],
+    explicit: frozenset[str] = frozenset(),
+    scenario: Any = None,
+) -> Settings:
     """Validate the options of ``gate check`` into :class:`Settings`.
 
     ``options`` uses the CLI's parameter names; ``explicit`` names the options
     the user set (a variable named explicitly must exist).
     """
+    from gate.checks.latency import parse_budget
     from gate.tokens import parse_claim
 
     validate_subprotocols(options["subprotocol_template"], options["subprotocol"])
@@ -254,6 +264,10 @@ def build_settings(options: dict[str, Any], explicit: frozenset[str] = frozenset
         ca_bundle=validate_ca_bundle(Path(ca_bundle) if ca_bundle else None),
         headers=tuple(parse_header(h) for h in options["header"]),
         strict=options["strict"],
+        scenario=parse_scenario(scenario, options["message_timeout"]) if scenario else None,
+        connections=options["connections"],
+        samples=options["samples"] or (5 if options["budget"] else 0),
+        budgets=tuple(parse_budget(b) for b in options["budget"]),
     )
 
 

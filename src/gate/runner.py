@@ -12,18 +12,21 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from gate.checks.auth import judge_auth
 from gate.checks.health import judge_health
+from gate.checks.latency import judge_latency
 from gate.checks.result import CheckResult, Warning
+from gate.checks.scenario import ScenarioRun, judge_concurrency, judge_scenario
 from gate.checks.websocket import judge_first_message, judge_subprotocol, judge_upgrade
 from gate.config import Settings
 from gate.matching import message_matcher
 from gate.probes.http import HttpPlan, probe_http
 from gate.probes.retry import RetryPolicy
+from gate.probes.scenario import run_steps
 from gate.probes.transcript import (
     AuthProbe,
     HttpAttempt,
@@ -32,7 +35,14 @@ from gate.probes.transcript import (
     WsAttempt,
     WsSession,
 )
-from gate.probes.ws import WsPlan, probe_ws
+from gate.probes.ws import (
+    WsPlan,
+    close_socket,
+    exchange,
+    open_socket,
+    probe_ws,
+    record_session,
+)
 from gate.redact import Redactor
 from gate.timing import Deadline, Stopwatch
 from gate.tokens import Credential, b64url
@@ -140,8 +150,12 @@ class Runner:
         credential: Credential | None,
         headers: Mapping[str, str] | None = None,
         secret_headers: Mapping[str, str] | None = None,
+        run_id: str | None = None,
+        trace_id: str | None = None,
     ) -> None:
         self.settings = settings
+        self.run_id = run_id or uuid.uuid4().hex
+        self.placeholders = {"run_id": self.run_id, "trace_id": trace_id or ""}
         self.credential = credential
         self.headers = {**dict(settings.headers), **(headers or {}), **(secret_headers or {})}
         self.redactor = build_redactor(settings, credential)
@@ -235,18 +249,116 @@ class Runner:
         main_work = _guarded(
             probe_ws(main_plan, deadline, self.redactor), deadline, _ws_fallback(main_plan, started)
         )
-        health, main, auth = await asyncio.gather(
+        health, main, auth, scenario = await asyncio.gather(
             health_work,
             main_work,
             self._auth_probe(negative, deadline) if negative else _none(),
+            self._scenario(main_plan, deadline) if s.scenario else _none(),
         )
-        return (
+        checks = [
             judge_health(list(health), list(s.health_paths), s.expect_status, s.expect_body),
             judge_upgrade(main, credential=self.credential is not None),
             judge_subprotocol(main, s.expect_subprotocol),
             judge_first_message(main, s.expect, s.message_timeout),
             judge_auth(main, auth, s.expect is not None, skip_reason),
+        ]
+        if s.scenario is not None:
+            checks.append(judge_scenario(scenario))
+        # Load-like checks run after the others, so that they measure the service alone.
+        if s.connections:
+            checks.append(await self._concurrency(main_plan, deadline))
+        if s.samples:
+            checks.append(await self._latency(health_plans[0], main_plan, deadline))
+        return tuple(checks)
+
+    async def _one_scenario(
+        self, plan: WsPlan, connected: Any, deadline: Deadline, watch: Stopwatch
+    ) -> ScenarioRun:
+        scenario = self.settings.scenario
+        assert scenario is not None
+        steps: tuple[Any, ...] = ()
+        if connected.connection is not None:
+            steps = await run_steps(
+                connected.connection, scenario, self.placeholders, deadline, self.redactor
+            )
+        session = record_session(plan, connected, None, self.redactor, watch.ms())
+        return ScenarioRun(session, steps, len(scenario.steps), watch.ms())
+
+    async def _scenario(self, plan: WsPlan, deadline: Deadline) -> ScenarioRun:
+        """The scenario on its own authenticated socket."""
+        watch = Stopwatch()
+        connected = await open_socket(plan, deadline, self.redactor)
+        try:
+            return await self._one_scenario(plan, connected, deadline, watch)
+        finally:
+            await close_socket(connected, deadline)
+
+    async def _concurrency(self, plan: WsPlan, deadline: Deadline) -> CheckResult:
+        """Open N sockets at once, then run the exchange (or scenario) on all, then close."""
+        watch = Stopwatch()
+        count = self.settings.connections
+        opened = await asyncio.gather(
+            *(open_socket(plan, deadline, self.redactor) for _ in range(count))
         )
+        try:
+            if self.settings.scenario is not None:
+                items: list[Any] = list(
+                    await asyncio.gather(
+                        *(self._one_scenario(plan, c, deadline, watch) for c in opened)
+                    )
+                )
+            else:
+                exchanges = await asyncio.gather(
+                    *(
+                        exchange(c.connection, plan, deadline, self.redactor)
+                        if c.connection is not None
+                        else _none()
+                        for c in opened
+                    )
+                )
+                items = [
+                    record_session(plan, c, e, self.redactor, watch.ms())
+                    for c, e in zip(opened, exchanges, strict=True)
+                ]
+        finally:
+            await asyncio.gather(*(close_socket(c, deadline) for c in opened))
+        return judge_concurrency(items, self.settings.expect, watch.ms())
+
+    async def _latency(
+        self, health_plan: HttpPlan, ws_plan: WsPlan, deadline: Deadline
+    ) -> CheckResult:
+        """Repeat the health request and the socket exchange; the two series run side by side."""
+        watch = Stopwatch()
+        s = self.settings
+        once = RetryPolicy(0)
+        measured: dict[str, list[float]] = {"health": [], "handshake": [], "first_message": []}
+        failures: list[tuple[str, str]] = []
+
+        async def health_series() -> None:
+            plan = replace(health_plan, retry=once)
+            for _ in range(s.samples):
+                transcript = await probe_http(plan, deadline, self.redactor)
+                verdict = judge_health([transcript], [s.health_paths[0]], s.expect_status, None)
+                if verdict.diagnosis is not None:
+                    failures.append(("health", verdict.diagnosis))
+                else:
+                    measured["health"].append(transcript.final.duration_ms)
+
+        async def socket_series() -> None:
+            plan = replace(ws_plan, retry=once)
+            for _ in range(s.samples):
+                session = await probe_ws(plan, deadline, self.redactor)
+                diagnosis = judge_upgrade(session, credential=True).diagnosis
+                diagnosis = diagnosis or judge_first_message(session, s.expect, 0).diagnosis
+                if diagnosis is not None:
+                    failures.append(("first_message", diagnosis))
+                    continue
+                measured["handshake"].append(session.final.duration_ms)
+                assert session.exchange is not None
+                measured["first_message"].append(session.exchange.messages[-1].at_ms)
+
+        await asyncio.gather(health_series(), socket_series())
+        return judge_latency(measured, failures, s.samples, dict(s.budgets), watch.ms())
 
     def target(self) -> dict[str, Any]:
         """The report's ``target`` block (no secrets: the credential is described, not shown)."""
@@ -275,7 +387,7 @@ def run_check(settings: Settings, credential: Credential | None) -> RunResult:
     runner = Runner(settings, credential)
     checks = run_checks(runner, deadline)
     return RunResult(
-        run_id=uuid.uuid4().hex,
+        run_id=runner.run_id,
         started_at=started_at,
         duration_ms=round(deadline.elapsed_ms(), 1),
         target=runner.target(),

@@ -199,6 +199,7 @@ class Verifier:
         self.progress = progress
         self.ignores = compile_ignores(options.ignore_log)
         self.trace_id = uuid.uuid4().hex
+        self.run_id = uuid.uuid4().hex
         self.secret_headers: dict[str, str] = {}
 
     def _iam_headers(self, audience: str) -> dict[str, str]:
@@ -212,7 +213,9 @@ class Verifier:
     def _runner(self, url: str) -> Runner:
         settings = replace(self.settings, url=validate_url(url))
         headers = trace_headers(self.trace_id)
-        return Runner(settings, self.credential, headers, self.secret_headers)
+        return Runner(
+            settings, self.credential, headers, self.secret_headers, self.run_id, self.trace_id
+        )
 
     def _act(self, cloud: Any, target: Target, failed: bool) -> tuple[Plan | None, str]:
         options = self.options
@@ -276,7 +279,7 @@ class Verifier:
             "tag": target.tag,
         }
         return RunResult(
-            run_id=uuid.uuid4().hex,
+            run_id=self.run_id,
             started_at=started_at,
             duration_ms=round(deadline.elapsed_ms(), 1),
             target=target_block,

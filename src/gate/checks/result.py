@@ -40,6 +40,10 @@ DIAGNOSES = (
     "auth_not_enforced",
     "deadline_exceeded",
     "log_errors_found",
+    "scenario_step_timeout",
+    "scenario_out_of_order",
+    "concurrency_failed",
+    "latency_budget_exceeded",
 )
 
 WARNING_CODES = ("credential_echoed", "health_degraded")

@@ -91,7 +91,7 @@ class _Opened:
     echoed: bool = False
 
 
-def _excerpt(text: str) -> str:
+def excerpt(text: str) -> str:
     return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "…"
 
 
@@ -101,7 +101,7 @@ def _record_handshake(response: Response, redactor: Redactor) -> Handshake:
     return Handshake(
         status=response.status_code,
         headers=redactor.headers(headers),
-        body=redactor.text(_excerpt(body)),
+        body=redactor.text(excerpt(body)),
     )
 
 
@@ -234,7 +234,7 @@ def _retry_after(opened: _Opened) -> float | None:
     return None
 
 
-def _close_of(exc: ConnectionClosed, redactor: Redactor) -> tuple[WsClose, ProbeError | None]:
+def close_of(exc: ConnectionClosed, redactor: Redactor) -> tuple[WsClose, ProbeError | None]:
     rcvd, sent = exc.rcvd, exc.sent
     if sent is not None and sent.code == _MESSAGE_TOO_BIG and not (rcvd and exc.rcvd_then_sent):
         return WsClose(sent.code, redactor.text(sent.reason), "client"), ProbeError(
@@ -267,7 +267,7 @@ async def _exchange(
         if plan.send is not None:
             async with asyncio.timeout(deadline.clip(plan.read_timeout)):
                 await connection.send(plan.send)
-            sent = redactor.text(_excerpt(plan.send))
+            sent = redactor.text(excerpt(plan.send))
         binding = deadline.binds(plan.message_timeout)
         async with asyncio.timeout(deadline.clip(plan.message_timeout)):
             while True:
@@ -277,7 +277,7 @@ async def _exchange(
                 matched = not binary and plan.matcher(text)
                 message = WsMessage(
                     at_ms=watch.ms(),
-                    text=redactor.text(_excerpt(text)),
+                    text=redactor.text(excerpt(text)),
                     size=len(data),
                     binary=binary,
                     matched=matched,
@@ -294,7 +294,7 @@ async def _exchange(
             return done(False, error=ProbeError("deadline", "still waiting at the run's deadline"))
         return done(False, error=ProbeError("message_timeout", "no matching message in time"))
     except ConnectionClosed as exc:
-        close, error = _close_of(exc, redactor)
+        close, error = close_of(exc, redactor)
         return done(False, close, error)
     except OSError as exc:
         return done(False, error=from_os(exc, "exchange", redactor))
@@ -309,29 +309,71 @@ async def _close(connection: ClientConnection, deadline: Deadline) -> None:
         connection.transport.abort()
 
 
-async def probe_ws(plan: WsPlan, deadline: Deadline, redactor: Redactor) -> WsSession:
-    """Open the socket (retrying cold-start outcomes), exchange a message, and close."""
-    watch = Stopwatch()
+@dataclass
+class Connected:
+    """The outcome of opening one socket: every attempt, and the connection if it opened."""
+
+    outcomes: list[_Opened]
+
+    @property
+    def connection(self) -> ClientConnection | None:
+        """The open connection, if the last attempt opened one."""
+        return self.outcomes[-1].connection
+
+
+async def open_socket(plan: WsPlan, deadline: Deadline, redactor: Redactor) -> Connected:
+    """Open the socket, retrying cold-start outcomes."""
     outcomes = await with_retries(
         lambda: _open(plan, deadline, redactor), _retry_after, plan.retry, deadline
     )
-    last = outcomes[-1]
-    exchange: Exchange | None = None
-    if last.connection is not None:
-        try:
-            exchange = await _exchange(last.connection, plan, deadline, redactor)
-        finally:
-            with contextlib.suppress(Exception):
-                await _close(last.connection, deadline)
+    return Connected(outcomes)
+
+
+async def exchange(
+    connection: ClientConnection, plan: WsPlan, deadline: Deadline, redactor: Redactor
+) -> Exchange:
+    """Send the plan's message and wait for a matching reply."""
+    return await _exchange(connection, plan, deadline, redactor)
+
+
+async def close_socket(connected: Connected, deadline: Deadline) -> None:
+    """Close the connection if one is open; never raises."""
+    if connected.connection is not None:
+        with contextlib.suppress(Exception):
+            await _close(connected.connection, deadline)
+
+
+def record_session(
+    plan: WsPlan,
+    connected: Connected,
+    exchange: Exchange | None,
+    redactor: Redactor,
+    duration_ms: float,
+) -> WsSession:
+    """The transcript of one socket."""
+    last = connected.outcomes[-1]
     return WsSession(
         label=plan.label,
         url=plan.url,
         offered=tuple(redactor.text(name) for name in plan.offered),
         credential_at=plan.credential_at,
-        attempts=tuple(o.attempt for o in outcomes),
-        duration_ms=watch.ms(),
+        attempts=tuple(o.attempt for o in connected.outcomes),
+        duration_ms=duration_ms,
         selected=last.selected,
         selected_index=last.selected_index,
         credential_echoed=last.echoed,
         exchange=exchange,
     )
+
+
+async def probe_ws(plan: WsPlan, deadline: Deadline, redactor: Redactor) -> WsSession:
+    """Open the socket (retrying cold-start outcomes), exchange a message, and close."""
+    watch = Stopwatch()
+    connected = await open_socket(plan, deadline, redactor)
+    result: Exchange | None = None
+    try:
+        if connected.connection is not None:
+            result = await _exchange(connected.connection, plan, deadline, redactor)
+    finally:
+        await close_socket(connected, deadline)
+    return record_session(plan, connected, result, redactor, watch.ms())

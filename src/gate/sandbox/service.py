@@ -6,7 +6,8 @@ the seeds' JSON, the socket authenticates a JWT carried in the subprotocol
 ``jwt.<base64url(token)>`` (HS256, secret from ``GATE_JWT_SECRET``; without
 it authentication is off), prefers to select the plain subprotocol
 ``chat.v1`` when offered, answers ``{"type": "ping"}`` with
-``{"type": "pong"}`` and a ``user_message`` with the five agent events.
+``{"type": "pong"}`` and a ``user_message`` with the five agent events
+(each followed by a heartbeat, as streaming backends interleave them).
 Each fault of :mod:`gate.sandbox.faults` breaks exactly one of those.
 
 Errors are written as structured log records (Cloud Run's JSON logging shape,
@@ -58,11 +59,21 @@ def stderr_sink(record: dict[str, Any]) -> None:
 
 @dataclass
 class SandboxConfig:
-    """How the sandbox behaves."""
+    """How the sandbox behaves.
+
+    Besides ``fault``: ``delay_s`` delays every HTTP answer, upgrade and reply (a
+    stand-in for network distance, used by latency tests and the benchmark);
+    ``max_sessions`` refuses upgrades beyond that many open sockets with 403;
+    ``scramble_events`` swaps two agent events; ``drop_events`` omits some.
+    """
 
     fault: str = "none"
     jwt_secret: str | None = None
     cold_start_s: float = 2.0
+    delay_s: float = 0.0
+    max_sessions: int | None = None
+    scramble_events: bool = False
+    drop_events: tuple[str, ...] = ()
     revision: str = "sandbox-00001"
     service: str = "sandbox"
     log_sink: LogSink = field(default=stderr_sink)
@@ -112,6 +123,7 @@ class SandboxService:
         self.started = time.monotonic()
         self.requests: list[str] = []
         self.tokens_seen: list[str] = []
+        self.sessions = 0
         self.traces_seen: list[str | None] = []
 
     def log(self, severity: str, message: str, trace: str | None, **fields: Any) -> None:
@@ -195,7 +207,15 @@ class SandboxService:
         value = headers.get("Authorization", "")
         return value[7:] if value.startswith("Bearer ") else None
 
-    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        """Answer HTTP routes and the upgrade after the injected delay (a network stand-in)."""
+        if self.config.delay_s:
+            await asyncio.sleep(self.config.delay_s)
+        return self.route(connection, request)
+
+    def route(self, _connection: ServerConnection, request: Request) -> Response | None:
         """Answer HTTP routes; admit or refuse WebSocket upgrades."""
         path = request.path.split("?")[0]
         self.requests.append(path)
@@ -235,6 +255,11 @@ class SandboxService:
         if refused:
             self.log("WARNING", f"websocket auth failed: {refused}", trace)
             return _json_response(403, {"error": refused})
+        limit = self.config.max_sessions
+        if limit is not None and self.sessions >= limit:
+            self.log("ERROR", f"session limit reached ({limit} concurrent sockets)", trace)
+            return _json_response(403, {"error": "too many sessions"})
+        self.sessions += 1
         return None
 
     def select_subprotocol(
@@ -266,9 +291,18 @@ class SandboxService:
         """Serve one socket according to the fault."""
         assert connection.request is not None
         trace = _trace_of(connection.request.headers)
+        try:
+            await self.serve_session(connection, trace)
+        finally:
+            self.sessions -= 1
+
+    async def serve_session(self, connection: ServerConnection, trace: str | None) -> None:
+        """The message loop of one socket."""
         fault = self.config.fault
         with contextlib.suppress(ConnectionClosed):
             async for raw in connection:
+                if self.config.delay_s:
+                    await asyncio.sleep(self.config.delay_s)
                 text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
                 if fault == "close-on-message":
                     await asyncio.sleep(0.15)
@@ -302,8 +336,12 @@ class SandboxService:
             await connection.send(json.dumps({"type": "pong", "ts": time.time()}))
         elif kind == "user_message":
             run_id = message.get("run_id", "run")
-            for event in AGENT_EVENTS:
+            events = list(AGENT_EVENTS)
+            if self.config.scramble_events:
+                events[1], events[2] = events[2], events[1]
+            for event in (e for e in events if e not in self.config.drop_events):
                 await connection.send(json.dumps({"type": event, "run_id": run_id}))
+                await connection.send(json.dumps({"type": "heartbeat"}))
         else:
             await connection.send(
                 json.dumps({"type": "error", "message": f"unknown type {kind!r}"})

@@ -1,0 +1,193 @@
+"""``ws.scenario`` and ``ws.concurrency``: judge a scenario run, and N sockets at once.
+
+A scenario failure names the step, what was expected next and the messages
+seen: ``scenario_step_timeout`` when the next expected message did not come in
+time, ``scenario_out_of_order`` when a later one came first. A close during
+the scenario keeps the close diagnoses of ``ws.first_message``.
+``ws.concurrency`` reuses the single-socket judges for each connection and
+fails with ``concurrency_failed``, counting how many failed and how.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gate.checks.result import CheckResult, failure, network_failure, skipped
+from gate.checks.websocket import close_text, judge_first_message, judge_upgrade
+from gate.probes.scenario import StepRecord
+from gate.probes.transcript import WsSession
+
+SCENARIO = "ws.scenario"
+CONCURRENCY = "ws.concurrency"
+_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    """A scenario on one socket: the socket's transcript and the steps' records."""
+
+    session: WsSession
+    steps: tuple[StepRecord, ...]
+    total_steps: int
+    duration_ms: float
+
+
+def _seen(step: StepRecord) -> str:
+    count = len(step.messages) + step.messages_not_kept
+    if not count:
+        return "nothing arrived"
+    shown = "; ".join(repr(m.text) for m in step.messages[:_SHOWN])
+    more = f" and {count - _SHOWN} more" if count > _SHOWN else ""
+    return f"{count} messages arrived: {shown}{more}"
+
+
+def _evidence(run: ScenarioRun) -> dict[str, Any]:
+    return {
+        "url": run.session.url,
+        "steps": [
+            {
+                "step": s.index + 1,
+                "sent": s.sent,
+                "expected": list(s.expected),
+                "matched": s.matched,
+                "outcome": s.outcome,
+                "duration_ms": s.duration_ms,
+                "messages": [
+                    {"at_ms": m.at_ms, "matched": m.matched, "text": m.text} for m in s.messages
+                ],
+                "messages_not_kept": s.messages_not_kept,
+            }
+            for s in run.steps
+        ],
+    }
+
+
+def judge_scenario(run: ScenarioRun | None, skip_reason: str = "") -> CheckResult:
+    """Pass when every step completed in order."""
+    if run is None:
+        return skipped(SCENARIO, skip_reason or "not run")
+    if not run.session.upgraded or not run.steps:
+        return skipped(SCENARIO, "not run: the upgrade failed")
+    evidence = _evidence(run)
+    last = run.steps[-1]
+    where = f"step {last.index + 1} of {run.total_steps}"
+    pending = last.expected[last.matched] if last.matched < len(last.expected) else "the reply"
+    if last.outcome == "done" and len(run.steps) == run.total_steps:
+        received = sum(len(s.messages) + s.messages_not_kept for s in run.steps)
+        return CheckResult(
+            SCENARIO,
+            "pass",
+            f"{run.total_steps} step{'s' * (run.total_steps != 1)} completed in order; "
+            f"{received} messages",
+            run.duration_ms,
+            evidence=evidence,
+        )
+    if last.outcome == "out_of_order":
+        return failure(
+            SCENARIO,
+            "scenario_out_of_order",
+            f"{where}: {last.out_of_order} arrived before {pending}; {_seen(last)}",
+            "the server emits the events in another order than the contract says: check the "
+            "agent's event emission order",
+            run.duration_ms,
+            evidence,
+        )
+    if last.outcome == "timeout":
+        ahead = f"; {last.ahead} arrived without it" if last.ahead else ""
+        return failure(
+            SCENARIO,
+            "scenario_step_timeout",
+            f"{where}: no {pending} within {last.timeout:g} s "
+            f"({last.matched} of {len(last.expected)} expected arrived{ahead}); {_seen(last)}",
+            "the stream stopped before this event: look at the server's logs for the stage "
+            "that emits it",
+            run.duration_ms,
+            evidence,
+        )
+    if last.close is not None and last.error is None:
+        normal = last.close.by == "server" and last.close.code in (1000, 1001)
+        what = (
+            "the connection dropped without a close frame"
+            if last.close.by == "none"
+            else f"server closed with {close_text(last.close.code, last.close.reason)}"
+        )
+        return failure(
+            SCENARIO,
+            "closed_by_server" if normal else "server_error_close",
+            f"{where}: {what} while waiting for {pending}; {_seen(last)}",
+            "the server ended the session in the middle of the scenario: its logs say why",
+            run.duration_ms,
+            evidence,
+        )
+    if last.outcome == "deadline":
+        from gate.probes.transcript import ProbeError
+
+        error = ProbeError("deadline", f"{where} was still running at the run's deadline")
+        return network_failure(SCENARIO, error, where, run.duration_ms, 1, evidence)
+    assert last.error is not None
+    return network_failure(SCENARIO, last.error, where, run.duration_ms, 1, evidence)
+
+
+def _session_of(item: WsSession | ScenarioRun) -> WsSession:
+    return item.session if isinstance(item, ScenarioRun) else item
+
+
+def _connection_verdict(item: WsSession | ScenarioRun, expect: str | None) -> str | None:
+    """The diagnosis one connection would get, or ``None`` when it succeeded."""
+    if isinstance(item, ScenarioRun):
+        result = judge_scenario(item)
+        if result.status == "skip":
+            return judge_upgrade(item.session, credential=True).diagnosis
+        return result.diagnosis
+    upgrade = judge_upgrade(item, credential=True)
+    if upgrade.diagnosis is not None:
+        return upgrade.diagnosis
+    return judge_first_message(item, expect, 0).diagnosis
+
+
+def judge_concurrency(
+    items: Sequence[WsSession | ScenarioRun], expect: str | None, duration_ms: float
+) -> CheckResult:
+    """Pass when every one of the N connections completed its exchange or scenario."""
+    verdicts = [_connection_verdict(item, expect) for item in items]
+    failed = Counter(v for v in verdicts if v is not None)
+    total = len(items)
+    ok = total - sum(failed.values())
+    statuses = Counter(
+        handshake.status
+        for item, verdict in zip(items, verdicts, strict=True)
+        if verdict is not None
+        and (handshake := _session_of(item).final.handshake) is not None
+        and handshake.status != 101
+    )
+    evidence: dict[str, Any] = {
+        "connections": total,
+        "succeeded": ok,
+        "failed": dict(failed),
+        "failed_upgrade_statuses": {str(k): v for k, v in statuses.items()},
+    }
+    if not failed:
+        return CheckResult(
+            CONCURRENCY,
+            "pass",
+            f"{total} of {total} concurrent connections completed",
+            duration_ms,
+            attempts=total,
+            evidence=evidence,
+        )
+    how = ", ".join(f"{count} x {diagnosis}" for diagnosis, count in failed.most_common())
+    status_text = ", ".join(f"HTTP {k} x {v}" for k, v in statuses.items())
+    return failure(
+        CONCURRENCY,
+        "concurrency_failed",
+        f"{ok} of {total} concurrent connections completed; {total - ok} failed: {how}"
+        + (f" ({status_text})" if status_text else ""),
+        "the service serves one connection but not this many at once: check its concurrency "
+        "and max-instances settings, connection limits and per-user session caps",
+        duration_ms,
+        evidence,
+        attempts=total,
+    )

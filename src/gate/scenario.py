@@ -1,0 +1,100 @@
+"""The ``[scenario]`` of ``gate.toml``: ordered steps on one authenticated WebSocket.
+
+.. code-block:: toml
+
+    [scenario]
+    timeout = 10                       # default per-step timeout, seconds
+
+    [[scenario.steps]]
+    send = { type = "user_message", text = "hello", run_id = "{run_id}" }
+    expect = [{ type = "agent_started" }, { type = "agent_completed" }]
+    timeout = 30
+
+Each step sends ``send`` (a string as is, a table as JSON) and/or waits for
+``expect``: JSON subsets (tables) or substrings (strings) that must arrive in
+that order; other messages may interleave. ``{run_id}`` and ``{trace_id}`` in
+sent text are replaced by the run's values.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from gate.errors import ConfigError
+
+_STEP_KEYS = {"send", "expect", "timeout"}
+_SCENARIO_KEYS = {"steps", "timeout"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: what to send, what must arrive in order, and how long to wait."""
+
+    send: str | dict[str, Any] | None
+    expect: tuple[Any, ...]
+    timeout: float
+
+    def rendered(self, values: dict[str, str]) -> str | None:
+        """The text to send, with placeholders filled."""
+        if self.send is None:
+            return None
+        text = self.send if isinstance(self.send, str) else json.dumps(self.send)
+        for name, value in values.items():
+            text = text.replace("{" + name + "}", value)
+        return text
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """The ordered steps."""
+
+    steps: tuple[Step, ...]
+
+
+def describe(expected: Any) -> str:
+    """An expected item as the report shows it."""
+    return expected if isinstance(expected, str) else json.dumps(expected, sort_keys=True)
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{where}: timeout must be a positive number of seconds")
+    return float(value)
+
+
+def parse_scenario(raw: Any, default_timeout: float) -> Scenario:
+    """Validate the ``scenario`` table; every mistake names the step and the key."""
+    if not isinstance(raw, dict):
+        raise ConfigError("gate.toml: [scenario] must be a table with [[scenario.steps]]")
+    unknown = set(raw) - _SCENARIO_KEYS
+    if unknown:
+        raise ConfigError(f"gate.toml: unknown key {sorted(unknown)[0]!r} in [scenario]")
+    timeout = _number(raw["timeout"], "[scenario]") if "timeout" in raw else default_timeout
+    steps_raw = raw.get("steps")
+    if not isinstance(steps_raw, list) or not steps_raw:
+        raise ConfigError("gate.toml: [scenario] needs at least one [[scenario.steps]]")
+    steps = []
+    for number, item in enumerate(steps_raw, 1):
+        where = f"gate.toml: scenario step {number}"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: must be a table")
+        unknown = set(item) - _STEP_KEYS
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key {sorted(unknown)[0]!r} (send, expect, timeout)"
+            )
+        send = item.get("send")
+        if send is not None and not isinstance(send, str | dict):
+            raise ConfigError(f"{where}: send must be a string or a table")
+        expect = item.get("expect", [])
+        if isinstance(expect, str | dict):
+            expect = [expect]
+        if not isinstance(expect, list) or not all(isinstance(e, str | dict) for e in expect):
+            raise ConfigError(f"{where}: expect must be a list of tables or strings")
+        if send is None and not expect:
+            raise ConfigError(f"{where}: give send, expect, or both")
+        step_timeout = _number(item["timeout"], where) if "timeout" in item else timeout
+        steps.append(Step(send, tuple(expect), step_timeout))
+    return Scenario(tuple(steps))
