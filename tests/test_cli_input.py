@@ -63,7 +63,7 @@ def test_unreadable_key_content_is_named(
 def test_click_usage_errors_exit_2(gate_process: Callable[..., GateRun]) -> None:
     run = gate_process("check")
     assert run.exit_code == 2
-    assert "Missing argument 'URL'" in run.stderr
+    assert "give the service URL, or [[targets]] in gate.toml" in run.stderr
     run = gate_process("check", "http://x", "--deadline", "-1")
     assert run.exit_code == 2
 

@@ -31,8 +31,16 @@ def test_diagnosis_codes() -> None:
         "health_dependency_unhealthy", "upgrade_rejected", "upgrade_not_supported",
         "handshake_invalid", "subprotocol_not_selected", "subprotocol_unexpected",
         "closed_by_server", "server_error_close", "first_message_timeout", "message_too_large",
-        "auth_not_enforced", "deadline_exceeded",
+        "auth_not_enforced", "deadline_exceeded", "log_errors_found", "scenario_step_timeout",
+        "scenario_out_of_order", "concurrency_failed", "latency_budget_exceeded",
     }  # fmt: skip
+
+
+def test_verify_and_optional_check_ids() -> None:
+    from gate.checks.result import OPTIONAL_CHECK_IDS, VERIFY_CHECK_IDS
+
+    assert (*CHECK_IDS, "logs.errors") == VERIFY_CHECK_IDS
+    assert OPTIONAL_CHECK_IDS == ("ws.scenario", "ws.concurrency", "latency")
 
 
 def test_warning_codes() -> None:

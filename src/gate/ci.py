@@ -18,8 +18,8 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from gate.report.github import annotation_lines, summary_markdown
-from gate.runner import RunResult
+from gate.report.github import annotations_any, summary_any
+from gate.runner import MultiResult, RunResult
 
 REPORT_NAME = "gate-report.json"
 
@@ -47,13 +47,15 @@ def _append(path: str | None, text: str) -> None:
         handle.write(text)
 
 
-def publish_github(result: RunResult, report: Path | None, env: Mapping[str, str]) -> list[str]:
+def publish_github(
+    result: RunResult | MultiResult, report: Path | None, env: Mapping[str, str]
+) -> list[str]:
     """Write the step summary and outputs; return the annotation lines to print."""
-    _append(env.get("GITHUB_STEP_SUMMARY"), summary_markdown(result))
+    _append(env.get("GITHUB_STEP_SUMMARY"), summary_any(result))
     outputs = f"verdict={result.verdict}\n"
     if report is not None:
         # A delimiter form, so that any path is safe as a value.
         marker = f"gate_{uuid.uuid4().hex}"
         outputs += f"report<<{marker}\n{report.resolve()}\n{marker}\n"
     _append(env.get("GITHUB_OUTPUT"), outputs)
-    return annotation_lines(result)
+    return annotations_any(result)

@@ -263,6 +263,37 @@ def _explicit(ctx: click.Context) -> frozenset[str]:
     return frozenset(name for name in ctx.params if ctx.get_parameter_source(name) in _SET_BY_USER)
 
 
+def _targets(ctx: click.Context) -> list[Any]:
+    """The validated ``[[targets]]`` of the config file, if any."""
+    from gate.targets import parse_targets
+
+    raw = ctx.meta.get("gate.config", {}).get("targets")
+    return parse_targets(raw, KNOWN_OPTIONS) if raw is not None else []
+
+
+def _per_target(
+    ctx: click.Context, base: dict[str, Any], targets: list[Any]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Each target's options: its table over the base, command-line flags kept."""
+    from gate.targets import target_options
+
+    params = {p.name: p for p in ctx.command.params if p.name}
+
+    def on_command_line(name: str) -> bool:
+        return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+
+    def convert(name: str, value: Any) -> Any:
+        param = params.get(name)
+        if param is None:
+            return value
+        try:
+            return param.type_cast_value(ctx, value)
+        except click.BadParameter as exc:
+            raise ConfigError(f"gate.toml: targets: {name} = {value!r}: {exc.message}") from None
+
+    return [(t.name, target_options(base, t, on_command_line, convert)) for t in targets]
+
+
 def _scenario(ctx: click.Context) -> Any:
     """The ``[scenario]`` table of the config file, if any."""
     return ctx.meta.get("gate.config", {}).get("scenario")
@@ -293,36 +324,56 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("url")
+@click.argument("url", required=False)
 @check_options
 @click.pass_context
-def check(ctx: click.Context, /, url: str, **options: Any) -> None:
+def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
     """Probe the service at URL and name the exact failure.
 
     Exit codes: 0 pass, 1 a check failed, 2 usage or configuration error,
     3 the gate could not complete its own work.
     """
-    from gate.runner import run_check
+    from gate.runner import run_check, run_check_targets
     from gate.tokens import load_credential
 
     try:
-        settings = build_settings({"url": url, **options}, _explicit(ctx), _scenario(ctx))
         report_path = _check_report_path("--report-json", options["report_json"])
         junit_path = _check_report_path("--junit", options["junit"])
-        credential = load_credential(settings.token)
-        _progress(f"checking {settings.url} (deadline {settings.deadline:g} s)")
-        result = run_check(settings, credential)
+        targets = _targets(ctx)
+        if targets and url is not None:
+            raise ConfigError("a URL and [[targets]] both given: use one or the other")
+        if not targets:
+            if url is None:
+                raise ConfigError("give the service URL, or [[targets]] in gate.toml")
+            settings = build_settings({"url": url, **options}, _explicit(ctx), _scenario(ctx))
+            credential = load_credential(settings.token)
+            _progress(f"checking {settings.url} (deadline {settings.deadline:g} s)")
+            result: Any = run_check(settings, credential)
+        else:
+            prepared = []
+            for name, target_opts in _per_target(ctx, {"url": url, **options}, targets):
+                if target_opts.get("url") is None:
+                    raise ConfigError(f"gate.toml: target {name!r} has no url")
+                settings = build_settings(target_opts, _explicit(ctx), _scenario(ctx))
+                prepared.append((name, settings, load_credential(settings.token)))
+            _progress(f"checking {len(prepared)} targets")
+            result = run_check_targets(prepared)
     except GateError as error:
         _fail(error)
         return
     _finish(result, report_path, junit_path)
 
 
-service_options = _options(
-    click.option("--project", required=True, help="Google Cloud project id."),
-    click.option("--region", required=True, help="Cloud Run region, e.g. europe-west1."),
-    click.option("--service", required=True, help="Cloud Run service name."),
-)
+def _service_options(required: bool) -> Callable[[F], F]:
+    # verify checks them itself, since [[targets]] may give them per target.
+    return _options(
+        click.option("--project", required=required, help="Google Cloud project id."),
+        click.option("--region", required=required, help="Cloud Run region, e.g. europe-west1."),
+        click.option("--service", required=required, help="Cloud Run service name."),
+    )
+
+
+service_options = _service_options(required=True)
 
 verify_options = _options(
     click.option("--revision", metavar="REV", help="Revision to gate.  [default: latest ready]"),
@@ -386,10 +437,10 @@ def _finish(result: Any, report_json: Path | None, junit: Path | None) -> None:
     from gate import ci
     from gate.report.json_report import render_json
     from gate.report.junit import render_junit
-    from gate.report.text import render_text
+    from gate.report.text import render_any
 
     _progress_done()
-    click.echo(render_text(result, colour=_colour()), nl=False)
+    click.echo(render_any(result, colour=_colour()), nl=False)
     report_path = report_json or ci.default_report_path(os.environ)
     if report_path is not None:
         _write(report_path, render_json(result), "--report-json")
@@ -417,7 +468,7 @@ def _progress_done() -> None:
 
 
 @cli.command()
-@service_options
+@_service_options(required=False)
 @verify_options
 @check_options
 @click.pass_context
@@ -428,37 +479,34 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
     configuration error, 3 the gate could not complete its own work.
     """
     from gate.tokens import load_credential
-    from gate.verify import Verifier, VerifyOptions
+    from gate.verify import Verifier, run_verify_targets
 
     try:
-        # The URL comes from the service; a placeholder lets every other option be
-        # validated before the first API call.
-        settings = build_settings(
-            {"url": "https://resolved.invalid", **options}, _explicit(ctx), _scenario(ctx)
-        )
         report_path = _check_report_path("--report-json", options["report_json"])
         junit_path = _check_report_path("--junit", options["junit"])
-        restore_path = options["restore"]
-        if restore_path and options["on_failure"] != "rollback":
+        if options["restore"] and options["on_failure"] != "rollback":
             raise ConfigError("--restore needs --on-failure rollback")
-        verify_options = VerifyOptions(
-            project=options["project"],
-            region=options["region"],
-            service=options["service"],
-            revision=options["revision"],
-            tag=options["tag"],
-            on_failure=options["on_failure"],
-            promote=options["promote"],
-            dry_run=options["dry_run"],
-            iam=options["iam"],
-            logs=not options["no_logs"],
-            log_settle=options["log_settle"],
-            ignore_log=tuple(options["ignore_log"]),
-            max_log_errors=options["max_log_errors"],
-            restore=Path(restore_path) if restore_path else None,
-        )
-        credential = load_credential(settings.token)
-        result = Verifier(settings, credential, verify_options, _progress).run()
+        targets = _targets(ctx)
+        if not targets:
+            # The URL comes from the service; a placeholder lets every other option be
+            # validated before the first API call.
+            settings = build_settings(
+                {"url": "https://resolved.invalid", **options}, _explicit(ctx), _scenario(ctx)
+            )
+            verify_options = _verify_options(options)
+            credential = load_credential(settings.token)
+            result: Any = Verifier(settings, credential, verify_options, _progress).run()
+        else:
+            prepared = []
+            for name, target_opts in _per_target(ctx, options, targets):
+                settings = build_settings(
+                    {**target_opts, "url": "https://resolved.invalid"},
+                    _explicit(ctx),
+                    _scenario(ctx),
+                )
+                credential = load_credential(settings.token)
+                prepared.append((name, settings, credential, _verify_options(target_opts)))
+            result = run_verify_targets(prepared, _progress)
     except GateError as error:
         _fail(error)
         return
@@ -480,6 +528,33 @@ def _bind_environment(*commands: click.Command) -> frozenset[str]:
 
 KNOWN_OPTIONS = _bind_environment(check, verify)
 CONFIG_SECTIONS: tuple[str, ...] = ("scenario", "targets")
+
+
+def _verify_options(options: dict[str, Any]) -> Any:
+    """The Cloud-facing options of one ``gate verify`` target."""
+    from gate.verify import VerifyOptions
+
+    for required in ("project", "region", "service"):
+        if not options.get(required):
+            raise ConfigError(f"--{required} is required (a flag, GATE_{required.upper()}, "
+                              "or a gate.toml key)")  # fmt: skip
+    restore = options["restore"]
+    return VerifyOptions(
+        project=options["project"],
+        region=options["region"],
+        service=options["service"],
+        revision=options["revision"],
+        tag=options["tag"],
+        on_failure=options["on_failure"],
+        promote=options["promote"],
+        dry_run=options["dry_run"],
+        iam=options["iam"],
+        logs=not options["no_logs"],
+        log_settle=options["log_settle"],
+        ignore_log=tuple(options["ignore_log"]),
+        max_log_errors=options["max_log_errors"],
+        restore=Path(restore) if restore else None,
+    )
 
 
 def _run_action(func: Callable[..., dict[str, Any]], *args: Any) -> None:

@@ -92,6 +92,31 @@ class RunResult:
         return {"pass": 0, "fail": 1, "error": 3}[self.verdict]
 
 
+@dataclass(frozen=True)
+class MultiResult:
+    """One run over several targets: a result per target; the worst verdict wins."""
+
+    run_id: str
+    started_at: datetime
+    duration_ms: float
+    results: tuple[tuple[str, RunResult], ...]
+
+    @property
+    def exit_code(self) -> int:
+        """The worst exit code of all targets (3 > 1 > 0)."""
+        return max(r.exit_code for _name, r in self.results)
+
+    @property
+    def verdict(self) -> Verdict:
+        """The verdict that goes with :attr:`exit_code`."""
+        return {0: "pass", 1: "fail"}.get(self.exit_code, "error")  # type: ignore[return-value]
+
+    @property
+    def error(self) -> str | None:
+        """The first target's error, if any, prefixed with its name."""
+        return next((f"{n}: {r.error}" for n, r in self.results if r.error), None)
+
+
 def offered_subprotocols(
     settings: Settings, token: str | None
 ) -> tuple[tuple[str, ...], int | None]:
@@ -378,6 +403,39 @@ async def _none() -> None:
 def run_checks(runner: Runner, deadline: Deadline) -> tuple[CheckResult, ...]:
     """Run the checks of ``gate check`` with ``runner`` under ``deadline``."""
     return asyncio.run(runner.run(deadline))
+
+
+def run_check_targets(
+    targets: list[tuple[str, Settings, Credential | None]],
+) -> MultiResult:
+    """Run ``gate check`` on every target concurrently, in one event loop."""
+    started_at = datetime.now(UTC)
+    watch = Stopwatch()
+
+    async def one(settings: Settings, credential: Credential | None) -> RunResult:
+        begun = datetime.now(UTC)
+        deadline = Deadline(settings.deadline)
+        runner = Runner(settings, credential)
+        checks = await runner.run(deadline)
+        return RunResult(
+            run_id=runner.run_id,
+            started_at=begun,
+            duration_ms=round(deadline.elapsed_ms(), 1),
+            target=runner.target(),
+            checks=checks,
+            strict=settings.strict,
+        )
+
+    async def every() -> list[RunResult]:
+        return list(await asyncio.gather(*(one(s, c) for _name, s, c in targets)))
+
+    results = asyncio.run(every())
+    return MultiResult(
+        run_id=uuid.uuid4().hex,
+        started_at=started_at,
+        duration_ms=watch.ms(),
+        results=tuple((name, r) for (name, _s, _c), r in zip(targets, results, strict=True)),
+    )
 
 
 def run_check(settings: Settings, credential: Credential | None) -> RunResult:

@@ -35,7 +35,7 @@ from gate.checks.result import CheckResult
 from gate.cloud.model import ServiceState
 from gate.config import Settings, validate_url
 from gate.errors import ConfigError, GateError
-from gate.runner import Runner, RunResult, run_checks
+from gate.runner import MultiResult, Runner, RunResult, run_checks
 from gate.timing import Deadline, Stopwatch
 from gate.tokens import Credential
 from gate.traffic import (
@@ -318,3 +318,43 @@ class Verifier:
         recheck = run_checks(self._runner(after.uri), Deadline(self.settings.deadline))
         healthy = not any(c.status == "fail" for c in recheck)
         return action_block(plan, "done", verified=healthy, checks=_check_summary(recheck)), None
+
+
+def run_verify_targets(
+    targets: list[tuple[str, Settings, Credential | None, VerifyOptions]],
+    progress: Progress = lambda _message: None,
+) -> MultiResult:
+    """Verify every target concurrently, each in its own thread with its own clients.
+
+    A target that cannot even be resolved (a missing service, a denied
+    permission) becomes a result with that error; the others go on.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    started_at = datetime.now(UTC)
+    watch = Stopwatch()
+
+    def one(item: tuple[str, Settings, Credential | None, VerifyOptions]) -> RunResult:
+        name, settings, credential, options = item
+        try:
+            return Verifier(settings, credential, options, lambda m: progress(f"{name}: {m}")).run()
+        except GateError as exc:
+            return RunResult(
+                run_id=uuid.uuid4().hex,
+                started_at=datetime.now(UTC),
+                duration_ms=0.0,
+                target={"project": options.project, "region": options.region,
+                        "service": options.service},
+                checks=(),
+                error=exc.message,
+                error_overrides_failure=True,
+            )  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
+        results = list(pool.map(one, targets))
+    return MultiResult(
+        run_id=uuid.uuid4().hex,
+        started_at=started_at,
+        duration_ms=watch.ms(),
+        results=tuple((t[0], r) for t, r in zip(targets, results, strict=True)),
+    )

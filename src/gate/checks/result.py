@@ -16,6 +16,8 @@ Status = Literal["pass", "fail", "warn", "skip"]
 
 CHECK_IDS = ("http.health", "ws.upgrade", "ws.subprotocol", "ws.first_message", "ws.auth_enforced")
 VERIFY_CHECK_IDS = (*CHECK_IDS, "logs.errors")
+# Present only when configured: --config [scenario], --connections, --samples/--budget.
+OPTIONAL_CHECK_IDS = ("ws.scenario", "ws.concurrency", "latency")
 
 DIAGNOSES = (
     "dns_failure",

@@ -5,7 +5,7 @@ Pure functions; :mod:`gate.ci` decides when to use them and where to write.
 
 from __future__ import annotations
 
-from gate.runner import RunResult
+from gate.runner import MultiResult, RunResult
 
 _ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skip": "⏭️"}
 
@@ -56,6 +56,28 @@ def summary_markdown(result: RunResult) -> str:
     if result.error:
         lines += ["", f"**Error**: {_cell(result.error)}"]
     return "\n".join(lines) + "\n"
+
+
+def summary_any(result: RunResult | MultiResult) -> str:
+    """The summary of one target, or of each target under the overall verdict."""
+    if isinstance(result, RunResult):
+        return summary_markdown(result)
+    head = f"# smoke-gate: {result.verdict.upper()} across {len(result.results)} targets\n\n"
+    return head + "\n".join(
+        summary_markdown(r).replace("## smoke-gate:", f"## {name}:", 1)
+        for name, r in result.results
+    )
+
+
+def annotations_any(result: RunResult | MultiResult) -> list[str]:
+    """Annotations of one target, or of each target titled with its name."""
+    if isinstance(result, RunResult):
+        return annotation_lines(result)
+    return [
+        line.replace(" title=", f" title={_escape_property(name)} ", 1)
+        for name, r in result.results
+        for line in annotation_lines(r)
+    ]
 
 
 def _escape_data(text: str) -> str:

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from gate.checks.result import CheckResult
-from gate.runner import RunResult
+from gate.runner import MultiResult, RunResult
 
 SCHEMA = "gate.report/v1"
 
@@ -48,6 +48,27 @@ def report_dict(result: RunResult) -> dict[str, Any]:
     }
 
 
-def render_json(result: RunResult) -> str:
+def multi_dict(result: MultiResult) -> dict[str, Any]:
+    """The report of several targets: the same top-level keys, and ``targets``."""
+    return {
+        "schema": SCHEMA,
+        "verdict": result.verdict,
+        "exit_code": result.exit_code,
+        "target": None,
+        "run_id": result.run_id,
+        "started_at": result.started_at.isoformat().replace("+00:00", "Z"),
+        "duration_ms": result.duration_ms,
+        "checks": [],
+        "warnings": [],
+        "trace_id": None,
+        "logs": None,
+        "action": None,
+        "error": result.error,
+        "targets": [{"name": name, **report_dict(r)} for name, r in result.results],
+    }
+
+
+def render_json(result: RunResult | MultiResult) -> str:
     """The report as indented JSON text."""
-    return json.dumps(report_dict(result), indent=2, ensure_ascii=False) + "\n"
+    data = multi_dict(result) if isinstance(result, MultiResult) else report_dict(result)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -10,25 +10,33 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from gate.runner import RunResult
+from gate.runner import MultiResult, RunResult
 
 
 def _seconds(ms: float) -> str:
     return f"{ms / 1000:.3f}"
 
 
-def render_junit(result: RunResult, suite: str = "smoke-gate") -> str:
-    """The report as a JUnit XML document."""
+def render_junit(result: RunResult | MultiResult, suite: str = "smoke-gate") -> str:
+    """The report as a JUnit XML document: one testsuite per target."""
+    named = result.results if isinstance(result, MultiResult) else (("", result),)
+    checks = [c for _name, r in named for c in r.checks]
+    root = ET.Element("testsuites", name=suite, tests=str(len(checks)))
+    root.set("failures", str(sum(c.status == "fail" for c in checks)))
+    root.set("errors", str(sum(r.verdict == "error" for _name, r in named)))
+    root.set("time", _seconds(result.duration_ms))
+    for name, one in named:
+        _suite(root, one, f"{suite} {name or one.target.get('url', '')}".strip())
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _suite(root: ET.Element, result: RunResult, name: str) -> None:
     failures = sum(c.status == "fail" for c in result.checks)
     skipped = sum(c.status == "skip" for c in result.checks)
-    root = ET.Element("testsuites", name=suite, tests=str(len(result.checks)))
-    root.set("failures", str(failures))
-    root.set("errors", "1" if result.verdict == "error" else "0")
-    root.set("time", _seconds(result.duration_ms))
     testsuite = ET.SubElement(
         root,
         "testsuite",
-        name=f"{suite} {result.target.get('url', '')}".strip(),
+        name=name,
         tests=str(len(result.checks)),
         failures=str(failures),
         errors="1" if result.verdict == "error" else "0",
@@ -70,4 +78,3 @@ def render_junit(result: RunResult, suite: str = "smoke-gate") -> str:
     if result.error is not None:
         err = ET.SubElement(testsuite, "system-err")
         err.text = result.error
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gate.checks.result import CheckResult
-from gate.runner import RunResult
+from gate.runner import MultiResult, RunResult
 
 _LABELS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP"}
 _SHOWN_GROUPS = 5
@@ -76,6 +76,22 @@ def action_line(action: Mapping[str, Any]) -> str:
         f"action: {kind} {action.get('from')} -> {action.get('to')}: "
         f"{action.get('status')}{check}{reason}"
     )
+
+
+def render_any(result: RunResult | MultiResult, colour: bool = False) -> str:
+    """One report, or a section per target and the overall verdict."""
+    if isinstance(result, RunResult):
+        return render_text(result, colour)
+    parts = [f"=== target {name}\n{render_text(r, colour)}" for name, r in result.results]
+    worst = ", ".join(f"{name} {r.verdict.upper()}" for name, r in result.results)
+    verdict = _paint(
+        result.verdict.upper(), _COLOURS["pass" if result.verdict == "pass" else "fail"], colour
+    )
+    parts.append(
+        f"=== overall: {verdict} (exit {result.exit_code}) · {worst} · "
+        f"{_duration(result.duration_ms)}\n"
+    )
+    return "\n".join(parts)
 
 
 def render_text(result: RunResult, colour: bool = False) -> str:

@@ -110,21 +110,32 @@ class LocalCloudRun:
         region: str = "europe-west1",
         jwt_secret: str | None = None,
         log_delay_s: float = 0.5,
+        emulator: CloudEmulator | None = None,
     ) -> None:
         self.service = service
         self.jwt_secret = jwt_secret
         self.log_delay_s = log_delay_s
-        self.emulator = CloudEmulator(project=project, region=region)
+        # A second service may share another LocalCloudRun's emulator (same project).
+        self._owns_emulator = emulator is None
+        self.emulator = emulator or CloudEmulator(project=project, region=region)
         self.router = Router()
         self.ports: dict[str, int] = {}
         self.sandboxes: dict[str, SandboxThread] = {}
         self._tag_urls: dict[str, str] = {}
 
     def __enter__(self) -> LocalCloudRun:
-        self.emulator.start()
+        if self._owns_emulator:
+            self.emulator.start()
         self.router.start()
         self.url = self.router.listen(self._pick_by_traffic)
-        self.emulator.tag_url = self._tag_url
+        other = self.emulator.tag_url
+
+        def tag_url(service: str, tag: str) -> str:
+            if service == self.service or other is None:
+                return self._tag_url(service, tag)
+            return other(service, tag)
+
+        self.emulator.tag_url = tag_url
         self.emulator.add_service(self.service, self.url)
         return self
 
@@ -132,7 +143,8 @@ class LocalCloudRun:
         self.router.stop()
         for sandbox in self.sandboxes.values():
             sandbox.__exit__(None, None, None)
-        self.emulator.stop()
+        if self._owns_emulator:
+            self.emulator.stop()
 
     @property
     def env(self) -> dict[str, str]:

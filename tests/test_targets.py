@@ -1,0 +1,173 @@
+"""[[targets]]: several services gated concurrently in one run, one report, the worst exit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from gate.cli import cli
+from gate.sandbox.localrun import LocalCloudRun
+from tests.conftest import SECRET, GateRun
+from tests.servers import free_port
+
+
+def test_check_targets_sections_and_worst_exit(
+    sandbox: Any, gate: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    healthy, broken = sandbox(), sandbox(fault="crash")
+    config = tmp_path / "gate.toml"
+    config.write_text(
+        'subprotocol = ["chat.v1"]\n'
+        f'[[targets]]\nname = "eu"\nurl = "{healthy.url}"\n'
+        f'[[targets]]\nname = "us"\nurl = "{broken.url}"\nhealth_path = ["/api/health"]\n'
+    )
+    run = gate("check", "--config", str(config), env={"GATE_JWT_SECRET": SECRET})
+    assert run.exit_code == 1, run.stdout
+    assert run.report is not None
+    assert run.report["verdict"] == "fail"
+    sections = {t["name"]: t for t in run.report["targets"]}
+    assert sections["eu"]["verdict"] == "pass"
+    assert sections["us"]["verdict"] == "fail"
+    assert sections["us"]["target"]["health_urls"] == [f"{broken.url}/api/health"]
+    assert "=== target eu" in run.stdout
+    assert "=== target us" in run.stdout
+    assert "=== overall: FAIL (exit 1)" in run.stdout
+
+
+def test_command_line_flag_overrides_every_target(
+    sandbox: Any, gate: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    server = sandbox()
+    config = tmp_path / "gate.toml"
+    config.write_text(f'[[targets]]\nname = "a"\nurl = "{server.url}"\nhealth_path = ["/nope"]\n')
+    run = gate(
+        "check", "--config", str(config), "--health-path", "/health",
+        env={"GATE_JWT_SECRET": SECRET},
+    )  # fmt: skip
+    assert run.exit_code == 0, run.stdout
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[[targets]]\nname = "a"\nurl = "http://x"\nbogus = 1\n', "target 'a': unknown key 'bogus'"),
+        ('[[targets]]\nname = "a"\nurl = "http://x"\n[[targets]]\nname = "a"\nurl = "http://y"\n',
+         "two targets are named 'a'"),
+        ('[[targets]]\nname = "a"\nurl = "http://x"\ndeadline = "soon"\n', "deadline"),
+        ('[[targets]]\nname = "a"\n', "target 'a' has no url"),
+    ],
+)  # fmt: skip
+def test_bad_targets_are_configuration_errors(
+    gate_process: Callable[..., GateRun], tmp_path: Path, toml: str, message: str
+) -> None:
+    config = tmp_path / "gate.toml"
+    config.write_text(toml)
+    run = gate_process("check", "--config", str(config))
+    assert run.exit_code == 2, run.stdout + run.stderr
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_url_and_targets_together_are_refused(
+    gate_process: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    config = tmp_path / "gate.toml"
+    config.write_text('[[targets]]\nname = "a"\nurl = "http://x"\n')
+    run = gate_process("check", "http://y", "--config", str(config))
+    assert run.exit_code == 2
+    assert "use one or the other" in run.stderr
+
+
+@pytest.fixture
+def two_services(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[tuple[LocalCloudRun, LocalCloudRun]]:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    monkeypatch.setenv("GATE_JWT_SECRET", SECRET)
+    earlier = datetime.now(UTC) - timedelta(hours=1)
+    with (
+        LocalCloudRun("alpha", jwt_secret=SECRET, log_delay_s=0.1) as alpha,
+        LocalCloudRun("beta", jwt_secret=SECRET, emulator=alpha.emulator) as beta,
+    ):
+        for name, value in alpha.env.items():
+            monkeypatch.setenv(name, value)
+        alpha.deploy("alpha-00001", created=earlier)
+        alpha.deploy("alpha-00002", "crash")
+        beta.deploy("beta-00001", created=earlier)
+        beta.deploy("beta-00002")
+        yield alpha, beta
+
+
+def test_verify_targets_roll_back_only_the_failed_one(
+    two_services: tuple[LocalCloudRun, LocalCloudRun], tmp_path: Path
+) -> None:
+    alpha, _beta = two_services
+    config = tmp_path / "gate.toml"
+    config.write_text(
+        'project = "demo-project"\nregion = "europe-west1"\non_failure = "rollback"\n'
+        'promote = true\nlog_settle = 0.3\nsubprotocol = ["chat.v1"]\n'
+        '[[targets]]\nname = "alpha"\nservice = "alpha"\n'
+        '[[targets]]\nname = "beta"\nservice = "beta"\n'
+    )
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        cli, ["verify", "--config", str(config), "--report-json", str(report)],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 1, result.stdout + result.stderr
+    data = json.loads(report.read_text())
+    sections = {t["name"]: t for t in data["targets"]}
+    assert sections["alpha"]["action"]["kind"] == "rollback"
+    assert sections["alpha"]["action"]["status"] == "done"
+    assert sections["beta"]["verdict"] == "pass"
+    assert sections["beta"]["action"]["kind"] == "promote"
+    updated = [
+        c.request.service.name.rsplit("/", 1)[-1] for c in alpha.emulator.calls_to("UpdateService")
+    ]
+    assert updated.count("alpha") == 1
+    assert alpha.emulator.traffic_of("alpha")[0][:2] == ("alpha-00001", 100)
+    # beta already served its latest revision as LATEST: nothing to change there.
+    assert sections["beta"]["action"]["status"] == "skipped"
+
+
+def test_verify_target_that_cannot_resolve_does_not_stop_the_others(
+    two_services: tuple[LocalCloudRun, LocalCloudRun], tmp_path: Path
+) -> None:
+    config = tmp_path / "gate.toml"
+    config.write_text(
+        'project = "demo-project"\nregion = "europe-west1"\nno_logs = true\n'
+        '[[targets]]\nname = "beta"\nservice = "beta"\nsubprotocol = ["chat.v1"]\n'
+        '[[targets]]\nname = "ghost"\nservice = "ghost"\n'
+    )
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        cli, ["verify", "--config", str(config), "--report-json", str(report)],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 3
+    data = json.loads(report.read_text())
+    sections = {t["name"]: t for t in data["targets"]}
+    assert sections["beta"]["verdict"] == "pass"
+    assert "not found" in sections["ghost"]["error"]
+
+
+def test_unreachable_target_in_a_many_target_check(
+    sandbox: Any, gate: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    config = tmp_path / "gate.toml"
+    urls = [sandbox().url for _ in range(3)] + [f"http://127.0.0.1:{free_port()}"]
+    config.write_text(
+        "retry_budget = 0\n"
+        + "".join(f'[[targets]]\nname = "t{i}"\nurl = "{u}"\n' for i, u in enumerate(urls))
+    )
+    run = gate("check", "--config", str(config), env={"GATE_JWT_SECRET": SECRET})
+    assert run.exit_code == 1
+    assert run.report is not None
+    verdicts = [t["verdict"] for t in run.report["targets"]]
+    assert verdicts == ["pass", "pass", "pass", "fail"]
