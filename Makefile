@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,8 @@ demo: $(STAMP)
 	$(BIN)/gate demo || test $$? -eq 1  # the demo shows a failing release: exit 1 is its point
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests tools
-	$(BIN)/ruff format --check src tests tools
+	$(BIN)/ruff check src tests tools bench
+	$(BIN)/ruff format --check src tests tools bench
 	$(BIN)/mypy
 	$(BIN)/check-jsonschema --builtin-schema vendor.cloudbuild cloudbuild.yaml pipelines/cloudbuild/*.yaml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions pipelines/github-actions/action.yml
@@ -31,6 +31,9 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py --delay-ms 50 --repeat 5
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

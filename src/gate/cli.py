@@ -681,14 +681,23 @@ def sandbox() -> None:
     metavar="VAR",
     help="Variable holding the HS256 secret; unset means no authentication.",
 )
+@click.option(
+    "--delay-ms",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Delay every HTTP answer, upgrade and reply (a stand-in for network distance).",
+)
 def sandbox_serve(
-    host: str, port: int, fault: str, cold_start_s: float, jwt_secret_env: str
+    host: str, port: int, fault: str, cold_start_s: float, jwt_secret_env: str, delay_ms: float
 ) -> None:
     """Serve the sandbox until interrupted."""
     from gate.sandbox.service import Sandbox, SandboxConfig
 
     secret = os.environ.get(jwt_secret_env) or None
-    config = SandboxConfig(fault=fault, jwt_secret=secret, cold_start_s=cold_start_s)
+    config = SandboxConfig(
+        fault=fault, jwt_secret=secret, cold_start_s=cold_start_s, delay_s=delay_ms / 1000.0
+    )
 
     async def serve() -> None:
         server = Sandbox(config, host, port)

@@ -8,6 +8,7 @@ only holds the *names* of variables and files that contain them.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import ssl
@@ -85,12 +86,21 @@ class Settings:
         scheme = "wss" if base.scheme == "https" else "ws"
         return f"{scheme}://{base.netloc}{_join(base.path, self.ws_path)}"
 
-    def ssl_context(self) -> ssl.SSLContext:
-        """A verifying TLS context: the system's CAs plus ``--ca-bundle``."""
-        context = ssl.create_default_context()
-        if self.ca_bundle is not None:
-            context.load_verify_locations(cafile=str(self.ca_bundle))
-        return context
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A verifying TLS context (system CAs plus ``--ca-bundle``); ``None`` for http://."""
+        if self.base.scheme != "https":
+            return None
+        return _tls_context(str(self.ca_bundle) if self.ca_bundle is not None else None)
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    # Loading the system's CA store costs ~20 ms; one context per bundle serves every
+    # target and thread of the process (an SSLContext is safe to share).
+    context = ssl.create_default_context()
+    if ca_bundle is not None:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
 
 
 def _join(prefix: str, path: str) -> str:

@@ -42,7 +42,7 @@ class HttpPlan:
     headers: Mapping[str, str]
     connect_timeout: float
     read_timeout: float
-    ssl_context: ssl.SSLContext
+    ssl_context: ssl.SSLContext | None
     retry: RetryPolicy
     body_limit: int = BODY_LIMIT
 
@@ -59,9 +59,10 @@ class _ContextAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
-def _session(context: ssl.SSLContext) -> requests.Session:
+def _session(context: ssl.SSLContext | None) -> requests.Session:
     session = requests.Session()
-    session.mount("https://", _ContextAdapter(context))
+    if context is not None:
+        session.mount("https://", _ContextAdapter(context))
     session.headers["User-Agent"] = USER_AGENT
     return session
 

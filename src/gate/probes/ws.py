@@ -65,7 +65,7 @@ class WsPlan:
     read_timeout: float
     message_timeout: float
     max_size: int
-    ssl_context: ssl.SSLContext
+    ssl_context: ssl.SSLContext | None
     retry: RetryPolicy
 
 
