@@ -104,25 +104,31 @@ def two_services(
         yield alpha, beta
 
 
-def test_verify_targets_roll_back_only_the_failed_one(
-    two_services: tuple[LocalCloudRun, LocalCloudRun], tmp_path: Path
-) -> None:
-    alpha, _beta = two_services
+def _verify_with(config_text: str, tmp_path: Path) -> tuple[int, dict[str, Any]]:
+    """Run `gate verify --config` in-process; return the exit code and the report's sections."""
     config = tmp_path / "gate.toml"
-    config.write_text(
-        'project = "demo-project"\nregion = "europe-west1"\non_failure = "rollback"\n'
-        'promote = true\nlog_settle = 0.3\nsubprotocol = ["chat.v1"]\n'
-        '[[targets]]\nname = "alpha"\nservice = "alpha"\n'
-        '[[targets]]\nname = "beta"\nservice = "beta"\n'
-    )
+    config.write_text(config_text)
     report = tmp_path / "report.json"
     result = CliRunner().invoke(
         cli, ["verify", "--config", str(config), "--report-json", str(report)],
         catch_exceptions=False,
     )  # fmt: skip
-    assert result.exit_code == 1, result.stdout + result.stderr
     data = json.loads(report.read_text())
-    sections = {t["name"]: t for t in data["targets"]}
+    return result.exit_code, {t["name"]: t for t in data["targets"]}
+
+
+def test_verify_targets_roll_back_only_the_failed_one(
+    two_services: tuple[LocalCloudRun, LocalCloudRun], tmp_path: Path
+) -> None:
+    alpha, _beta = two_services
+    exit_code, sections = _verify_with(
+        'project = "demo-project"\nregion = "europe-west1"\non_failure = "rollback"\n'
+        'promote = true\nlog_settle = 0.3\nsubprotocol = ["chat.v1"]\n'
+        '[[targets]]\nname = "alpha"\nservice = "alpha"\n'
+        '[[targets]]\nname = "beta"\nservice = "beta"\n',
+        tmp_path,
+    )
+    assert exit_code == 1
     assert sections["alpha"]["action"]["kind"] == "rollback"
     assert sections["alpha"]["action"]["status"] == "done"
     assert sections["beta"]["verdict"] == "pass"
@@ -139,20 +145,13 @@ def test_verify_targets_roll_back_only_the_failed_one(
 def test_verify_target_that_cannot_resolve_does_not_stop_the_others(
     two_services: tuple[LocalCloudRun, LocalCloudRun], tmp_path: Path
 ) -> None:
-    config = tmp_path / "gate.toml"
-    config.write_text(
+    exit_code, sections = _verify_with(
         'project = "demo-project"\nregion = "europe-west1"\nno_logs = true\n'
         '[[targets]]\nname = "beta"\nservice = "beta"\nsubprotocol = ["chat.v1"]\n'
-        '[[targets]]\nname = "ghost"\nservice = "ghost"\n'
+        '[[targets]]\nname = "ghost"\nservice = "ghost"\n',
+        tmp_path,
     )
-    report = tmp_path / "report.json"
-    result = CliRunner().invoke(
-        cli, ["verify", "--config", str(config), "--report-json", str(report)],
-        catch_exceptions=False,
-    )  # fmt: skip
-    assert result.exit_code == 3
-    data = json.loads(report.read_text())
-    sections = {t["name"]: t for t in data["targets"]}
+    assert exit_code == 3
     assert sections["beta"]["verdict"] == "pass"
     assert "not found" in sections["ghost"]["error"]
 

@@ -405,45 +405,12 @@ def run_checks(runner: Runner, deadline: Deadline) -> tuple[CheckResult, ...]:
     return asyncio.run(runner.run(deadline))
 
 
-def run_check_targets(
-    targets: list[tuple[str, Settings, Credential | None]],
-) -> MultiResult:
-    """Run ``gate check`` on every target concurrently, in one event loop."""
-    started_at = datetime.now(UTC)
-    watch = Stopwatch()
-
-    async def one(settings: Settings, credential: Credential | None) -> RunResult:
-        begun = datetime.now(UTC)
-        deadline = Deadline(settings.deadline)
-        runner = Runner(settings, credential)
-        checks = await runner.run(deadline)
-        return RunResult(
-            run_id=runner.run_id,
-            started_at=begun,
-            duration_ms=round(deadline.elapsed_ms(), 1),
-            target=runner.target(),
-            checks=checks,
-            strict=settings.strict,
-        )
-
-    async def every() -> list[RunResult]:
-        return list(await asyncio.gather(*(one(s, c) for _name, s, c in targets)))
-
-    results = asyncio.run(every())
-    return MultiResult(
-        run_id=uuid.uuid4().hex,
-        started_at=started_at,
-        duration_ms=watch.ms(),
-        results=tuple((name, r) for (name, _s, _c), r in zip(targets, results, strict=True)),
-    )
-
-
-def run_check(settings: Settings, credential: Credential | None) -> RunResult:
-    """Run ``gate check`` to completion within ``settings.deadline``."""
+async def check_one(settings: Settings, credential: Credential | None) -> RunResult:
+    """One ``gate check`` run, within ``settings.deadline``, in the running event loop."""
     started_at = datetime.now(UTC)
     deadline = Deadline(settings.deadline)
     runner = Runner(settings, credential)
-    checks = run_checks(runner, deadline)
+    checks = await runner.run(deadline)
     return RunResult(
         run_id=runner.run_id,
         started_at=started_at,
@@ -451,4 +418,28 @@ def run_check(settings: Settings, credential: Credential | None) -> RunResult:
         target=runner.target(),
         checks=checks,
         strict=settings.strict,
+    )
+
+
+def run_check(settings: Settings, credential: Credential | None) -> RunResult:
+    """Run ``gate check`` to completion within ``settings.deadline``."""
+    return asyncio.run(check_one(settings, credential))
+
+
+def run_check_targets(
+    targets: list[tuple[str, Settings, Credential | None]],
+) -> MultiResult:
+    """Run ``gate check`` on every target concurrently, in one event loop."""
+    started_at = datetime.now(UTC)
+    watch = Stopwatch()
+
+    async def every() -> list[RunResult]:
+        return list(await asyncio.gather(*(check_one(s, c) for _name, s, c in targets)))
+
+    results = asyncio.run(every())
+    return MultiResult(
+        run_id=uuid.uuid4().hex,
+        started_at=started_at,
+        duration_ms=watch.ms(),
+        results=tuple((name, r) for (name, _s, _c), r in zip(targets, results, strict=True)),
     )
