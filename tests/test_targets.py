@@ -170,3 +170,17 @@ def test_unreachable_target_in_a_many_target_check(
     assert run.report is not None
     verdicts = [t["verdict"] for t in run.report["targets"]]
     assert verdicts == ["pass", "pass", "pass", "fail"]
+
+
+def test_restore_without_rollback_is_refused_per_target(
+    gate_process: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    config = tmp_path / "gate.toml"
+    config.write_text(
+        'project = "p"\nregion = "r"\n'
+        '[[targets]]\nname = "a"\nservice = "a"\n'
+        '[[targets]]\nname = "b"\nservice = "b"\nrestore = "traffic-before.json"\n'
+    )
+    run = gate_process("verify", "--config", str(config))
+    assert run.exit_code == 2
+    assert "--restore needs --on-failure rollback" in run.stderr

@@ -294,6 +294,19 @@ def _per_target(
     return [(t.name, target_options(base, t, on_command_line, convert)) for t in targets]
 
 
+# verify takes the URL from the service; a placeholder lets every other option be
+# validated before the first API call.
+_RESOLVED_LATER = "https://resolved.invalid"
+
+
+def _prepare(ctx: click.Context, options: dict[str, Any]) -> tuple[Any, Any]:
+    """Validated settings and the credential they name, for one target."""
+    from gate.tokens import load_credential
+
+    settings = build_settings(options, _explicit(ctx), _scenario(ctx))
+    return settings, load_credential(settings.token)
+
+
 def _scenario(ctx: click.Context) -> Any:
     """The ``[scenario]`` table of the config file, if any."""
     return ctx.meta.get("gate.config", {}).get("scenario")
@@ -334,7 +347,6 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
     3 the gate could not complete its own work.
     """
     from gate.runner import run_check, run_check_targets
-    from gate.tokens import load_credential
 
     try:
         report_path = _check_report_path("--report-json", options["report_json"])
@@ -345,8 +357,7 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
         if not targets:
             if url is None:
                 raise ConfigError("give the service URL, or [[targets]] in gate.toml")
-            settings = build_settings({"url": url, **options}, _explicit(ctx), _scenario(ctx))
-            credential = load_credential(settings.token)
+            settings, credential = _prepare(ctx, {**options, "url": url})
             _progress(f"checking {settings.url} (deadline {settings.deadline:g} s)")
             result: Any = run_check(settings, credential)
         else:
@@ -354,8 +365,7 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
             for name, target_opts in _per_target(ctx, {"url": url, **options}, targets):
                 if target_opts.get("url") is None:
                     raise ConfigError(f"gate.toml: target {name!r} has no url")
-                settings = build_settings(target_opts, _explicit(ctx), _scenario(ctx))
-                prepared.append((name, settings, load_credential(settings.token)))
+                prepared.append((name, *_prepare(ctx, target_opts)))
             _progress(f"checking {len(prepared)} targets")
             result = run_check_targets(prepared)
     except GateError as error:
@@ -478,34 +488,22 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
     Exit codes: 0 pass, 1 the release failed (even after a rollback), 2 usage or
     configuration error, 3 the gate could not complete its own work.
     """
-    from gate.tokens import load_credential
     from gate.verify import Verifier, run_verify_targets
 
     try:
         report_path = _check_report_path("--report-json", options["report_json"])
         junit_path = _check_report_path("--junit", options["junit"])
-        if options["restore"] and options["on_failure"] != "rollback":
-            raise ConfigError("--restore needs --on-failure rollback")
         targets = _targets(ctx)
         if not targets:
-            # The URL comes from the service; a placeholder lets every other option be
-            # validated before the first API call.
-            settings = build_settings(
-                {"url": "https://resolved.invalid", **options}, _explicit(ctx), _scenario(ctx)
-            )
             verify_options = _verify_options(options)
-            credential = load_credential(settings.token)
+            settings, credential = _prepare(ctx, {**options, "url": _RESOLVED_LATER})
             result: Any = Verifier(settings, credential, verify_options, _progress).run()
         else:
             prepared = []
             for name, target_opts in _per_target(ctx, options, targets):
-                settings = build_settings(
-                    {**target_opts, "url": "https://resolved.invalid"},
-                    _explicit(ctx),
-                    _scenario(ctx),
-                )
-                credential = load_credential(settings.token)
-                prepared.append((name, settings, credential, _verify_options(target_opts)))
+                verify_options = _verify_options(target_opts)
+                settings, credential = _prepare(ctx, {**target_opts, "url": _RESOLVED_LATER})
+                prepared.append((name, settings, credential, verify_options))
             result = run_verify_targets(prepared, _progress)
     except GateError as error:
         _fail(error)
@@ -539,6 +537,8 @@ def _verify_options(options: dict[str, Any]) -> Any:
             raise ConfigError(f"--{required} is required (a flag, GATE_{required.upper()}, "
                               "or a gate.toml key)")  # fmt: skip
     restore = options["restore"]
+    if restore and options["on_failure"] != "rollback":
+        raise ConfigError("--restore needs --on-failure rollback")
     return VerifyOptions(
         project=options["project"],
         region=options["region"],
