@@ -16,7 +16,7 @@ from gate.errors import ConfigError, GateFailure
 from gate.traffic import (
     Plan,
     action_block,
-    already,
+    apply,
     load_snapshot,
     promote,
     restore,
@@ -37,12 +37,8 @@ def _serving_revision(state: ServiceState) -> str:
 
 
 def _apply(cloud: Any, state: ServiceState, plan: Plan, dry_run: bool) -> dict[str, Any]:
-    if already(state, plan):
-        return action_block(plan, "skipped", "traffic is already so")
-    if dry_run:
-        return action_block(plan, "dry-run", "--dry-run: nothing changed")
-    cloud.set_traffic(plan.etag, plan.traffic)
-    return action_block(plan, "done")
+    status, reason, _after = apply(cloud, state, plan, dry_run)
+    return action_block(plan, status, reason)
 
 
 def take_snapshot(project: str, region: str, service: str, out: Path) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -53,6 +53,11 @@ T = TypeVar("T")
 Verdict = Literal["pass", "fail", "error"]
 
 
+def checks_failed(checks: Sequence[CheckResult], strict: bool) -> bool:
+    """The release failed: a check failed, or with ``--strict`` a check warned."""
+    return any(c.status == "fail" for c in checks) or (strict and any(c.warnings for c in checks))
+
+
 @dataclass(frozen=True)
 class RunResult:
     """Everything a renderer needs: the checks, the warnings, the verdict."""
@@ -77,7 +82,7 @@ class RunResult:
     @property
     def failed(self) -> bool:
         """True when a check failed (or, with ``--strict``, warned)."""
-        return any(c.status == "fail" for c in self.checks) or bool(self.strict and self.warnings)
+        return checks_failed(self.checks, self.strict)
 
     @property
     def verdict(self) -> Verdict:

@@ -81,6 +81,21 @@ def already(state: ServiceState, plan: Plan) -> bool:
     return sorted(wanted) == sorted(current)
 
 
+def apply(
+    cloud: Any, state: ServiceState, plan: Plan, dry_run: bool
+) -> tuple[ActionStatus, str, ServiceState | None]:
+    """Carry out ``plan`` unless nothing would change or ``dry_run``.
+
+    Returns the status, its reason, and the service as updated (``None`` when
+    no update was made). API errors propagate as :class:`~gate.errors.GateError`.
+    """
+    if already(state, plan):
+        return "skipped", "traffic is already so", None
+    if dry_run:
+        return "dry-run", "--dry-run: nothing changed", None
+    return "done", "", cloud.set_traffic(plan.etag, plan.traffic)
+
+
 def action_block(
     plan: Plan | None,
     status: ActionStatus,

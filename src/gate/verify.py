@@ -30,18 +30,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from gate.checks.logs import LogsInput, judge_logs
+from gate.checks.logs import LogsInput, from_gate, is_ignored, judge_logs
 from gate.checks.result import CheckResult
-from gate.cloud.model import ServiceState
+from gate.cloud.model import LogRecord, ServiceState
 from gate.config import Settings, validate_url
 from gate.errors import ConfigError, GateError
-from gate.runner import MultiResult, Runner, RunResult, run_checks
+from gate.runner import MultiResult, Runner, RunResult, checks_failed, run_checks
 from gate.timing import Deadline, Stopwatch
 from gate.tokens import Credential
 from gate.traffic import (
     Plan,
     action_block,
-    already,
+    apply,
     load_snapshot,
     promote,
     restore,
@@ -141,7 +141,7 @@ def resolve(cloud: Any, options: VerifyOptions) -> Target:
 
 def _logs_input(
     options: VerifyOptions, target: Target, trace_id: str, ignores: list[re.Pattern[str]],
-    deadline: Deadline, progress: Progress, checks_failed: bool,
+    deadline: Deadline, progress: Progress, failed: bool,
 ) -> LogsInput:  # fmt: skip
     """Poll the revision's errors until they settle.
 
@@ -157,9 +157,9 @@ def _logs_input(
     log_filter = revision_filter(options.service, target.revision, options.region, target.created)
     settle = max(0.0, min(options.log_settle, deadline.remaining() - 1.0))
 
-    def enough(entries: list[Any]) -> bool:
-        kept = [e for e in entries if not any(p.search(e.message) for p in ignores)]
-        explained = not checks_failed or any(e.trace.endswith(f"/{trace_id}") for e in kept)
+    def enough(entries: list[LogRecord]) -> bool:
+        kept = [e for e in entries if not is_ignored(e, ignores)]
+        explained = not failed or any(from_gate(e, trace_id) for e in kept)
         return len(kept) > options.max_log_errors and explained
 
     fetch = logs.settle(
@@ -247,14 +247,12 @@ class Verifier:
         runner = self._runner(target.url)
         checks = run_checks(runner, deadline)
         error: str | None = None
-        logs_block: dict[str, Any] | None = None
         if options.logs:
             self.progress("reading the revision's errors from Cloud Logging")
             try:
-                checks_failed = any(c.status == "fail" for c in checks)
                 data = _logs_input(
                     options, target, self.trace_id, self.ignores, deadline, self.progress,
-                    checks_failed,
+                    checks_failed(checks, strict=False),
                 )  # fmt: skip
             except GateError as exc:
                 error = exc.message
@@ -266,9 +264,7 @@ class Verifier:
         else:
             logs_check, logs_block = judge_logs(None, None, (), 0, "turned off with --no-logs")
         checks = (*checks, logs_check)
-        failed = any(c.status == "fail" for c in checks) or bool(
-            self.settings.strict and any(c.warnings for c in checks)
-        )
+        failed = checks_failed(checks, self.settings.strict)
         action, action_error = self._perform(cloud, target, failed)
         target_block = {
             **runner.target(),
@@ -303,17 +299,13 @@ class Verifier:
             if failed and self.options.on_failure == "rollback":
                 return action_block(None, "failed", reason), reason
             return action_block(None, "skipped", reason), None
-        if already(target.state, plan):
-            return action_block(plan, "skipped", "traffic is already so"), None
-        if self.options.dry_run:
-            return action_block(plan, "dry-run", "--dry-run: nothing changed"), None
         self.progress(f"{plan.kind}: {plan.source} -> {plan.target}")
         try:
-            after = cloud.set_traffic(plan.etag, plan.traffic)
+            status, reason, after = apply(cloud, target.state, plan, self.options.dry_run)
         except GateError as exc:
             return action_block(plan, "failed", exc.message), exc.message
-        if plan.kind != "rollback":
-            return action_block(plan, "done"), None
+        if after is None or plan.kind != "rollback":
+            return action_block(plan, status, reason), None
         self.progress(f"verifying the rollback at {after.uri}")
         recheck = run_checks(self._runner(after.uri), Deadline(self.settings.deadline))
         healthy = not any(c.status == "fail" for c in recheck)

@@ -74,6 +74,16 @@ def _rank(severity: str) -> int:
     return _SEVERITY_RANK.index(severity) if severity in _SEVERITY_RANK else -1
 
 
+def is_ignored(entry: LogRecord, ignore: Sequence[re.Pattern[str]]) -> bool:
+    """True for known noise dropped by ``--ignore-log``."""
+    return any(pattern.search(entry.message) for pattern in ignore)
+
+
+def from_gate(entry: LogRecord, trace_id: str | None) -> bool:
+    """True when the entry was logged while serving one of this run's probes."""
+    return bool(trace_id) and entry.trace.endswith(f"/{trace_id}")
+
+
 def group_entries(
     entries: Sequence[LogRecord], trace_id: str | None, ignore: Sequence[re.Pattern[str]]
 ) -> tuple[list[LogGroup], int]:
@@ -81,7 +91,7 @@ def group_entries(
     groups: dict[str, list[LogRecord]] = {}
     ignored = 0
     for entry in entries:
-        if any(pattern.search(entry.message) for pattern in ignore):
+        if is_ignored(entry, ignore):
             ignored += 1
             continue
         groups.setdefault(fingerprint(entry.message), []).append(entry)
@@ -92,8 +102,7 @@ def group_entries(
             severity=max((m.severity for m in members), key=_rank),
             first=min(m.timestamp for m in members),
             sample=members[0].message[:_SAMPLE],
-            caused_by_gate=bool(trace_id)
-            and any(m.trace.endswith(f"/{trace_id}") for m in members),
+            caused_by_gate=any(from_gate(m, trace_id) for m in members),
         )
         for key, members in groups.items()
     ]

@@ -109,9 +109,7 @@ def judge_upgrade(session: WsSession, credential: bool) -> CheckResult:
                 "Upgrade header, or --ws-path is not the WebSocket route"
             )
             if 300 <= status < 400:
-                location = next(
-                    (v for k, v in handshake.headers.items() if k.lower() == "location"), "?"
-                )
+                location = handshake.header("Location") or "?"
                 hint = f"redirect to {location}: the gate does not follow it; {hint}"
             return CheckResult(
                 UPGRADE,

@@ -35,6 +35,12 @@ class ProbeError:
     message: str
 
 
+def header_of(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by case-insensitive name."""
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
 @dataclass(frozen=True)
 class HttpResponse:
     """An HTTP response as received (body decoded, capped, redacted)."""
@@ -49,17 +55,12 @@ class HttpResponse:
     @property
     def content_type(self) -> str:
         """The media type without parameters, lower-cased."""
-        for name, value in self.headers.items():
-            if name.lower() == "content-type":
-                return value.split(";")[0].strip().lower()
-        return ""
+        value = header_of(self.headers, "Content-Type") or ""
+        return value.split(";")[0].strip().lower()
 
     def header(self, name: str) -> str | None:
         """A response header by case-insensitive name."""
-        for key, value in self.headers.items():
-            if key.lower() == name.lower():
-                return value
-        return None
+        return header_of(self.headers, name)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,10 @@ class Handshake:
     status: int
     headers: Mapping[str, str]
     body: str
+
+    def header(self, name: str) -> str | None:
+        """A response header by case-insensitive name."""
+        return header_of(self.headers, name)
 
 
 @dataclass(frozen=True)

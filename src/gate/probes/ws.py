@@ -227,10 +227,7 @@ def _retry_after(opened: _Opened) -> float | None:
         return 0.0
     handshake = opened.attempt.handshake
     if error.kind == "upgrade_status" and handshake and handshake.status in COLD_START_STATUSES:
-        retry_after = next(
-            (v for k, v in handshake.headers.items() if k.lower() == "retry-after"), None
-        )
-        return parse_retry_after(retry_after)
+        return parse_retry_after(handshake.header("Retry-After"))
     return None
 
 
