@@ -16,7 +16,6 @@ import datetime
 import ipaddress
 import socket
 import ssl
-import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -26,31 +25,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from gate.sandbox.loop import BackgroundLoop
+
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-class LoopThread:
-    """An event loop in a daemon thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Awaitable[object], timeout: float = 10) -> object:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)  # type: ignore[arg-type]
-
-    def stop(self) -> None:
-        async def cancel_all() -> None:
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        with contextlib.suppress(Exception):
-            self.run(cancel_all())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
 
 
 class RawServer:
@@ -70,13 +47,12 @@ class RawServer:
             await self.behaviour(reader, writer)
 
     def __enter__(self) -> RawServer:
-        self._loop = LoopThread()
+        self._loop = BackgroundLoop("raw-server").start()
 
         async def start() -> asyncio.Server:
             return await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.context)
 
-        self._server = self._loop.run(start())
-        assert isinstance(self._server, asyncio.Server)
+        self._server = self._loop.call(start())
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -87,7 +63,7 @@ class RawServer:
             self._server.close()
 
         with contextlib.suppress(Exception):
-            self._loop.run(stop())
+            self._loop.call(stop())
         self._loop.stop()
 
     @property
@@ -109,7 +85,7 @@ class AiohttpServer:
         self.port = 0
 
     def __enter__(self) -> AiohttpServer:
-        self._loop = LoopThread()
+        self._loop = BackgroundLoop("aiohttp-server").start()
 
         async def start() -> web.AppRunner:
             runner = web.AppRunner(self.app)
@@ -118,17 +94,13 @@ class AiohttpServer:
             await site.start()
             return runner
 
-        self._runner = self._loop.run(start())
-        assert isinstance(self._runner, web.AppRunner)
-        server = self._runner.server
-        assert server is not None
-        sockets = [s for site in self._runner.sites for s in site._server.sockets]  # type: ignore[attr-defined]
-        self.port = sockets[0].getsockname()[1]
+        self._runner = self._loop.call(start())
+        self.port = self._runner.addresses[0][1]
         return self
 
     def __exit__(self, *_exc: object) -> None:
         with contextlib.suppress(Exception):
-            self._loop.run(self._runner.cleanup())
+            self._loop.call(self._runner.cleanup())
         self._loop.stop()
 
     @property

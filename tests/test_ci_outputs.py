@@ -9,7 +9,7 @@ from typing import Any
 
 import xmlschema
 
-from gate.ci import default_report_path
+from gate.report.ci import default_report_path
 from tests.conftest import SECRET, GateRun
 
 SCHEMA = xmlschema.XMLSchema(str(Path(__file__).parent / "data" / "junit.xsd"))

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gate.checks.result import CHECK_IDS, DIAGNOSES, WARNING_CODES
-from gate.cli import EXIT_FAIL, EXIT_GATE, EXIT_PASS, EXIT_USAGE
+from gate.errors import ExitCode
+from gate.model import CHECK_IDS, DIAGNOSES, WARNING_CODES
 from tests.conftest import SECRET, GateRun
 
 
@@ -37,7 +37,7 @@ def test_diagnosis_codes() -> None:
 
 
 def test_verify_and_optional_check_ids() -> None:
-    from gate.checks.result import OPTIONAL_CHECK_IDS, VERIFY_CHECK_IDS
+    from gate.model import OPTIONAL_CHECK_IDS, VERIFY_CHECK_IDS
 
     assert (*CHECK_IDS, "logs.errors") == VERIFY_CHECK_IDS
     assert OPTIONAL_CHECK_IDS == ("ws.scenario", "ws.concurrency", "latency")
@@ -48,7 +48,7 @@ def test_warning_codes() -> None:
 
 
 def test_exit_codes() -> None:
-    assert (EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_GATE) == (0, 1, 2, 3)
+    assert (ExitCode.PASS, ExitCode.FAIL, ExitCode.USAGE, ExitCode.GATE) == (0, 1, 2, 3)
 
 
 def test_report_schema(sandbox: Any, gate: Callable[..., GateRun]) -> None:

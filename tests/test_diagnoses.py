@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from gate.checks.result import DIAGNOSES
+from gate.model import DIAGNOSES
 from tests.conftest import SECRET, GateRun
 from tests.servers import (
     AiohttpServer,

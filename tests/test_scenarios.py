@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from gate.checks.latency import parse_budget, percentile
+from gate.checks.latency import percentile
+from gate.config.scenario import parse_scenario
+from gate.config.validate import parse_budget
 from gate.errors import ConfigError
-from gate.scenario import parse_scenario
 from tests.conftest import SECRET, GateRun
 from tests.test_diagnoses import AGENT_SCENARIO
 

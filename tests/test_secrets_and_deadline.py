@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 import pytest
 
-from gate.tokens import b64url
+from gate.config.tokens import b64url
 from tests.conftest import SECRET, GateRun
 
 HEADER_SECRET = "header-value-that-must-stay-hidden-42"

@@ -11,9 +11,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from gate.checks.auth import judge_auth
+from gate.checks.healthdoc import read_health
 from gate.checks.websocket import close_text, judge_first_message, judge_subprotocol
+from gate.config.tokens import TokenSpec, b64url, load_credential, parse_claim
 from gate.errors import ConfigError
-from gate.healthdoc import read_health
 from gate.matching import json_subset, looks_like_error, message_matcher
 from gate.probes.retry import RetryPolicy
 from gate.probes.transcript import (
@@ -26,7 +27,6 @@ from gate.probes.transcript import (
     WsSession,
 )
 from gate.redact import REDACTED, Redactor
-from gate.tokens import TokenSpec, b64url, load_credential, parse_claim
 
 
 def _session(
@@ -194,9 +194,12 @@ def test_redactor_masks_secrets_and_jwt_shapes() -> None:
 
 
 def test_retry_policy_backoff_stays_within_budget() -> None:
-    assert sum(RetryPolicy(5).delays()) <= 5
-    assert RetryPolicy(0).delays() == []
-    assert RetryPolicy(30).delays()[:4] == [0.25, 0.5, 1.0, 2.0]
+    def final(_outcome: object) -> None:
+        return None
+
+    assert sum(RetryPolicy(5, final).delays()) <= 5
+    assert RetryPolicy(0, final).delays() == []
+    assert RetryPolicy(30, final).delays()[:4] == [0.25, 0.5, 1.0, 2.0]
 
 
 def test_minted_hs256_token_claims_and_variants() -> None:

@@ -353,14 +353,19 @@ def test_iam_without_credentials_is_a_clear_error(
 
 
 def test_emulator_rejects_filters_it_does_not_understand(cloud: LocalCloudRun) -> None:
+    import grpc
     from google.api_core import exceptions
+    from google.cloud.logging_v2.services.logging_service_v2 import LoggingServiceV2Client
+    from google.cloud.logging_v2.services.logging_service_v2.transports import (
+        LoggingServiceV2GrpcTransport,
+    )
 
-    from gate.cloud.logs import CloudLogs
-
-    logs = CloudLogs("demo-project")
+    channel = grpc.insecure_channel(cloud.emulator.endpoint)
+    client = LoggingServiceV2Client(transport=LoggingServiceV2GrpcTransport(channel=channel))
     with pytest.raises(exceptions.InvalidArgument):
-        logs._client.list_log_entries(
-            request={"resource_names": ["projects/demo-project"], "filter": 'jsonPayload.x="y"'}
+        client.list_log_entries(
+            request={"resource_names": ["projects/demo-project"], "filter": 'jsonPayload.x="y"'},
+            retry=None,
         ).pages.__next__()
 
 

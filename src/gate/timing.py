@@ -1,22 +1,14 @@
-"""Time: the run's deadline, per-step timeouts clipped to it, and blocking calls under it.
+"""Time: the run's deadline, and per-step timeouts clipped to it.
 
 The whole run has one :class:`Deadline`. Every network step asks it for a
 timeout (its own limit, clipped to what is left), so no input can keep the gate
-past the deadline. Blocking libraries (requests) run in their own threads through
-:func:`run_blocking`: when the deadline passes, the run moves on and the thread
-is abandoned instead of joined, which a thread pool would not allow.
+past the deadline.
 """
 
 from __future__ import annotations
 
-import _thread
-import asyncio
-import contextlib
 import time
 from collections.abc import Callable
-from typing import TypeVar
-
-T = TypeVar("T")
 
 
 class Deadline:
@@ -58,40 +50,3 @@ class Stopwatch:
     def ms(self) -> float:
         """Milliseconds since the stopwatch started, rounded to 0.1 ms."""
         return round((time.perf_counter() - self._start) * 1000.0, 1)
-
-
-async def run_blocking(func: Callable[[], T], timeout: float) -> T:
-    """Run ``func`` in a daemon thread; raise ``TimeoutError`` after ``timeout`` seconds.
-
-    The thread is not cancelled (Python cannot), but it is a daemon, so an
-    abandoned call never delays the end of the run.
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(result: T | None, error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)  # type: ignore[arg-type]
-
-    def deliver(result: T | None, error: BaseException | None) -> None:
-        # The loop is gone when the run ended before this call came back.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(settle, result, error)
-
-    def target() -> None:
-        try:
-            result = func()
-        except BaseException as exc:  # handed to the awaiting coroutine, not swallowed
-            deliver(None, exc)
-        else:
-            deliver(result, None)
-
-    # The low-level API: threading.Thread.start() waits for the new thread to report in,
-    # which under load costs a GIL switch interval per thread (measured in bench/); these
-    # threads are daemonic by nature, so an abandoned call never delays the exit either.
-    _thread.start_new_thread(target, ())
-    return await asyncio.wait_for(future, timeout)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gate.checks.result import CheckResult, network_failure, skipped
+from gate.checks.network import network_failure
 from gate.checks.websocket import close_text, session_evidence
+from gate.model import CheckId, CheckResult, skipped
 from gate.probes.transcript import AuthProbe, WsSession
 
-CHECK_ID = "ws.auth_enforced"
+CHECK_ID: CheckId = "ws.auth_enforced"
 _NETWORK_KINDS = ("dns_failure", "connect_refused", "connect_timeout", "tls_error", "deadline")
 
 

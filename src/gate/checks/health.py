@@ -1,6 +1,6 @@
 """``http.health``: judge the health endpoint's status code and body.
 
-The body is read by :mod:`gate.healthdoc`. A body that names unhealthy
+The body is read by :mod:`gate.checks.healthdoc`. A body that names unhealthy
 dependencies is diagnosed by them even when the status code is also wrong (the
 dependency is the more useful answer); then a top-level unhealthy status; then
 the status code. Degraded states pass with warning ``health_degraded``.
@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gate.checks.result import CheckResult, Warning, network_failure
-from gate.healthdoc import HealthReading, read_health, state_of
+from gate.checks.healthdoc import HealthReading, read_health, state_of
+from gate.checks.network import network_failure
 from gate.matching import json_subset, parse_json
+from gate.model import CheckId, CheckResult, Diagnosis, Finding
 from gate.probes.transcript import HttpResponse, HttpTranscript
 
-CHECK_ID = "http.health"
+CHECK_ID: CheckId = "http.health"
 _BODY_EXCERPT = 200
 
 
@@ -33,9 +34,9 @@ def _is_json_type(content_type: str) -> bool:
 class _PathVerdict:
     ok: bool
     summary: str
-    diagnosis: str | None = None
+    diagnosis: Diagnosis | None = None
     hint: str | None = None
-    warning: Warning | None = None
+    warning: Finding | None = None
     reading: HealthReading | None = None
 
 
@@ -110,7 +111,7 @@ def _judge_response(
         if reading.status is not None and state_of(reading.status) == "degraded":
             degraded.insert(0, "service")
         if degraded:
-            warning = Warning("health_degraded", f"{path} reports degraded: {', '.join(degraded)}")
+            warning = Finding("health_degraded", f"{path} reports degraded: {', '.join(degraded)}")
     detail = ""
     if reading is not None:
         detail = f" {reading.status or ''}".rstrip()
@@ -156,7 +157,7 @@ def judge_health(
     attempts = max(len(t.attempts) for t in transcripts)
     several = len(paths) > 1
     summaries: list[str] = []
-    warnings: list[Warning] = []
+    warnings: list[Finding] = []
     evidence: dict[str, Any] = {"requests": []}
     failure: CheckResult | None = None
     for path, transcript in zip(paths, transcripts, strict=True):

@@ -10,32 +10,12 @@ diagnosis: an intermittent failure is a failure.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gate.checks.result import CheckResult, failure
-from gate.errors import ConfigError
+from gate.model import CheckId, CheckResult, Diagnosis, failure
 
-CHECK_ID = "latency"
-METRICS = ("health", "handshake", "first_message")
-_DURATION = re.compile(r"^(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>ms|s)$")
-
-
-def parse_budget(item: str) -> tuple[str, float]:
-    """``health=100ms`` -> ``("health", 100.0)`` (milliseconds)."""
-    name, sep, raw = item.partition("=")
-    name = name.strip()
-    if not sep or name not in METRICS:
-        raise ConfigError(
-            f"--budget {item!r}: expected NAME=DURATION with NAME one of {', '.join(METRICS)}, "
-            "e.g. --budget health=100ms"
-        )
-    match = _DURATION.match(raw.strip())
-    if match is None:
-        raise ConfigError(f"--budget {item!r}: the duration needs a unit, e.g. 100ms or 0.2s")
-    value = float(match["value"])
-    return name, value if match["unit"] == "ms" else value * 1000.0
+CHECK_ID: CheckId = "latency"
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -57,7 +37,7 @@ def stats(values: Sequence[float]) -> dict[str, float]:
 
 def judge_latency(
     measured: Mapping[str, Sequence[float]],
-    failures: Sequence[tuple[str, str]],
+    failures: Sequence[tuple[str, Diagnosis]],
     samples: int,
     budgets: Mapping[str, float],
     duration_ms: float,

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gate.checks.result import CheckResult, skipped
-from gate.cloud.model import LogRecord
+from gate.cloud.model import LogFetch, LogRecord
+from gate.model import CheckId, CheckResult, skipped, utc_text
 
-CHECK_ID = "logs.errors"
+CHECK_ID: CheckId = "logs.errors"
 _SAMPLE = 300
 _SHOWN_GROUPS = 3
 _MASKS = (
@@ -64,7 +64,7 @@ class LogGroup:
             "fingerprint": self.fingerprint,
             "count": self.count,
             "severity": self.severity,
-            "first": self.first.isoformat().replace("+00:00", "Z"),
+            "first": utc_text(self.first),
             "sample": self.sample,
             "caused_by_gate": self.caused_by_gate,
         }
@@ -110,21 +110,8 @@ def group_entries(
     return result, ignored
 
 
-@dataclass(frozen=True)
-class LogsInput:
-    """Everything the logs check judges: what was fetched and the user's rules."""
-
-    filter: str
-    entries: tuple[LogRecord, ...]
-    calls: int
-    settle_s: float
-    truncated: bool
-    duration_ms: float
-    revision: str
-
-
 def judge_logs(
-    data: LogsInput | None,
+    data: LogFetch | None,
     trace_id: str | None,
     ignore: Sequence[re.Pattern[str]],
     max_errors: int,

@@ -1,28 +1,22 @@
-"""``ws.scenario`` and ``ws.concurrency``: judge a scenario run, and N sockets at once.
+"""``ws.scenario``: judge a scenario run on one socket.
 
 A scenario failure names the step, what was expected next and the messages
 seen: ``scenario_step_timeout`` when the next expected message did not come in
 time, ``scenario_out_of_order`` when a later one came first. A close during
 the scenario keeps the close diagnoses of ``ws.first_message``.
-``ws.concurrency`` reuses the single-socket judges for each connection and
-fails with ``concurrency_failed``, counting how many failed and how.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gate.checks.result import CheckResult, failure, network_failure, skipped
-from gate.checks.websocket import close_text, judge_first_message, judge_upgrade
-from gate.probes.scenario import StepRecord
-from gate.probes.transcript import WsSession
+from gate.checks.network import network_failure
+from gate.checks.websocket import close_text, describe_received
+from gate.model import CheckId, CheckResult, failure, skipped
+from gate.probes.transcript import ProbeError, StepRecord, WsSession
 
-SCENARIO = "ws.scenario"
-CONCURRENCY = "ws.concurrency"
-_SHOWN = 3
+SCENARIO: CheckId = "ws.scenario"
 
 
 @dataclass(frozen=True)
@@ -36,12 +30,7 @@ class ScenarioRun:
 
 
 def _seen(step: StepRecord) -> str:
-    count = len(step.messages) + step.messages_not_kept
-    if not count:
-        return "nothing arrived"
-    shown = "; ".join(repr(m.text) for m in step.messages[:_SHOWN])
-    more = f" and {count - _SHOWN} more" if count > _SHOWN else ""
-    return f"{count} messages arrived: {shown}{more}"
+    return describe_received(step.messages, step.messages_not_kept, "message")
 
 
 def _evidence(run: ScenarioRun) -> dict[str, Any]:
@@ -123,71 +112,7 @@ def judge_scenario(run: ScenarioRun | None, skip_reason: str = "") -> CheckResul
             evidence,
         )
     if last.outcome == "deadline":
-        from gate.probes.transcript import ProbeError
-
         error = ProbeError("deadline", f"{where} was still running at the run's deadline")
         return network_failure(SCENARIO, error, where, run.duration_ms, 1, evidence)
     assert last.error is not None
     return network_failure(SCENARIO, last.error, where, run.duration_ms, 1, evidence)
-
-
-def _session_of(item: WsSession | ScenarioRun) -> WsSession:
-    return item.session if isinstance(item, ScenarioRun) else item
-
-
-def _connection_verdict(item: WsSession | ScenarioRun, expect: str | None) -> str | None:
-    """The diagnosis one connection would get, or ``None`` when it succeeded."""
-    if isinstance(item, ScenarioRun):
-        result = judge_scenario(item)
-        if result.status == "skip":
-            return judge_upgrade(item.session, credential=True).diagnosis
-        return result.diagnosis
-    upgrade = judge_upgrade(item, credential=True)
-    if upgrade.diagnosis is not None:
-        return upgrade.diagnosis
-    return judge_first_message(item, expect, 0).diagnosis
-
-
-def judge_concurrency(
-    items: Sequence[WsSession | ScenarioRun], expect: str | None, duration_ms: float
-) -> CheckResult:
-    """Pass when every one of the N connections completed its exchange or scenario."""
-    verdicts = [_connection_verdict(item, expect) for item in items]
-    failed = Counter(v for v in verdicts if v is not None)
-    total = len(items)
-    ok = total - sum(failed.values())
-    statuses = Counter(
-        handshake.status
-        for item, verdict in zip(items, verdicts, strict=True)
-        if verdict is not None
-        and (handshake := _session_of(item).final.handshake) is not None
-        and handshake.status != 101
-    )
-    evidence: dict[str, Any] = {
-        "connections": total,
-        "succeeded": ok,
-        "failed": dict(failed),
-        "failed_upgrade_statuses": {str(k): v for k, v in statuses.items()},
-    }
-    if not failed:
-        return CheckResult(
-            CONCURRENCY,
-            "pass",
-            f"{total} of {total} concurrent connections completed",
-            duration_ms,
-            attempts=total,
-            evidence=evidence,
-        )
-    how = ", ".join(f"{count} x {diagnosis}" for diagnosis, count in failed.most_common())
-    status_text = ", ".join(f"HTTP {k} x {v}" for k, v in statuses.items())
-    return failure(
-        CONCURRENCY,
-        "concurrency_failed",
-        f"{ok} of {total} concurrent connections completed; {total - ok} failed: {how}"
-        + (f" ({status_text})" if status_text else ""),
-        "the service serves one connection but not this many at once: check its concurrency "
-        "and max-instances settings, connection limits and per-user session caps",
-        duration_ms,
-        evidence,
-        attempts=total,
-    )

@@ -8,14 +8,16 @@ which side is at fault and where to look.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from gate.checks.result import CheckResult, Warning, failure, network_failure, skipped
-from gate.probes.transcript import Exchange, WsSession
+from gate.checks.network import network_failure
+from gate.model import CheckId, CheckResult, Diagnosis, Finding, failure, skipped
+from gate.probes.transcript import Exchange, WsMessage, WsSession
 
-UPGRADE = "ws.upgrade"
-SUBPROTOCOL = "ws.subprotocol"
-FIRST_MESSAGE = "ws.first_message"
+UPGRADE: CheckId = "ws.upgrade"
+SUBPROTOCOL: CheckId = "ws.subprotocol"
+FIRST_MESSAGE: CheckId = "ws.first_message"
 
 CLOSE_NAMES = {
     1000: "OK",
@@ -169,7 +171,7 @@ def judge_subprotocol(session: WsSession, expect: str | None) -> CheckResult:
     evidence = session_evidence(session)
     offered = ", ".join(session.offered)
 
-    def fail(diagnosis: str, summary: str, hint: str) -> CheckResult:
+    def fail(diagnosis: Diagnosis, summary: str, hint: str) -> CheckResult:
         return failure(SUBPROTOCOL, diagnosis, summary, hint, duration, evidence)
 
     if not session.offered:
@@ -205,10 +207,10 @@ def judge_subprotocol(session: WsSession, expect: str | None) -> CheckResult:
             "the server prefers another subprotocol than the one the client relies on: check "
             "the server's selection order",
         )
-    warnings: tuple[Warning, ...] = ()
+    warnings: tuple[Finding, ...] = ()
     if session.credential_echoed or session.selected_index == session.credential_at:
         warnings = (
-            Warning(
+            Finding(
                 "credential_echoed",
                 "the server selected the credential-bearing subprotocol, so the token is "
                 "echoed in a response header (and in proxy logs); prefer a plain "
@@ -225,13 +227,18 @@ def judge_subprotocol(session: WsSession, expect: str | None) -> CheckResult:
     )
 
 
-def _received(exchange: Exchange) -> str:
-    count = len(exchange.messages) + exchange.messages_not_kept
+def describe_received(messages: Sequence[WsMessage], not_kept: int, noun: str) -> str:
+    """What arrived, for a summary: a count and the first few messages."""
+    count = len(messages) + not_kept
     if count == 0:
         return "nothing arrived"
-    shown = "; ".join(repr(m.text) for m in exchange.messages[:_SHOWN_MESSAGES])
+    shown = "; ".join(repr(m.text) for m in messages[:_SHOWN_MESSAGES])
     more = f" and {count - _SHOWN_MESSAGES} more" if count > _SHOWN_MESSAGES else ""
-    return f"{count} non-matching message{'s' * (count != 1)} arrived: {shown}{more}"
+    return f"{count} {noun}{'s' * (count != 1)} arrived: {shown}{more}"
+
+
+def _received(exchange: Exchange) -> str:
+    return describe_received(exchange.messages, exchange.messages_not_kept, "non-matching message")
 
 
 def _exchange_evidence(session: WsSession, exchange: Exchange) -> dict[str, Any]:
@@ -268,7 +275,7 @@ def judge_first_message(
     after = "after the first message" if exchange.sent is not None else "after the upgrade"
     seconds = f"{exchange.waited_ms / 1000:.2f} s"
 
-    def fail(diagnosis: str, summary: str, hint: str) -> CheckResult:
+    def fail(diagnosis: Diagnosis, summary: str, hint: str) -> CheckResult:
         return failure(FIRST_MESSAGE, diagnosis, summary, hint, duration, evidence)
 
     if exchange.matched:

@@ -6,11 +6,11 @@ passes while the application's own JWT stays in the WebSocket subprotocol.
 
 from __future__ import annotations
 
+from gate.cloud.calls import Budget
 from gate.errors import GateFailure
 
 
-def fetch_id_token(audience: str) -> str:
-    """An ID token for ``audience`` from the ambient Google credentials."""
+def _fetch(audience: str) -> str:
     import google.auth.transport.requests
     from google.auth import exceptions as auth_exc
     from google.oauth2 import id_token
@@ -25,3 +25,10 @@ def fetch_id_token(audience: str) -> str:
             "roles/run.invoker"
         ) from None
     return str(token)
+
+
+async def fetch_id_token(audience: str, budget: Budget) -> str:
+    """An ID token for ``audience`` from the ambient Google credentials, within ``budget``."""
+    return await budget.call(
+        lambda: _fetch(audience), "--iam: fetch an ID token", "roles/run.invoker"
+    )

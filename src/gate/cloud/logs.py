@@ -1,30 +1,22 @@
-"""Cloud Logging v2: the ERROR entries of one revision, polled until the logs settle.
+"""Cloud Logging v2: read the ERROR entries of one revision.
 
 The generated ``LoggingServiceV2Client`` is used directly: the high-level
-client probes the metadata server on every call. Cloud Logging is not
-instantly consistent, so entries are polled for ``settle`` seconds after the
-last probe, with as few list calls as that takes (the read quota is about 60
-calls a minute per project): one at once, one half-way, one at the end; it
-stops early once more entries than allowed are found, since the verdict can
-no longer change.
+client probes the metadata server on every call. This module only reads;
+polling until the logs settle is orchestration (:mod:`gate.run.logs`).
 """
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from gate.cloud.errors import api_call
+from gate.cloud.calls import Budget
 from gate.cloud.model import LogRecord
 
 VIEWER = "roles/logging.viewer"
-_CALL_TIMEOUT_S = 20.0
 _PAGE_SIZE = 1000
-_MAX_ENTRIES = 5000
-_TICK_S = 1.0  # how often a waiting countdown is reported
+MAX_ENTRIES = 5000
 _SEVERITY_NAMES = {
     0: "DEFAULT",
     100: "DEBUG",
@@ -51,18 +43,7 @@ def revision_filter(service: str, revision: str, region: str, since: datetime) -
     )
 
 
-@dataclass(frozen=True)
-class LogFetch:
-    """What the polling found: the entries, the filter, and how many calls it took."""
-
-    filter: str
-    entries: tuple[LogRecord, ...]
-    calls: int
-    settle_s: float
-    truncated: bool
-
-
-def _message(entry: object) -> str:
+def _message(entry: Any) -> str:
     text = getattr(entry, "text_payload", "")
     if text:
         return str(text)
@@ -75,28 +56,49 @@ def _message(entry: object) -> str:
     return "(no text payload)"
 
 
+def _record(entry: Any) -> LogRecord:
+    return LogRecord(
+        timestamp=entry.timestamp,
+        severity=_SEVERITY_NAMES.get(int(entry.severity), str(entry.severity)),
+        message=_message(entry),
+        trace=entry.trace,
+        insert_id=entry.insert_id,
+    )
+
+
+def _client(endpoint: str | None) -> Any:
+    from google.cloud.logging_v2.services.logging_service_v2 import LoggingServiceV2Client
+
+    if not endpoint:
+        return LoggingServiceV2Client()
+    import grpc
+    from google.cloud.logging_v2.services.logging_service_v2.transports import (
+        LoggingServiceV2GrpcTransport,
+    )
+
+    transport = LoggingServiceV2GrpcTransport(channel=grpc.insecure_channel(endpoint))
+    return LoggingServiceV2Client(transport=transport)
+
+
 class CloudLogs:
-    """Reads one project's log entries."""
+    """Reads one project's log entries, implementing :class:`~gate.cloud.model.LogsApi`."""
 
-    def __init__(self, project: str) -> None:
-        from google.cloud.logging_v2.services.logging_service_v2 import LoggingServiceV2Client
-
+    def __init__(self, project: str, client: Any, budget: Budget) -> None:
         self.project = project
+        self._client = client
+        self.budget = budget
+
+    @classmethod
+    async def connect(cls, project: str, budget: Budget) -> CloudLogs:
+        """Build the client (``GATE_LOGGING_ENDPOINT`` selects an emulator) within ``budget``."""
         endpoint = os.environ.get("GATE_LOGGING_ENDPOINT")
-        with api_call("connect to the Cloud Logging API", VIEWER):
-            if endpoint:
-                import grpc
-                from google.cloud.logging_v2.services.logging_service_v2.transports import (
-                    LoggingServiceV2GrpcTransport,
-                )
+        client = await budget.call(
+            lambda: _client(endpoint), "connect to the Cloud Logging API", VIEWER
+        )
+        return cls(project, client, budget)
 
-                transport = LoggingServiceV2GrpcTransport(channel=grpc.insecure_channel(endpoint))
-                self._client = LoggingServiceV2Client(transport=transport)
-            else:
-                self._client = LoggingServiceV2Client()
-
-    def fetch(self, log_filter: str) -> tuple[list[LogRecord], int, bool]:
-        """All matching entries (every page); returns entries, calls made, truncated."""
+    async def fetch(self, log_filter: str) -> tuple[list[LogRecord], int, bool]:
+        """All matching entries (every page, up to ``MAX_ENTRIES``): entries, calls, truncated."""
         from google.cloud.logging_v2.types import ListLogEntriesRequest
 
         request = ListLogEntriesRequest(
@@ -105,52 +107,19 @@ class CloudLogs:
             order_by="timestamp asc",
             page_size=_PAGE_SIZE,
         )
-        found: list[LogRecord] = []
-        calls = 0
-        with api_call("read Cloud Logging entries", VIEWER):
-            pager = self._client.list_log_entries(request=request, timeout=_CALL_TIMEOUT_S)
+        b = self.budget
+
+        def every_page() -> tuple[list[LogRecord], int, bool]:
+            found: list[LogRecord] = []
+            calls = 0
+            pager = self._client.list_log_entries(
+                request=request, timeout=b.timeout(), retry=b.retry()
+            )
             for page in pager.pages:
                 calls += 1
-                for entry in page.entries:
-                    found.append(
-                        LogRecord(
-                            timestamp=entry.timestamp,
-                            severity=_SEVERITY_NAMES.get(int(entry.severity), str(entry.severity)),
-                            message=_message(entry),
-                            trace=entry.trace,
-                            insert_id=entry.insert_id,
-                        )
-                    )
-                if len(found) >= _MAX_ENTRIES:
+                found.extend(_record(entry) for entry in page.entries)
+                if len(found) >= MAX_ENTRIES:
                     return found, calls, True
-        return found, calls, False
+            return found, calls, False
 
-    def settle(
-        self,
-        log_filter: str,
-        settle_s: float,
-        enough: Callable[[list[LogRecord]], bool],
-        on_wait: Callable[[float], None] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> LogFetch:
-        """Poll at 0, settle/2 and settle seconds; stop early once ``enough`` holds."""
-        seen: dict[str, LogRecord] = {}
-        calls = 0
-        truncated = False
-        started = time.monotonic()
-        for at in (0.0, settle_s / 2, settle_s):
-            wait = at - (time.monotonic() - started)
-            while wait > 0:
-                if on_wait is not None:
-                    on_wait(wait)
-                step = min(wait, _TICK_S)
-                sleep(step)
-                wait -= step
-            entries, made, truncated = self.fetch(log_filter)
-            calls += made
-            for entry in entries:
-                seen.setdefault(entry.insert_id or f"{entry.timestamp}{entry.message}", entry)
-            if truncated or enough(list(seen.values())) or settle_s <= 0:
-                break
-        ordered = tuple(sorted(seen.values(), key=lambda e: e.timestamp))
-        return LogFetch(log_filter, ordered, calls, settle_s, truncated)
+        return await b.call(every_page, "read Cloud Logging entries", VIEWER)

@@ -1,10 +1,18 @@
-"""Plain records of what the Cloud Run and Cloud Logging APIs returned."""
+"""Plain records of what the Cloud Run and Cloud Logging APIs returned, and the interfaces.
+
+Nothing here imports a Google library: :mod:`gate.cloud.run` and
+:mod:`gate.cloud.logs` convert every API object into these records at once, so
+the layers above (traffic decisions, checks, orchestration) are typed and can
+be tested on hand-built values. :class:`RunApi` and :class:`LogsApi` are what
+those layers need from the clients.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 TrafficKind = Literal["LATEST", "REVISION"]
 
@@ -68,6 +76,10 @@ class ServiceState:
         """The tagged status of ``revision``, if it has one."""
         return next((s for s in self.statuses if s.revision == revision and s.tag), None)
 
+    def tagged(self, tag: str) -> TrafficEntry | None:
+        """The traffic status carrying ``tag`` (with its revision and tag URL), if any."""
+        return next((s for s in self.statuses if s.tag == tag), None)
+
 
 @dataclass(frozen=True)
 class RevisionInfo:
@@ -87,3 +99,53 @@ class LogRecord:
     message: str
     trace: str
     insert_id: str
+
+
+def previous_ready(revisions: Sequence[RevisionInfo], before: str) -> RevisionInfo | None:
+    """The newest ready revision created before ``before``, if there is one."""
+    pivot = next((r.created for r in revisions if r.name == before), None)
+    if pivot is None:
+        return None
+    older = [r for r in revisions if r.ready and r.created < pivot]
+    return max(older, key=lambda r: r.created, default=None)
+
+
+@dataclass(frozen=True)
+class LogFetch:
+    """What polling Cloud Logging found for one revision, and what it took."""
+
+    filter: str
+    entries: tuple[LogRecord, ...]
+    calls: int
+    settle_s: float
+    truncated: bool
+    duration_ms: float
+    revision: str
+
+
+class RunApi(Protocol):
+    """The Cloud Run Admin API calls the gate makes, for one service."""
+
+    async def service(self) -> ServiceState:
+        """Read the service (URL, etag, traffic)."""
+        ...
+
+    async def revision(self, name: str) -> RevisionInfo:
+        """Read one revision of the service."""
+        ...
+
+    async def revisions(self) -> list[RevisionInfo]:
+        """Every revision of the service, newest first."""
+        ...
+
+    async def set_traffic(self, etag: str, traffic: Sequence[TrafficEntry]) -> ServiceState:
+        """Replace the traffic split, guarded by ``etag``; the service as updated."""
+        ...
+
+
+class LogsApi(Protocol):
+    """The Cloud Logging read the gate makes."""
+
+    async def fetch(self, log_filter: str) -> tuple[list[LogRecord], int, bool]:
+        """Every entry matching ``log_filter``: entries, list calls made, truncated."""
+        ...

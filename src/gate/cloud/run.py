@@ -3,23 +3,21 @@
 Traffic changes update only ``name``, ``etag`` and ``traffic`` (update mask
 ``traffic``) and carry the etag read before the gate's checks, so a concurrent
 change is never overwritten: the API refuses, and the gate stops (exit 3).
-Each call has a timeout; the long-running operation is awaited with one too.
+Every call is bounded by the :class:`~gate.cloud.calls.Budget` it is given;
+the long-running operation of an update is awaited within it too.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from gate.cloud.errors import api_call
+from gate.cloud.calls import Budget
 from gate.cloud.model import RevisionInfo, ServiceState, TrafficEntry, TrafficKind
 
 VIEWER = "roles/run.viewer"
 DEVELOPER = "roles/run.developer"
-_CALL_TIMEOUT_S = 20.0
-_OPERATION_TIMEOUT_S = 120.0
 _KINDS: dict[int, TrafficKind] = {1: "LATEST", 2: "REVISION"}
 
 
@@ -48,72 +46,96 @@ def _state(service: Any) -> ServiceState:
     )
 
 
-def _ready(revision: Any) -> bool:
+def _revision(revision: Any) -> RevisionInfo:
     from google.cloud import run_v2
 
     succeeded = run_v2.Condition.State.CONDITION_SUCCEEDED
-    return any(c.type_ == "Ready" and c.state == succeeded for c in revision.conditions)
+    ready = any(c.type_ == "Ready" and c.state == succeeded for c in revision.conditions)
+    return RevisionInfo(_short(revision.name), revision.create_time, ready)
+
+
+def _clients(endpoint: str | None) -> tuple[Any, Any]:
+    """Services and Revisions clients: plaintext to ``endpoint`` (an emulator), else Google's."""
+    from google.cloud import run_v2
+
+    if not endpoint:
+        return run_v2.ServicesClient(), run_v2.RevisionsClient()
+    import grpc
+    from google.cloud.run_v2.services.revisions.transports import RevisionsGrpcTransport
+    from google.cloud.run_v2.services.services.transports import ServicesGrpcTransport
+
+    channel = grpc.insecure_channel(endpoint)
+    return (
+        run_v2.ServicesClient(transport=ServicesGrpcTransport(channel=channel)),
+        run_v2.RevisionsClient(transport=RevisionsGrpcTransport(channel=channel)),
+    )
 
 
 class CloudRun:
-    """One service of one project and region."""
+    """One service of one project and region, implementing :class:`~gate.cloud.model.RunApi`.
 
-    def __init__(self, project: str, region: str, service: str) -> None:
-        from google.cloud import run_v2
+    Create it with :meth:`connect`: building the clients may read credentials
+    from disk or the metadata server, which is blocking work too.
+    """
 
-        self.parent = f"projects/{project}/locations/{region}"
-        self.name = f"{self.parent}/services/{service}"
+    def __init__(self, name: str, services: Any, revisions: Any, budget: Budget) -> None:
+        self.name = name
+        self._services = services
+        self._revisions = revisions
+        self.budget = budget
+
+    @classmethod
+    async def connect(cls, project: str, region: str, service: str, budget: Budget) -> CloudRun:
+        """Build the clients (``GATE_RUN_ENDPOINT`` selects an emulator) within ``budget``."""
         endpoint = os.environ.get("GATE_RUN_ENDPOINT")
-        with api_call("connect to the Cloud Run Admin API", VIEWER):
-            if endpoint:
-                import grpc
-                from google.cloud.run_v2.services.revisions.transports import (
-                    RevisionsGrpcTransport,
-                )
-                from google.cloud.run_v2.services.services.transports import (
-                    ServicesGrpcTransport,
-                )
+        services, revisions = await budget.call(
+            lambda: _clients(endpoint), "connect to the Cloud Run Admin API", VIEWER
+        )
+        name = f"projects/{project}/locations/{region}/services/{service}"
+        return cls(name, services, revisions, budget)
 
-                channel = grpc.insecure_channel(endpoint)
-                self._services = run_v2.ServicesClient(
-                    transport=ServicesGrpcTransport(channel=channel)
-                )
-                self._revisions = run_v2.RevisionsClient(
-                    transport=RevisionsGrpcTransport(channel=channel)
-                )
-            else:
-                self._services = run_v2.ServicesClient()
-                self._revisions = run_v2.RevisionsClient()
+    def within(self, budget: Budget) -> CloudRun:
+        """The same clients, with calls bounded by another budget (e.g. the actions')."""
+        return CloudRun(self.name, self._services, self._revisions, budget)
 
-    def service(self) -> ServiceState:
+    async def service(self) -> ServiceState:
         """Read the service (URL, etag, traffic)."""
-        with api_call(f"read service {self.name}", VIEWER):
-            return _state(self._services.get_service(name=self.name, timeout=_CALL_TIMEOUT_S))
+        b = self.budget
+        found = await b.call(
+            lambda: self._services.get_service(
+                name=self.name, timeout=b.timeout(), retry=b.retry()
+            ),
+            f"read service {self.name}",
+            VIEWER,
+        )
+        return _state(found)
 
-    def revision(self, revision: str) -> RevisionInfo:
+    async def revision(self, name: str) -> RevisionInfo:
         """Read one revision."""
-        with api_call(f"read revision {revision}", VIEWER):
-            found = self._revisions.get_revision(
-                name=f"{self.name}/revisions/{revision}", timeout=_CALL_TIMEOUT_S
-            )
-            return RevisionInfo(_short(found.name), found.create_time, _ready(found))
+        b = self.budget
+        found = await b.call(
+            lambda: self._revisions.get_revision(
+                name=f"{self.name}/revisions/{name}", timeout=b.timeout(), retry=b.retry()
+            ),
+            f"read revision {name}",
+            VIEWER,
+        )
+        return _revision(found)
 
-    def revisions(self) -> list[RevisionInfo]:
+    async def revisions(self) -> list[RevisionInfo]:
         """Every revision of the service, newest first (all pages)."""
-        with api_call(f"list revisions of {self.name}", VIEWER):
-            pager = self._revisions.list_revisions(parent=self.name, timeout=_CALL_TIMEOUT_S)
-            found = [RevisionInfo(_short(r.name), r.create_time, _ready(r)) for r in pager]
+        b = self.budget
+
+        def every_page() -> list[RevisionInfo]:
+            pager = self._revisions.list_revisions(
+                parent=self.name, timeout=b.timeout(), retry=b.retry()
+            )
+            return [_revision(r) for r in pager]
+
+        found = await b.call(every_page, f"list revisions of {self.name}", VIEWER)
         return sorted(found, key=lambda r: r.created, reverse=True)
 
-    def previous_ready(self, before: str) -> RevisionInfo | None:
-        """The newest ready revision created before ``before``."""
-        revisions = self.revisions()
-        pivot: datetime | None = next((r.created for r in revisions if r.name == before), None)
-        if pivot is None:
-            return None
-        return next((r for r in revisions if r.ready and r.created < pivot), None)
-
-    def set_traffic(self, etag: str, traffic: Sequence[TrafficEntry]) -> ServiceState:
+    async def set_traffic(self, etag: str, traffic: Sequence[TrafficEntry]) -> ServiceState:
         """Replace the traffic split, guarded by ``etag``; waits for the operation."""
         from google.cloud import run_v2
         from google.protobuf import field_mask_pb2
@@ -135,6 +157,15 @@ class CloudRun:
             ),
             update_mask=field_mask_pb2.FieldMask(paths=["traffic"]),
         )
-        with api_call(f"update traffic of {self.name}", DEVELOPER):
-            operation = self._services.update_service(request=request, timeout=_CALL_TIMEOUT_S)
-            return _state(operation.result(timeout=_OPERATION_TIMEOUT_S))  # type: ignore[no-untyped-call]
+        b = self.budget
+
+        def update() -> Any:
+            # Never retried: after a lost answer the retry would meet its own change as an
+            # etag conflict. The operation is awaited within what is left of the budget.
+            operation = self._services.update_service(
+                request=request, timeout=b.timeout(), retry=None
+            )
+            return operation.result(timeout=b.deadline.remaining())
+
+        updated = await b.call(update, f"update traffic of {self.name}", DEVELOPER)
+        return _state(updated)

@@ -13,14 +13,15 @@ import ssl
 
 import requests
 from websockets.exceptions import (
-    InvalidHandshake,
+    ConnectionClosed,
     InvalidHeader,
     InvalidMessage,
     InvalidStatus,
     NegotiationError,
 )
+from websockets.http11 import Response
 
-from gate.probes.transcript import ErrorKind, ProbeError
+from gate.probes.transcript import ErrorKind, ProbeError, WsClose
 from gate.redact import Redactor
 
 
@@ -92,20 +93,62 @@ def from_os(exc: OSError, phase: str, redactor: Redactor) -> ProbeError:
     return ProbeError(kind, redactor.text(f"{phase}: {_describe(exc)}"))
 
 
-def from_handshake(exc: InvalidHandshake, redactor: Redactor) -> ProbeError:
-    """Classify a failed WebSocket opening handshake."""
-    if isinstance(exc, InvalidStatus):
-        status = exc.response.status_code
+def handshake_response(exc: BaseException) -> Response | None:
+    """The HTTP answer behind a refused upgrade, also when websockets wraps it.
+
+    With a socket of its own, websockets does not follow a redirect: it raises
+    ``ValueError("cannot follow redirect ... with a preexisting socket")`` from
+    the ``InvalidStatus`` that carries the 3xx answer.
+    """
+    for link in (exc, exc.__cause__):
+        if isinstance(link, InvalidStatus):
+            return link.response
+    return None
+
+
+def from_handshake(exc: Exception, redactor: Redactor) -> ProbeError:
+    """Classify a failed WebSocket opening handshake.
+
+    Besides websockets' own ``InvalidHandshake`` tree, older releases raise a
+    bare ``EOFError`` or ``ValueError`` for an answer that is not HTTP.
+    """
+    response = handshake_response(exc)
+    if response is not None:
+        status = response.status_code
         return ProbeError("upgrade_status", f"server answered the upgrade with HTTP {status}")
     if isinstance(exc, NegotiationError):
         return ProbeError("subprotocol_negotiation", redactor.text(str(exc)))
     if isinstance(exc, InvalidHeader):
         return ProbeError("handshake_invalid", redactor.text(str(exc)))
-    if isinstance(exc, InvalidMessage):
-        cause = exc.__cause__
-        if isinstance(cause, EOFError):
-            detail = "the server closed the connection without answering the upgrade"
-        else:
-            detail = f"not an HTTP response ({_describe(cause) if cause else exc})"
-        return ProbeError("protocol_error", redactor.text(detail))
-    return ProbeError("protocol_error", redactor.text(_describe(exc)))
+    cause = exc.__cause__ if isinstance(exc, InvalidMessage) else exc
+    if isinstance(cause, EOFError):
+        detail = "the server closed the connection without answering the upgrade"
+    elif isinstance(exc, InvalidMessage | EOFError | ValueError):
+        detail = f"not an HTTP response ({_describe(cause) if cause else exc})"
+    else:
+        detail = _describe(exc)
+    return ProbeError("protocol_error", redactor.text(detail))
+
+
+_MESSAGE_TOO_BIG = 1009
+
+
+def from_close(exc: ConnectionClosed, redactor: Redactor) -> tuple[WsClose, ProbeError | None]:
+    """How a socket ended, and the error when the gate closed it (oversized or broken frames).
+
+    ``by`` is ``server`` when the server sent the first close frame, ``client``
+    when the gate did, ``none`` when TCP dropped without a close frame (1006).
+    """
+    rcvd, sent = exc.rcvd, exc.sent
+    if sent is not None and sent.code == _MESSAGE_TOO_BIG and not (rcvd and exc.rcvd_then_sent):
+        return WsClose(sent.code, redactor.text(sent.reason), "client"), ProbeError(
+            "message_too_large", "a message exceeded --max-message-size; the gate closed with 1009"
+        )
+    if rcvd is not None and (sent is None or exc.rcvd_then_sent):
+        return WsClose(rcvd.code, redactor.text(rcvd.reason), "server"), None
+    if rcvd is None and sent is None:
+        return WsClose(1006, "", "none"), None
+    assert sent is not None
+    return WsClose(sent.code, redactor.text(sent.reason), "client"), ProbeError(
+        "protocol_error", redactor.text(f"the server broke the WebSocket protocol ({exc})")
+    )

@@ -1,32 +1,31 @@
 """HTTP probe: one GET with requests, redirects not followed, body capped.
 
-requests is blocking, so each request runs in a daemon thread under the
-run's deadline (:func:`gate.timing.run_blocking`); connect and read timeouts
-are split like requests' ``(connect, read)`` tuple and clipped to the deadline.
+requests is blocking, so each request runs in a thread
+(:func:`gate.threads.to_thread`) under the run's deadline: when the deadline
+passes the run moves on without waiting for the thread. Connect and read timeouts are
+split like requests' ``(connect, read)`` tuple and clipped to the deadline.
 The body is read in chunks up to a cap, so an endless stream ends as a
 truncated body instead of a hang.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from gate import __version__
-from gate.healthdoc import read_health
-from gate.matching import parse_json
 from gate.probes.errors import from_requests
-from gate.probes.retry import COLD_START_STATUSES, RetryPolicy, with_retries
+from gate.probes.retry import RetryPolicy, with_retries
 from gate.probes.transcript import HttpAttempt, HttpResponse, HttpTranscript, ProbeError
 from gate.redact import Redactor
-from gate.timing import Deadline, Stopwatch, run_blocking
+from gate.threads import to_thread
+from gate.timing import Deadline, Stopwatch
 
 BODY_LIMIT = 1024 * 1024
 _CHUNK = 16 * 1024
@@ -43,7 +42,7 @@ class HttpPlan:
     connect_timeout: float
     read_timeout: float
     ssl_context: ssl.SSLContext | None
-    retry: RetryPolicy
+    retry: RetryPolicy[HttpAttempt]
     body_limit: int = BODY_LIMIT
 
 
@@ -114,34 +113,6 @@ def _get_once(
         return HttpAttempt(started_ms, watch.ms(), error=error)
 
 
-def retry_after_seconds(attempt: HttpAttempt) -> float | None:
-    """``None`` when the outcome is final; the requested delay for a cold-start outcome."""
-    if attempt.error is not None:
-        return 0.0 if attempt.error.kind == "connect_refused" else None
-    response = attempt.response
-    if response is None or response.status not in COLD_START_STATUSES:
-        return None
-    # Cloud Run routes to an instance only once it has started; a 503 that
-    # carries the application's own health document is its answer, not a cold start.
-    if read_health(parse_json(response.body), response.content_type) is not None:
-        return None
-    return parse_retry_after(response.header("Retry-After"))
-
-
-def parse_retry_after(value: str | None) -> float:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date); 0 when absent."""
-    if not value:
-        return 0.0
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return 0.0
-
-
 async def probe_http(plan: HttpPlan, deadline: Deadline, redactor: Redactor) -> HttpTranscript:
     """GET ``plan.url``, retrying cold-start outcomes, and return the transcript."""
     watch = Stopwatch()
@@ -150,9 +121,8 @@ async def probe_http(plan: HttpPlan, deadline: Deadline, redactor: Redactor) -> 
         started_ms = deadline.elapsed_ms()
         hard_limit = deadline.remaining()
         try:
-            return await run_blocking(
-                lambda: _get_once(plan, deadline, redactor, started_ms), hard_limit
-            )
+            async with asyncio.timeout(hard_limit):
+                return await to_thread(_get_once, plan, deadline, redactor, started_ms)
         except TimeoutError:
             return HttpAttempt(
                 started_ms,
@@ -160,5 +130,5 @@ async def probe_http(plan: HttpPlan, deadline: Deadline, redactor: Redactor) -> 
                 error=ProbeError("deadline", "no complete answer before the run's deadline"),
             )
 
-    attempts = await with_retries(attempt, retry_after_seconds, plan.retry, deadline)
+    attempts = await with_retries(attempt, plan.retry, deadline)
     return HttpTranscript("GET", plan.url, tuple(attempts), watch.ms())

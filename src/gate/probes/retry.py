@@ -1,23 +1,22 @@
 """Retrying what a cold start produces, and nothing else.
 
-A Cloud Run revision that is scaling from zero refuses connections or answers
-429/502/503/504 for a few seconds. Those outcomes are retried with exponential
-backoff (honouring ``Retry-After``) until ``--retry-budget`` seconds have passed
-since the first attempt, and never past the run's deadline. Every other outcome
-is deterministic and returned at once: retrying a 403 or a 1011 would only
-delay the verdict.
+The probe loops; the decision of what is worth retrying is the caller's
+(:mod:`gate.checks.retry` judges it): ``decide(outcome)`` returns ``None`` when
+the outcome is final, or the delay the server asked for (``0.0`` when it named
+none). Outcomes are retried with exponential backoff, honouring that delay,
+until ``budget_s`` seconds have passed since the first attempt, and never past
+the run's deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
 
 from gate.timing import Deadline, Stopwatch
 
-COLD_START_STATUSES = frozenset({429, 502, 503, 504})
 _FIRST_DELAY_S = 0.25
 _MAX_DELAY_S = 4.0
 
@@ -25,10 +24,11 @@ A = TypeVar("A")
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How long cold-start outcomes may be retried."""
+class RetryPolicy(Generic[A]):
+    """How long retryable outcomes may be retried, and which outcomes are retryable."""
 
     budget_s: float
+    decide: Callable[[A], float | None]
 
     def delays(self) -> list[float]:
         """The backoff schedule before any ``Retry-After`` adjustment."""
@@ -39,17 +39,16 @@ class RetryPolicy:
             delay = min(delay * 2, _MAX_DELAY_S)
         return delays
 
+    def once(self) -> RetryPolicy[A]:
+        """The same decisions with no budget: one attempt."""
+        return replace(self, budget_s=0.0)
+
 
 async def with_retries(
-    attempt: Callable[[], Awaitable[A]],
-    retry_after: Callable[[A], float | None],
-    policy: RetryPolicy,
-    deadline: Deadline,
+    attempt: Callable[[], Awaitable[A]], policy: RetryPolicy[A], deadline: Deadline
 ) -> list[A]:
-    """Run ``attempt`` until it gives a non-retryable outcome or the budget is spent.
+    """Run ``attempt`` until it gives a final outcome or the budget is spent.
 
-    ``retry_after(outcome)`` returns ``None`` when the outcome is final, or the
-    server's requested delay in seconds (``0.0`` when it named none).
     Returns every attempt's outcome, the last one being the verdict.
     """
     outcomes: list[A] = []
@@ -58,7 +57,7 @@ async def with_retries(
     while True:
         outcome = await attempt()
         outcomes.append(outcome)
-        requested = retry_after(outcome)
+        requested = policy.decide(outcome)
         if requested is None:
             return outcomes
         delay = next(schedule, None)

@@ -10,43 +10,19 @@ out (the record keeps what jumped ahead).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
-from gate.matching import json_subset, looks_like_error, parse_json
-from gate.probes.errors import from_os
-from gate.probes.transcript import ProbeError, WsClose, WsMessage
-from gate.probes.ws import close_of, excerpt
+from gate.config.scenario import Scenario, Step, describe
+from gate.matching import json_subset, parse_json
+from gate.probes.transcript import ProbeError, StepOutcome, StepRecord
+from gate.probes.ws import Seen, excerpt, receive, send_text
 from gate.redact import Redactor
-from gate.scenario import Scenario, describe
 from gate.timing import Deadline, Stopwatch
 
 _KEPT_MESSAGES = 30
-Outcome = Literal["done", "timeout", "out_of_order", "closed", "error", "deadline"]
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    """What happened in one step."""
-
-    index: int
-    sent: str | None
-    expected: tuple[str, ...]
-    matched: int
-    messages: tuple[WsMessage, ...]
-    messages_not_kept: int
-    outcome: Outcome
-    duration_ms: float
-    timeout: float
-    out_of_order: str | None = None
-    ahead: str | None = None
-    close: WsClose | None = None
-    error: ProbeError | None = None
 
 
 def _matcher(expected: Any) -> Callable[[str], bool]:
@@ -61,11 +37,12 @@ async def run_steps(
     values: dict[str, str],
     deadline: Deadline,
     redactor: Redactor,
+    send_timeout: float,
 ) -> tuple[StepRecord, ...]:
     """Run every step in order; stop at the first that does not complete."""
     records: list[StepRecord] = []
     for index, step in enumerate(scenario.steps):
-        record = await _step(connection, index, step, values, deadline, redactor)
+        record = await _step(connection, index, step, values, deadline, redactor, send_timeout)
         records.append(record)
         if record.outcome != "done":
             break
@@ -75,60 +52,61 @@ async def run_steps(
 async def _step(
     connection: ClientConnection,
     index: int,
-    step: Any,
+    step: Step,
     values: dict[str, str],
     deadline: Deadline,
     redactor: Redactor,
+    send_timeout: float,
 ) -> StepRecord:
     watch = Stopwatch()
     matchers = [_matcher(item) for item in step.expect]
     expected = tuple(redactor.text(describe(item)) for item in step.expect)
-    messages: list[WsMessage] = []
-    not_kept = 0
     matched = 0
     ahead: int | None = None
+    reordered = False
     sent: str | None = None
 
-    def done(outcome: Outcome, **extra: Any) -> StepRecord:
+    def record(outcome: StepOutcome, **extra: Any) -> StepRecord:
         return StepRecord(
-            index, sent, expected, matched, tuple(messages), not_kept, outcome,
+            index, sent, expected, matched, messages, not_kept, outcome,
             watch.ms(), step.timeout, **extra,
         )  # fmt: skip
 
-    binding = deadline.binds(step.timeout)
-    try:
-        text = step.rendered(values)
-        if text is not None:
-            await connection.send(text)
+    messages: tuple[Any, ...] = ()
+    not_kept = 0
+    text = step.rendered(values)
+    if text is not None:
+        outcome = await send_text(connection, text, send_timeout, deadline)
+        if isinstance(outcome, ProbeError):
+            return record("deadline" if outcome.kind == "deadline" else "error", error=outcome)
+        if outcome == "sent":
             sent = redactor.text(excerpt(text))
-        async with asyncio.timeout(deadline.clip(step.timeout)):
-            while matched < len(matchers):
-                data = await connection.recv()
-                body = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-                hit = matchers[matched](body)
-                later = next(
-                    (j for j in range(matched + 1, len(matchers)) if matchers[j](body)), None
-                )
-                message = WsMessage(
-                    watch.ms(), redactor.text(excerpt(body)), len(data), isinstance(data, bytes),
-                    hit, looks_like_error(body),
-                )  # fmt: skip
-                if len(messages) < _KEPT_MESSAGES or hit or later is not None:
-                    messages.append(message)
-                else:
-                    not_kept += 1
-                if hit and ahead is not None:
-                    return done("out_of_order", out_of_order=expected[ahead])
-                if hit:
-                    matched += 1
-                elif later is not None and ahead is None:
-                    ahead = later
-    except TimeoutError:
+    if not matchers:
+        return record("done")
+
+    def look(body: str, _binary: bool) -> Seen:
+        nonlocal matched, ahead, reordered
+        hit = matchers[matched](body)
+        later = next((j for j in range(matched + 1, len(matchers)) if matchers[j](body)), None)
+        if hit and ahead is not None:
+            reordered = True
+            return Seen(True, stop=True)
+        if hit:
+            matched += 1
+        elif later is not None and ahead is None:
+            ahead = later
+        return Seen(hit, notable=later is not None, stop=matched == len(matchers))
+
+    got = await receive(
+        connection, look, step.timeout, deadline, redactor, watch,
+        phase="scenario", keep=_KEPT_MESSAGES,
+    )  # fmt: skip
+    messages, not_kept = got.messages, got.not_kept
+    if got.ended == "stopped":
+        if reordered and ahead is not None:
+            return record("out_of_order", out_of_order=expected[ahead])
+        return record("done")
+    if got.ended in ("timeout", "deadline"):
         jumped = expected[ahead] if ahead is not None else None
-        return done("deadline" if binding else "timeout", ahead=jumped)
-    except ConnectionClosed as exc:
-        close, error = close_of(exc, redactor)
-        return done("error" if error else "closed", close=close, error=error)
-    except OSError as exc:
-        return done("error", error=from_os(exc, "scenario", redactor))
-    return done("done")
+        return record(got.ended, ahead=jumped)
+    return record(got.ended, close=got.close, error=got.error)

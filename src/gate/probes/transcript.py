@@ -1,7 +1,8 @@
 """Frozen records of what the probes saw. Checks judge these and nothing else.
 
 All text fields are already redacted when a transcript is built. Times are in
-milliseconds; ``started_ms`` is measured from the start of the run.
+milliseconds; ``started_ms`` is measured from the start of the run. This module
+imports no network library, so the checks that read it do not either.
 """
 
 from __future__ import annotations
@@ -193,3 +194,30 @@ class AuthProbe:
 
     variants: tuple[WsSession, ...] = field(default_factory=tuple)
     duration_ms: float = 0.0
+
+
+StepOutcome = Literal["done", "timeout", "out_of_order", "closed", "error", "deadline"]
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What happened in one scenario step: what was sent, what arrived, how it ended.
+
+    ``out_of_order`` names a later expected item that arrived before the one
+    expected next, which then arrived too; ``ahead`` names such a later item
+    when the step timed out still waiting (a missing event).
+    """
+
+    index: int
+    sent: str | None
+    expected: tuple[str, ...]
+    matched: int
+    messages: tuple[WsMessage, ...]
+    messages_not_kept: int
+    outcome: StepOutcome
+    duration_ms: float
+    timeout: float
+    out_of_order: str | None = None
+    ahead: str | None = None
+    close: WsClose | None = None
+    error: ProbeError | None = None

@@ -4,17 +4,22 @@ The phases are timed and time-limited separately, like httpx splits its
 timeouts: DNS and TCP connect under ``--connect-timeout``, TLS and the HTTP
 upgrade under ``--read-timeout``, the reply under ``--message-timeout``, each
 clipped to the run's deadline. The TCP connection is opened here and handed to
-websockets, so a refused or unreachable host is told apart from a slow upgrade.
+websockets through ``connect(sock=...)``, so a refused or unreachable host is
+told apart from a slow upgrade; with a socket of its own websockets follows no
+redirect, so a 3xx answer is recorded as the outcome.
 
 Subprotocols are offered through websockets' ``subprotocols`` argument, never
-as a hand-written ``Sec-WebSocket-Protocol`` header, and redirects of the
-upgrade are not followed: a 3xx answer is recorded as the outcome.
+as a hand-written ``Sec-WebSocket-Protocol`` header. Only websockets' public API
+is used: ``connect(sock=..., create_connection=...)`` with a subclass of
+``ClientConnection`` that remembers the connection, so that the server's answer
+(``ClientConnection.response``) is still recorded when the negotiation fails.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import socket
 import ssl
 from collections.abc import Callable, Mapping
@@ -23,14 +28,14 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.http11 import Response
 from websockets.typing import Subprotocol
 
 from gate.matching import looks_like_error
-from gate.probes.errors import from_handshake, from_os
-from gate.probes.http import USER_AGENT, parse_retry_after
-from gate.probes.retry import COLD_START_STATUSES, RetryPolicy, with_retries
+from gate.probes.errors import from_close, from_handshake, from_os, handshake_response
+from gate.probes.http import USER_AGENT
+from gate.probes.retry import RetryPolicy, with_retries
 from gate.probes.transcript import (
     Exchange,
     Handshake,
@@ -41,13 +46,13 @@ from gate.probes.transcript import (
     WsSession,
 )
 from gate.redact import Redactor
+from gate.threads import to_thread
 from gate.timing import Deadline, Stopwatch
 
-_KEPT_MESSAGES = 20
+KEPT_MESSAGES = 20
 _EXCERPT = 300
 _KEPT_HEADERS = 30
 _CLOSE_WAIT_S = 1.0
-_MESSAGE_TOO_BIG = 1009
 
 
 @dataclass(frozen=True)
@@ -66,20 +71,7 @@ class WsPlan:
     message_timeout: float
     max_size: int
     ssl_context: ssl.SSLContext | None
-    retry: RetryPolicy
-
-
-class _Connect(connect):
-    """websockets' ``connect`` that keeps the connection object and follows no redirect."""
-
-    last: ClientConnection | None = None
-
-    async def open_tcp_connection(self) -> ClientConnection:
-        self.last = await super().open_tcp_connection()
-        return self.last
-
-    def process_redirect(self, exc: Exception) -> Exception | str:
-        return exc
+    retry: RetryPolicy[WsAttempt]
 
 
 @dataclass
@@ -92,6 +84,7 @@ class _Opened:
 
 
 def excerpt(text: str) -> str:
+    """The start of a long text, as transcripts keep it."""
     return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "…"
 
 
@@ -105,11 +98,21 @@ def _record_handshake(response: Response, redactor: Redactor) -> Handshake:
     )
 
 
-async def _tcp_connect(host: str, port: int) -> socket.socket:
+async def _addresses(host: str, port: int) -> list[tuple[Any, ...]]:
+    """The addresses to try: an IP literal as it is, a name through the system resolver."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return await to_thread(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    return [(family, socket.SOCK_STREAM, 0, "", (host, port))]
+
+
+async def tcp_connect(host: str, port: int) -> socket.socket:
+    """A connected non-blocking socket to the first address that accepts."""
     loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     last_error: OSError = OSError(f"no address for {host}")
-    for family, kind, proto, _name, address in infos:
+    for family, kind, proto, _name, address in await _addresses(host, port):
         sock = socket.socket(family, kind, proto)
         sock.setblocking(False)
         try:
@@ -133,6 +136,33 @@ def _timeout_error(deadline: Deadline, kind: Literal["connect", "upgrade"]) -> P
     return ProbeError("read_timeout", "no answer to the upgrade within --read-timeout")
 
 
+def _recording() -> tuple[type[ClientConnection], list[ClientConnection]]:
+    """A ``ClientConnection`` subclass that keeps every instance it makes, and that list.
+
+    ``connect(create_connection=...)`` takes such a subclass by design; keeping
+    the instance gives access to the server's answer when the handshake fails
+    after the response arrived (a subprotocol the client never offered).
+    """
+    made: list[ClientConnection] = []
+
+    class Recorded(ClientConnection):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    return Recorded, made
+
+
+def _selection(opened: _Opened, response: Response, plan: WsPlan, redactor: Redactor) -> _Opened:
+    """Record which subprotocol the server chose, and whether it echoed a secret."""
+    chosen = ", ".join(response.headers.get_all("Sec-WebSocket-Protocol")) or None
+    if chosen is not None:
+        opened.selected = redactor.text(chosen)
+        opened.selected_index = plan.offered.index(chosen) if chosen in plan.offered else None
+    opened.echoed = any(redactor.reveals(value) for _name, value in response.headers.raw_items())
+    return opened
+
+
 async def _open(plan: WsPlan, deadline: Deadline, redactor: Redactor) -> _Opened:
     started_ms = deadline.elapsed_ms()
     watch = Stopwatch()
@@ -141,169 +171,183 @@ async def _open(plan: WsPlan, deadline: Deadline, redactor: Redactor) -> _Opened
     host = parts.hostname or ""
     port = parts.port or (443 if secure else 80)
 
-    def failed(error: ProbeError, connect_ms: float | None = None) -> _Opened:
-        return _Opened(WsAttempt(started_ms, watch.ms(), connect_ms, error=error), None)
+    def attempt(
+        connect_ms: float | None, error: ProbeError | None, response: Response | None = None
+    ) -> WsAttempt:
+        handshake = _record_handshake(response, redactor) if response is not None else None
+        return WsAttempt(started_ms, watch.ms(), connect_ms, handshake=handshake, error=error)
 
     try:
         async with asyncio.timeout(deadline.clip(plan.connect_timeout)):
-            sock = await _tcp_connect(host, port)
+            sock = await tcp_connect(host, port)
     except TimeoutError:
-        return failed(_timeout_error(deadline, "connect"))
+        return _Opened(attempt(None, _timeout_error(deadline, "connect")), None)
     except OSError as exc:
-        return failed(from_os(exc, "connect", redactor))
+        return _Opened(attempt(None, from_os(exc, "connect", redactor)), None)
     connect_ms = watch.ms()
 
     tls: dict[str, Any] = {"ssl": plan.ssl_context, "server_hostname": host} if secure else {}
-    connector = _Connect(
-        plan.url,
-        sock=sock,
-        subprotocols=[Subprotocol(name) for name in plan.offered] or None,
-        additional_headers=dict(plan.headers),
-        user_agent_header=USER_AGENT,
-        compression=None,
-        open_timeout=deadline.clip(plan.read_timeout),
-        ping_interval=None,
-        close_timeout=_CLOSE_WAIT_S,
-        max_size=plan.max_size,
-        **tls,
-    )
+    factory, made = _recording()
     try:
-        connection = await connector
-    except InvalidHandshake as exc:
-        error = from_handshake(exc, redactor)
-        response: Response | None = None
-        if isinstance(exc, InvalidStatus):
-            response = exc.response
-        elif connector.last is not None:
-            response = connector.last.response
-        opened = failed(error, connect_ms)
-        if response is not None:
-            opened = _Opened(
-                WsAttempt(
-                    started_ms,
-                    opened.attempt.duration_ms,
-                    connect_ms,
-                    handshake=_record_handshake(response, redactor),
-                    error=error,
-                ),
-                None,
-            )
-            _note_selection(opened, response, plan, redactor)
-        return opened
+        connection = await connect(
+            plan.url,
+            sock=sock,
+            create_connection=factory,
+            subprotocols=[Subprotocol(name) for name in plan.offered] or None,
+            additional_headers=dict(plan.headers),
+            user_agent_header=USER_AGENT,
+            compression=None,
+            open_timeout=deadline.clip(plan.read_timeout),
+            ping_interval=None,
+            close_timeout=_CLOSE_WAIT_S,
+            max_size=plan.max_size,
+            **tls,
+        )
     except TimeoutError:
         sock.close()
-        return failed(_timeout_error(deadline, "upgrade"), connect_ms)
+        return _Opened(attempt(connect_ms, _timeout_error(deadline, "upgrade")), None)
     except OSError as exc:
         sock.close()
-        return failed(from_os(exc, "upgrade", redactor), connect_ms)
+        return _Opened(attempt(connect_ms, from_os(exc, "upgrade", redactor)), None)
+    except (InvalidHandshake, EOFError, ValueError) as exc:
+        # EOFError and ValueError: what websockets 14 raises for an answer that is not HTTP,
+        # and (ValueError) for a redirect it will not follow on a socket of its own.
+        sock.close()
+        response = handshake_response(exc) or (made[-1].response if made else None)
+        opened = _Opened(attempt(connect_ms, from_handshake(exc, redactor), response), None)
+        return _selection(opened, response, plan, redactor) if response else opened
     assert connection.response is not None
-    opened = _Opened(
-        WsAttempt(
-            started_ms,
-            watch.ms(),
-            connect_ms,
-            handshake=_record_handshake(connection.response, redactor),
-        ),
-        connection,
-    )
-    _note_selection(opened, connection.response, plan, redactor)
-    return opened
+    opened = _Opened(attempt(connect_ms, None, connection.response), connection)
+    return _selection(opened, connection.response, plan, redactor)
 
 
-def _note_selection(opened: _Opened, response: Response, plan: WsPlan, redactor: Redactor) -> None:
-    """Record which subprotocol the server chose, and whether it echoed a secret."""
-    chosen = ", ".join(response.headers.get_all("Sec-WebSocket-Protocol")) or None
-    if chosen is not None:
-        opened.selected = redactor.text(chosen)
-        opened.selected_index = plan.offered.index(chosen) if chosen in plan.offered else None
-    opened.echoed = any(redactor.reveals(value) for _name, value in response.headers.raw_items())
+@dataclass(frozen=True)
+class Seen:
+    """A reader's judgement of one message: did it match, keep it anyway, stop reading?"""
+
+    matched: bool
+    notable: bool = False
+    stop: bool = False
 
 
-def _retry_after(opened: _Opened) -> float | None:
-    error = opened.attempt.error
-    if error is None:
-        return None
-    if error.kind == "connect_refused":
-        return 0.0
-    handshake = opened.attempt.handshake
-    if error.kind == "upgrade_status" and handshake and handshake.status in COLD_START_STATUSES:
-        return parse_retry_after(handshake.header("Retry-After"))
-    return None
+@dataclass(frozen=True)
+class Received:
+    """What one read loop got: the kept messages, and how the loop ended.
+
+    ``ended`` is ``stopped`` when the reader was satisfied, ``timeout`` or
+    ``deadline`` when time ran out (the step's own limit, or the run's),
+    ``closed`` when the socket ended (``close``), ``error`` otherwise.
+    """
+
+    messages: tuple[WsMessage, ...]
+    not_kept: int
+    ended: Literal["stopped", "timeout", "deadline", "closed", "error"]
+    close: WsClose | None = None
+    error: ProbeError | None = None
 
 
-def close_of(exc: ConnectionClosed, redactor: Redactor) -> tuple[WsClose, ProbeError | None]:
-    rcvd, sent = exc.rcvd, exc.sent
-    if sent is not None and sent.code == _MESSAGE_TOO_BIG and not (rcvd and exc.rcvd_then_sent):
-        return WsClose(sent.code, redactor.text(sent.reason), "client"), ProbeError(
-            "message_too_large", "a message exceeded --max-message-size; the gate closed with 1009"
-        )
-    if rcvd is not None and (sent is None or exc.rcvd_then_sent):
-        return WsClose(rcvd.code, redactor.text(rcvd.reason), "server"), None
-    if rcvd is None and sent is None:
-        return WsClose(1006, "", "none"), None
-    assert sent is not None
-    return WsClose(sent.code, redactor.text(sent.reason), "client"), ProbeError(
-        "protocol_error", redactor.text(f"the server broke the WebSocket protocol ({exc})")
-    )
+async def receive(
+    connection: ClientConnection,
+    look: Callable[[str, bool], Seen],
+    limit_s: float,
+    deadline: Deadline,
+    redactor: Redactor,
+    watch: Stopwatch,
+    phase: str,
+    keep: int = KEPT_MESSAGES,
+) -> Received:
+    """Read messages until ``look`` says stop, ``limit_s`` passes, or the socket ends.
 
-
-async def _exchange(
-    connection: ClientConnection, plan: WsPlan, deadline: Deadline, redactor: Redactor
-) -> Exchange:
-    watch = Stopwatch()
+    Every message is recorded redacted and cut to an excerpt; beyond ``keep``
+    only the ones ``look`` finds notable are kept, the rest are counted.
+    """
     messages: list[WsMessage] = []
     not_kept = 0
-    sent: str | None = None
 
-    def done(
-        matched: bool, close: WsClose | None = None, error: ProbeError | None = None
-    ) -> Exchange:
-        return Exchange(sent, watch.ms(), tuple(messages), not_kept, matched, close, error)
+    def ended(how: Any, close: WsClose | None = None, error: ProbeError | None = None) -> Received:
+        return Received(tuple(messages), not_kept, how, close, error)
 
+    binding = deadline.binds(limit_s)
     try:
-        if plan.send is not None:
-            async with asyncio.timeout(deadline.clip(plan.read_timeout)):
-                await connection.send(plan.send)
-            sent = redactor.text(excerpt(plan.send))
-        binding = deadline.binds(plan.message_timeout)
-        async with asyncio.timeout(deadline.clip(plan.message_timeout)):
+        async with asyncio.timeout(deadline.clip(limit_s)):
             while True:
                 data = await connection.recv()
                 binary = isinstance(data, bytes)
                 text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-                matched = not binary and plan.matcher(text)
+                seen = look(text, binary)
                 message = WsMessage(
                     at_ms=watch.ms(),
                     text=redactor.text(excerpt(text)),
                     size=len(data),
                     binary=binary,
-                    matched=matched,
+                    matched=seen.matched,
                     error_like=looks_like_error(text),
                 )
-                if len(messages) < _KEPT_MESSAGES or matched:
+                if len(messages) < keep or seen.matched or seen.notable:
                     messages.append(message)
                 else:
                     not_kept += 1
-                if matched:
-                    return done(True)
+                if seen.stop:
+                    return ended("stopped")
     except TimeoutError:
-        if binding:
-            return done(False, error=ProbeError("deadline", "still waiting at the run's deadline"))
-        return done(False, error=ProbeError("message_timeout", "no matching message in time"))
+        return ended("deadline" if binding else "timeout")
     except ConnectionClosed as exc:
-        close, error = close_of(exc, redactor)
-        return done(False, close, error)
+        close, error = from_close(exc, redactor)
+        return ended("error" if error else "closed", close, error)
     except OSError as exc:
-        return done(False, error=from_os(exc, "exchange", redactor))
+        return ended("error", error=from_os(exc, phase, redactor))
 
 
-async def _close(connection: ClientConnection, deadline: Deadline) -> None:
-    wait = deadline.clip(_CLOSE_WAIT_S)
+async def send_text(
+    connection: ClientConnection, text: str, limit_s: float, deadline: Deadline
+) -> Literal["sent", "closed"] | ProbeError:
+    """Send one message within ``limit_s``.
+
+    ``closed`` when the socket had already ended (the receive that follows reads
+    how); an error when the server does not take the message in time, e.g. a
+    server that stopped reading.
+    """
     try:
-        async with asyncio.timeout(wait):
-            await connection.close()
-    except (TimeoutError, OSError, ConnectionClosed):
-        connection.transport.abort()
+        async with asyncio.timeout(deadline.clip(limit_s)):
+            await connection.send(text)
+    except TimeoutError:
+        if deadline.expired():
+            return ProbeError("deadline", "still sending at the run's deadline")
+        return ProbeError(
+            "read_timeout", "the server did not take the message within --read-timeout"
+        )
+    except ConnectionClosed:
+        return "closed"
+    return "sent"
+
+
+async def exchange(
+    connection: ClientConnection, plan: WsPlan, deadline: Deadline, redactor: Redactor
+) -> Exchange:
+    """Send the plan's message and wait for a matching reply."""
+    watch = Stopwatch()
+    sent: str | None = None
+    if plan.send is not None:
+        outcome = await send_text(connection, plan.send, plan.read_timeout, deadline)
+        if isinstance(outcome, ProbeError):
+            return Exchange(None, watch.ms(), (), 0, False, error=outcome)
+        if outcome == "sent":
+            sent = redactor.text(excerpt(plan.send))
+
+    def look(text: str, binary: bool) -> Seen:
+        matched = not binary and plan.matcher(text)
+        return Seen(matched, stop=matched)
+
+    got = await receive(
+        connection, look, plan.message_timeout, deadline, redactor, watch, phase="exchange"
+    )
+    error = got.error
+    if got.ended == "deadline":
+        error = ProbeError("deadline", "still waiting at the run's deadline")
+    elif got.ended == "timeout":
+        error = ProbeError("message_timeout", "no matching message in time")
+    matched = got.ended == "stopped"
+    return Exchange(sent, watch.ms(), got.messages, got.not_kept, matched, got.close, error)
 
 
 @dataclass
@@ -319,31 +363,29 @@ class Connected:
 
 
 async def open_socket(plan: WsPlan, deadline: Deadline, redactor: Redactor) -> Connected:
-    """Open the socket, retrying cold-start outcomes."""
-    outcomes = await with_retries(
-        lambda: _open(plan, deadline, redactor), _retry_after, plan.retry, deadline
-    )
+    """Open the socket, retrying what ``plan.retry`` calls retryable."""
+    retry = RetryPolicy[_Opened](plan.retry.budget_s, lambda o: plan.retry.decide(o.attempt))
+    outcomes = await with_retries(lambda: _open(plan, deadline, redactor), retry, deadline)
     return Connected(outcomes)
 
 
-async def exchange(
-    connection: ClientConnection, plan: WsPlan, deadline: Deadline, redactor: Redactor
-) -> Exchange:
-    """Send the plan's message and wait for a matching reply."""
-    return await _exchange(connection, plan, deadline, redactor)
-
-
 async def close_socket(connected: Connected, deadline: Deadline) -> None:
-    """Close the connection if one is open; never raises."""
-    if connected.connection is not None:
+    """Close the connection if one is open, within a second; never raises."""
+    connection = connected.connection
+    if connection is None:
+        return
+    try:
+        async with asyncio.timeout(deadline.clip(_CLOSE_WAIT_S)):
+            await connection.close()
+    except (TimeoutError, OSError, ConnectionClosed):
         with contextlib.suppress(Exception):
-            await _close(connected.connection, deadline)
+            connection.transport.abort()
 
 
 def record_session(
     plan: WsPlan,
     connected: Connected,
-    exchange: Exchange | None,
+    result: Exchange | None,
     redactor: Redactor,
     duration_ms: float,
 ) -> WsSession:
@@ -359,7 +401,7 @@ def record_session(
         selected=last.selected,
         selected_index=last.selected_index,
         credential_echoed=last.echoed,
-        exchange=exchange,
+        exchange=result,
     )
 
 
@@ -370,7 +412,7 @@ async def probe_ws(plan: WsPlan, deadline: Deadline, redactor: Redactor) -> WsSe
     result: Exchange | None = None
     try:
         if connected.connection is not None:
-            result = await _exchange(connected.connection, plan, deadline, redactor)
+            result = await exchange(connected.connection, plan, deadline, redactor)
     finally:
         await close_socket(connected, deadline)
     return record_session(plan, connected, result, redactor, watch.ms())

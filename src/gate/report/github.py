@@ -1,11 +1,11 @@
 """GitHub Actions: a markdown job summary and workflow-command annotations.
 
-Pure functions; :mod:`gate.ci` decides when to use them and where to write.
+Pure functions; :mod:`gate.report.ci` decides when to use them and where to write.
 """
 
 from __future__ import annotations
 
-from gate.runner import MultiResult, RunResult
+from gate.model import MultiResult, RunResult
 
 _ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skip": "⏭️"}
 

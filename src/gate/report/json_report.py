@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gate.checks.result import CheckResult
-from gate.runner import MultiResult, RunResult
+from gate.model import CheckResult, MultiResult, RunResult, utc_text
 
 SCHEMA = "gate.report/v1"
 
@@ -37,7 +36,7 @@ def report_dict(result: RunResult) -> dict[str, Any]:
         "exit_code": result.exit_code,
         "target": dict(result.target),
         "run_id": result.run_id,
-        "started_at": result.started_at.isoformat().replace("+00:00", "Z"),
+        "started_at": utc_text(result.started_at),
         "duration_ms": result.duration_ms,
         "checks": [check_dict(c) for c in result.checks],
         "warnings": [{"code": w.code, "message": w.message} for w in result.warnings],
@@ -56,7 +55,7 @@ def multi_dict(result: MultiResult) -> dict[str, Any]:
         "exit_code": result.exit_code,
         "target": None,
         "run_id": result.run_id,
-        "started_at": result.started_at.isoformat().replace("+00:00", "Z"),
+        "started_at": utc_text(result.started_at),
         "duration_ms": result.duration_ms,
         "checks": [],
         "warnings": [],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from gate.runner import MultiResult, RunResult
+from gate.model import MultiResult, RunResult
 
 
 def _seconds(ms: float) -> str:

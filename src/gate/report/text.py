@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gate.checks.result import CheckResult
-from gate.runner import MultiResult, RunResult
+from gate.model import CheckResult, MultiResult, RunResult
 
 _LABELS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP"}
 _SHOWN_GROUPS = 5

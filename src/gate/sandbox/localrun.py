@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from gate.sandbox.emulator import CloudEmulator
+from gate.sandbox.loop import BackgroundLoop
 from gate.sandbox.service import SandboxConfig, SandboxThread
 
 _PIPE_CHUNK = 64 * 1024
@@ -28,15 +28,10 @@ _PIPE_CHUNK = 64 * 1024
 class Router:
     """TCP listeners on 127.0.0.1 forwarding each connection to a chosen backend port."""
 
-    def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="router", daemon=True)
+    def __init__(self, loop: BackgroundLoop) -> None:
+        self._loop = loop
         self._servers: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[None]] = set()
-
-    def start(self) -> None:
-        """Start the router's event loop."""
-        self._thread.start()
 
     def listen(self, pick: Callable[[], int | None]) -> str:
         """Open a listener whose connections go to ``pick()``; returns its URL."""
@@ -46,7 +41,7 @@ class Router:
                 lambda r, w: self._forward(r, w, pick), "127.0.0.1", 0
             )
 
-        server = asyncio.run_coroutine_threadsafe(open_listener(), self._loop).result(5)
+        server = self._loop.call(open_listener(), timeout=5)
         self._servers.append(server)
         return f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
 
@@ -85,7 +80,7 @@ class Router:
                     sink.write_eof()
 
     def stop(self) -> None:
-        """Close every listener and connection, then the loop."""
+        """Close every listener and connection."""
 
         async def close() -> None:
             for server in self._servers:
@@ -95,9 +90,7 @@ class Router:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+            self._loop.call(close(), timeout=5)
 
 
 class LocalCloudRun:
@@ -118,7 +111,8 @@ class LocalCloudRun:
         # A second service may share another LocalCloudRun's emulator (same project).
         self._owns_emulator = emulator is None
         self.emulator = emulator or CloudEmulator(project=project, region=region)
-        self.router = Router()
+        self.loop = BackgroundLoop("local-cloud-run")
+        self.router = Router(self.loop)
         self.ports: dict[str, int] = {}
         self.sandboxes: dict[str, SandboxThread] = {}
         self._tag_urls: dict[str, str] = {}
@@ -126,7 +120,7 @@ class LocalCloudRun:
     def __enter__(self) -> LocalCloudRun:
         if self._owns_emulator:
             self.emulator.start()
-        self.router.start()
+        self.loop.start()
         self.url = self.router.listen(self._pick_by_traffic)
         other = self.emulator.tag_url
 
@@ -143,6 +137,7 @@ class LocalCloudRun:
         self.router.stop()
         for sandbox in self.sandboxes.values():
             sandbox.__exit__(None, None, None)
+        self.loop.stop()
         if self._owns_emulator:
             self.emulator.stop()
 
@@ -172,7 +167,7 @@ class LocalCloudRun:
             service=self.service,
             log_sink=lambda record: self._log(revision, record),
         )
-        sandbox = SandboxThread(config).__enter__()
+        sandbox = SandboxThread(config, loop=self.loop).__enter__()
         self.sandboxes[revision] = sandbox
         self.ports[revision] = sandbox.sandbox.port
         self.emulator.add_revision(

@@ -22,7 +22,6 @@ import binascii
 import contextlib
 import json
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +36,7 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from gate.sandbox.faults import FAULTS, RAW_FAULTS
+from gate.sandbox.loop import BackgroundLoop
 
 PLAIN_SUBPROTOCOL = "chat.v1"
 AGENT_EVENTS: tuple[str, ...] = (
@@ -416,32 +416,34 @@ class Sandbox:
 
 
 class SandboxThread:
-    """A :class:`Sandbox` in a background thread with its own loop, for tests and the demo."""
+    """A :class:`Sandbox` served from a :class:`~gate.sandbox.loop.BackgroundLoop`.
 
-    def __init__(self, config: SandboxConfig, host: str = "127.0.0.1", port: int = 0) -> None:
+    For tests and the demo. Several sandboxes may share one loop (``loop``);
+    without one, the sandbox starts and later stops a loop of its own.
+    """
+
+    def __init__(
+        self,
+        config: SandboxConfig,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        loop: BackgroundLoop | None = None,
+    ) -> None:
         self.sandbox = Sandbox(config, host, port)
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sandbox", daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self.sandbox.start())
-        self._ready.set()
-        self._loop.run_forever()
+        self._owns_loop = loop is None
+        self._loop = loop or BackgroundLoop("sandbox")
 
     def __enter__(self) -> SandboxThread:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the sandbox did not start")
+        if self._owns_loop:
+            self._loop.start()
+        self._loop.call(self.sandbox.start())
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        future = asyncio.run_coroutine_threadsafe(self.sandbox.stop(), self._loop)
         with contextlib.suppress(Exception):
-            future.result(5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+            self._loop.call(self.sandbox.stop(), timeout=5)
+        if self._owns_loop:
+            self._loop.stop()
 
     @property
     def url(self) -> str:

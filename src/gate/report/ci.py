@@ -18,8 +18,8 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
+from gate.model import MultiResult, RunResult
 from gate.report.github import annotations_any, summary_any
-from gate.runner import MultiResult, RunResult
 
 REPORT_NAME = "gate-report.json"
 

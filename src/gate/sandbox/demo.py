@@ -17,20 +17,20 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from gate.config import Settings
-from gate.runner import RunResult
+from gate.config.settings import Settings, VerifyOptions
+from gate.config.tokens import TokenSpec, load_credential
+from gate.model import RunResult
+from gate.run.loop import run
+from gate.run.verify import Verifier
 from gate.sandbox.localrun import LocalCloudRun
-from gate.tokens import TokenSpec, load_credential
-from gate.verify import Verifier, VerifyOptions
 
 DEMO_SECRET_ENV = "GATE_DEMO_SECRET"  # noqa: S105 (a variable name; the secret is random)
 SERVICE = "chat-backend"
 OLD, NEW, TAG = "chat-backend-00001-old", "chat-backend-00002-new", "candidate"
 
 
-def run_demo(fault: str, report: Path | None = None) -> tuple[str, RunResult]:
+def run_demo(fault: str) -> tuple[str, RunResult]:
     """Deploy, gate and act; returns a one-line description of the scenario and the result."""
     secret = secrets.token_urlsafe(32)
     with LocalCloudRun(SERVICE, jwt_secret=secret, log_delay_s=0.8) as cloud:
@@ -58,7 +58,7 @@ def run_demo(fault: str, report: Path | None = None) -> tuple[str, RunResult]:
             log_settle=3.0,
         )
         credential = load_credential(settings.token, {DEMO_SECRET_ENV: secret})
-        result = Verifier(settings, credential, options).run()
+        result = run(Verifier(settings, credential, options).run())
     if healthy:
         story = f"{NEW} deployed with --no-traffic --tag {TAG}; gate verify --tag {TAG} --promote"
     else:

@@ -1,0 +1,50 @@
+"""The command line: click only. Parse, call, render, exit; the only layer that prints or exits.
+
+Each command lives in its own module (``check``, ``verify``, ``traffic``,
+``sandbox``); their options come from the one table (``table``); what they
+print and write once the work is done is ``output``. :func:`main` is the
+console script: it adds the one top-level net that turns a bug of the gate
+itself into a traceback, a line saying where to report it, and exit code 3,
+never 1 (which a pipeline reads as "the release failed"). Exit codes are
+:class:`~gate.errors.ExitCode`.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+
+from gate import __version__
+from gate.cli.check import check
+from gate.cli.sandbox import demo, sandbox
+from gate.cli.traffic import promote, rollback, snapshot
+from gate.cli.verify import verify
+from gate.errors import ExitCode
+
+ISSUES_URL = "https://github.com/smoke-gate/smoke-gate/issues"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="smoke-gate")
+def cli() -> None:
+    """smoke-gate: a post-deploy gate for HTTP + WebSocket services on Cloud Run."""
+
+
+for _command in (check, verify, snapshot, rollback, promote, demo, sandbox):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """Console-script entry point, with the net for the gate's own bugs."""
+    try:
+        cli(prog_name="gate")
+    except Exception:
+        traceback.print_exc()
+        click.echo(
+            f"gate: internal error: this is a bug in smoke-gate {__version__}, not a verdict on "
+            f"your release; please report it with the traceback above at {ISSUES_URL}",
+            err=True,
+        )
+        sys.exit(ExitCode.GATE)

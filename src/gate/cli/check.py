@@ -1,0 +1,53 @@
+"""``gate check URL``: probe a deployed service and name the exact failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gate.cli.inputs import per_target, prepare, targets
+from gate.cli.options import declare
+from gate.cli.output import fail, finish, report_path
+from gate.cli.progress import progress
+from gate.cli.table import OPTIONS
+from gate.errors import ConfigError, GateError
+from gate.model import Result
+
+
+@click.command()
+@declare("check", OPTIONS)
+@click.pass_context
+def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
+    """Probe the service at URL and name the exact failure.
+
+    Exit codes: 0 pass, 1 a check failed, 2 usage or configuration error,
+    3 the gate could not complete its own work.
+    """
+    from gate.run.check import check_one, check_targets
+    from gate.run.loop import run
+
+    try:
+        json_path = report_path("--report-json", options["report_json"])
+        junit_path = report_path("--junit", options["junit"])
+        every = targets(ctx)
+        result: Result
+        if every and url is not None:
+            raise ConfigError("a URL and [[targets]] both given: use one or the other")
+        if not every:
+            if url is None:
+                raise ConfigError("give the service URL, or [[targets]] in gate.toml")
+            settings, credential = prepare(ctx, {**options, "url": url})
+            progress(f"checking {settings.url} (deadline {settings.deadline:g} s)")
+            result = run(check_one(settings, credential))
+        else:
+            prepared = []
+            for name, target_opts in per_target(ctx, {"url": url, **options}, every):
+                if target_opts.get("url") is None:
+                    raise ConfigError(f"gate.toml: target {name!r} has no url")
+                prepared.append((name, *prepare(ctx, target_opts)))
+            progress(f"checking {len(prepared)} targets")
+            result = run(check_targets(prepared))
+    except GateError as error:
+        fail(error)
+    finish(result, json_path, junit_path)

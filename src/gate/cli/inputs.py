@@ -1,0 +1,74 @@
+"""From what click parsed to validated settings: the base options, ``[[targets]]``, credentials.
+
+The merging rules live in :mod:`gate.config.targets`; this module supplies
+what only click knows: which options the user set, and how to convert a
+target's raw value with the option's own click type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from gate.config.settings import Settings, build_settings
+from gate.config.targets import Target, parse_targets, target_options
+from gate.config.tokens import Credential, load_credential
+from gate.errors import ConfigError
+
+_SET_BY_USER = (
+    click.core.ParameterSource.COMMANDLINE,
+    click.core.ParameterSource.ENVIRONMENT,
+    click.core.ParameterSource.DEFAULT_MAP,
+)
+
+RESOLVED_LATER = "https://resolved.invalid"
+"""``verify`` takes the URL from the service; a placeholder lets every other option be
+validated before the first API call."""
+
+
+def _config(ctx: click.Context) -> Mapping[str, Any]:
+    config: Mapping[str, Any] = ctx.meta.get("gate.config", {})
+    return config
+
+
+def explicit(ctx: click.Context) -> frozenset[str]:
+    """Options the user set: on the command line, in the environment or in the config file."""
+    return frozenset(name for name in ctx.params if ctx.get_parameter_source(name) in _SET_BY_USER)
+
+
+def targets(ctx: click.Context) -> list[Target]:
+    """The validated ``[[targets]]`` of the config file, if any."""
+    from gate.cli.options import known_options
+    from gate.cli.table import OPTIONS
+
+    raw = _config(ctx).get("targets")
+    return parse_targets(raw, known_options(OPTIONS)) if raw is not None else []
+
+
+def per_target(
+    ctx: click.Context, base: Mapping[str, Any], every: list[Target]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Each target's options: its table over the base, command-line flags kept."""
+    params = {p.name: p for p in ctx.command.params if p.name}
+
+    def on_command_line(name: str) -> bool:
+        return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+
+    def convert(name: str, value: Any) -> Any:
+        param = params.get(name)
+        if param is None:
+            return value
+        try:
+            return param.type_cast_value(ctx, value)
+        except click.BadParameter as exc:
+            raise ConfigError(f"gate.toml: targets: {name} = {value!r}: {exc.message}") from None
+
+    return [(t.name, target_options(dict(base), t, on_command_line, convert)) for t in every]
+
+
+def prepare(ctx: click.Context, options: Mapping[str, Any]) -> tuple[Settings, Credential | None]:
+    """Validated settings and the credential they name, for one target."""
+    settings = build_settings(options, explicit(ctx), _config(ctx).get("scenario"))
+    return settings, load_credential(settings.token)

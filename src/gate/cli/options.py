@@ -1,0 +1,135 @@
+"""Building click options from the one table, and loading ``gate.toml`` into them.
+
+Precedence is click's own: a flag on the command line, then the option's
+environment variable (``GATE_`` + the name in upper case), then the config
+file (``--config PATH``, or ``./gate.toml``; loaded into click's
+``default_map`` by an eager option), then the default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+
+from gate.config.file import env_name, find_config, read_config
+from gate.errors import GateError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONFIGURED = frozenset({"check", "verify"})
+"""The commands that read ``GATE_*`` variables and ``gate.toml``."""
+CONFIG_SECTIONS = ("scenario", "targets")
+"""Tables of ``gate.toml`` that are no option: read by the commands themselves."""
+
+
+class _Lines(click.types.StringParamType):
+    """Text whose environment variable holds one value per line (values may contain spaces)."""
+
+    envvar_list_splitter = "\n"
+
+
+LINES = _Lines()
+SECONDS = click.FloatRange(min=0.001)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of the gate: everything about it, for click, the README and the action."""
+
+    name: str
+    flag: str
+    help: str
+    commands: tuple[str, ...]
+    type: click.ParamType[Any] | None = None
+    default: Any = None
+    multiple: bool = False
+    is_flag: bool = False
+    metavar: str | None = None
+    argument: bool = False
+    shown: str | None = None
+    required: tuple[str, ...] = ()
+    help_for: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def env(self) -> str:
+        """Its environment variable."""
+        return env_name(self.name)
+
+    @property
+    def default_text(self) -> str:
+        """The default as the README shows it."""
+        if self.shown is not None:
+            return self.shown
+        if self.is_flag:
+            return "off"
+        return "(none)" if self.default is None else str(self.default)
+
+    def decorator(self, command: str) -> Callable[[F], F]:
+        """The click decorator declaring this option (or argument) on ``command``."""
+        envvar = self.env if command in CONFIGURED else None
+        if self.argument:
+            return click.argument(self.name, required=False, envvar=envvar)
+        shown = self.default is not None and not self.is_flag and not self.multiple
+        return click.option(
+            self.flag,
+            self.name,
+            help=self.help_for.get(command, self.help),
+            type=self.type,
+            default=self.default,
+            multiple=self.multiple,
+            is_flag=self.is_flag or None,
+            metavar=self.metavar,
+            required=command in self.required,
+            envvar=envvar,
+            show_default=shown,
+        )
+
+
+def config_option(func: F) -> F:
+    """``--config PATH``: read ``gate.toml`` into the command's defaults, before other options."""
+    return click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        metavar="PATH",
+        is_eager=True,
+        expose_value=False,
+        callback=_load_config,
+        help="Config file.  [default: ./gate.toml when present]",
+    )(func)
+
+
+def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from gate.cli.output import fail
+    from gate.cli.table import OPTIONS
+
+    path = find_config(value)
+    if path is None:
+        return None
+    try:
+        values = read_config(path, known_options(OPTIONS), sections=CONFIG_SECTIONS)
+    except GateError as error:
+        fail(error)
+    own = {p.name for p in ctx.command.params if p.name}
+    ctx.default_map = {**(ctx.default_map or {}), **{k: v for k, v in values.items() if k in own}}
+    ctx.meta["gate.config"] = values
+    return str(path)
+
+
+def known_options(options: Iterable[Option]) -> frozenset[str]:
+    """The keys a config file may set: the options of the commands that read it."""
+    return frozenset(o.name for o in options if CONFIGURED & set(o.commands))
+
+
+def declare(command: str, options: Iterable[Option]) -> Callable[[F], F]:
+    """Every option of ``command``, in table order (plus ``--config`` where it applies)."""
+    mine = [o for o in options if command in o.commands]
+
+    def apply(func: F) -> F:
+        for option in reversed(mine):
+            func = option.decorator(command)(func)
+        return config_option(func) if command in CONFIGURED else func
+
+    return apply

@@ -1,0 +1,75 @@
+"""Everything a command prints, writes or exits with once its work is done.
+
+Reports are rendered by :mod:`gate.report`; this module puts them where the
+user and the CI around them expect them (stdout, ``--report-json``,
+``--junit``, GitHub's files) and exits with the verdict's code. It is the only
+module that calls ``sys.exit``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from gate.cli.progress import progress_done
+from gate.errors import ConfigError, ExitCode, GateError
+from gate.model import Result
+
+
+def fail(error: GateError) -> NoReturn:
+    """One line on stderr, and the error's exit code."""
+    progress_done()
+    click.echo(f"gate: error: {error.message}", err=True)
+    sys.exit(error.exit_code)
+
+
+def done(code: ExitCode) -> NoReturn:
+    """Exit with ``code``."""
+    sys.exit(code)
+
+
+def report_path(option: str, path: str | None) -> Path | None:
+    """A report file's path, refused before any work when its folder does not exist."""
+    if path is None:
+        return None
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise ConfigError(f"{option} {path}: folder {target.parent} does not exist: create it")
+    return target
+
+
+def _colour() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _write(path: Path, text: str, option: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(GateError(f"{option} {path}: cannot write it ({exc.strerror})"))
+
+
+def finish(result: Result, report_json: Path | None, junit: Path | None) -> NoReturn:
+    """Render for the terminal and for the CI around it, then exit with the verdict's code."""
+    from gate.report import ci
+    from gate.report.json_report import render_json
+    from gate.report.junit import render_junit
+    from gate.report.text import render_any
+
+    progress_done()
+    click.echo(render_any(result, colour=_colour()), nl=False)
+    path = report_json or ci.default_report_path(os.environ)
+    if path is not None:
+        _write(path, render_json(result), "--report-json")
+    if junit is not None:
+        _write(junit, render_junit(result), "--junit")
+    if ci.on_github(os.environ):
+        for line in ci.publish_github(result, path, os.environ):
+            click.echo(line)
+    if result.error is not None:
+        click.echo(f"gate: error: {result.error}", err=True)
+    sys.exit(result.exit_code)

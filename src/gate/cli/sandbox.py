@@ -1,0 +1,108 @@
+"""``gate demo`` and ``gate sandbox``: the reference service and the local Cloud Run.
+
+Their few options configure the sandbox, not the gate, so they are declared
+here and read no ``GATE_*`` variable or config file.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from gate.cli.output import fail, finish, report_path
+from gate.errors import GateError
+from gate.sandbox.faults import FAULTS
+
+
+@click.command()
+@click.option(
+    "--fault",
+    type=click.Choice(sorted(FAULTS)),
+    default="close-on-message",
+    show_default=True,
+    help="The failure the second sandbox reproduces.",
+)
+@click.option(
+    "--report-json",
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help="Write the JSON report here too.",
+)
+def demo(fault: str, report_json: str | None) -> None:
+    """Run `gate verify` against a local Cloud Run: a failing release rolled back.
+
+    With --fault none: a release deployed with a tag, passed and promoted.
+    Exits with the gate's own exit code (1 for a failed release).
+    """
+    from gate.sandbox.demo import run_demo
+
+    try:
+        path = report_path("--report-json", report_json)
+        story, result = run_demo(fault)
+    except GateError as error:
+        fail(error)
+    click.echo(f"demo: {story}\n")
+    finish(result, path, None)
+
+
+@click.group()
+def sandbox() -> None:
+    """The reference service that reproduces each failure on demand."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--fault", type=click.Choice(sorted(FAULTS)), default="none", show_default=True)
+@click.option(
+    "--cold-start",
+    "cold_start_s",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="Seconds of 503 answers for --fault cold-start.",
+)
+@click.option(
+    "--jwt-secret-env",
+    default="GATE_JWT_SECRET",
+    show_default=True,
+    metavar="VAR",
+    help="Variable holding the HS256 secret; unset means no authentication.",
+)
+@click.option(
+    "--delay-ms",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Delay every HTTP answer, upgrade and reply (a stand-in for network distance).",
+)
+def serve(
+    host: str, port: int, fault: str, cold_start_s: float, jwt_secret_env: str, delay_ms: float
+) -> None:
+    """Serve the sandbox until interrupted."""
+    import asyncio
+
+    from gate.sandbox.serve import serve_until_signal
+    from gate.sandbox.service import SandboxConfig
+
+    secret = os.environ.get(jwt_secret_env) or None
+    config = SandboxConfig(
+        fault=fault, jwt_secret=secret, cold_start_s=cold_start_s, delay_s=delay_ms / 1000.0
+    )
+    auth = f"auth from ${jwt_secret_env}" if secret else f"no auth (${jwt_secret_env} unset)"
+
+    def ready(url: str) -> None:
+        click.echo(f"sandbox on {url} · fault {fault}: {FAULTS[fault]} · {auth}")
+
+    try:
+        asyncio.run(serve_until_signal(config, host, port, ready))
+    except GateError as error:
+        fail(error)
+
+
+@sandbox.command("faults")
+def faults() -> None:
+    """List the faults the sandbox can reproduce."""
+    for name, description in FAULTS.items():
+        click.echo(f"{name:<24} {description}")

@@ -1,0 +1,49 @@
+"""``gate verify``: gate a Cloud Run revision, then roll back or promote."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gate.cli.inputs import RESOLVED_LATER, per_target, prepare, targets
+from gate.cli.options import declare
+from gate.cli.output import fail, finish, report_path
+from gate.cli.progress import progress
+from gate.cli.table import OPTIONS
+from gate.config.settings import build_verify_options
+from gate.errors import GateError
+from gate.model import Result
+
+
+@click.command()
+@declare("verify", OPTIONS)
+@click.pass_context
+def verify(ctx: click.Context, /, **options: Any) -> None:
+    """Gate a Cloud Run revision: checks, Cloud Logging errors, then rollback or promotion.
+
+    Exit codes: 0 pass, 1 the release failed (even after a rollback), 2 usage or
+    configuration error, 3 the gate could not complete its own work.
+    """
+    from gate.run.loop import run
+    from gate.run.verify import Verifier, verify_targets
+
+    try:
+        json_path = report_path("--report-json", options["report_json"])
+        junit_path = report_path("--junit", options["junit"])
+        every = targets(ctx)
+        result: Result
+        if not every:
+            cloud = build_verify_options(options)
+            settings, credential = prepare(ctx, {**options, "url": RESOLVED_LATER})
+            result = run(Verifier(settings, credential, cloud, progress).run())
+        else:
+            prepared = []
+            for name, target_opts in per_target(ctx, options, every):
+                cloud = build_verify_options(target_opts)
+                settings, credential = prepare(ctx, {**target_opts, "url": RESOLVED_LATER})
+                prepared.append((name, settings, credential, cloud))
+            result = run(verify_targets(prepared, progress))
+    except GateError as error:
+        fail(error)
+    finish(result, json_path, junit_path)

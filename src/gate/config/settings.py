@@ -1,0 +1,218 @@
+"""The frozen settings of a run, built from the options once they are validated.
+
+Everything the user types is checked before any network I/O (the validators
+are in :mod:`gate.config.validate`), and a bad value becomes a
+:class:`~gate.errors.ConfigError` naming the option, the value and what to do
+(exit code 2). Secrets never reach this module as values: it only holds the
+*names* of variables and files that contain them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import SplitResult, urlsplit
+
+from gate.config.scenario import Scenario, parse_scenario
+from gate.config.tokens import TokenSpec, parse_claim
+from gate.config.validate import (
+    compile_ignores,
+    parse_budget,
+    parse_header,
+    parse_json_option,
+    validate_ca_bundle,
+    validate_path,
+    validate_subprotocols,
+    validate_url,
+)
+from gate.errors import ConfigError
+
+DEFAULT_SEND = '{"type":"ping"}'
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one ``gate check`` run needs, validated."""
+
+    url: str
+    health_paths: tuple[str, ...] = ("/health",)
+    expect_status: int = 200
+    expect_body: Any = None
+    ws_path: str = "/ws"
+    subprotocol_template: str = "jwt.{token_b64url}"
+    subprotocols: tuple[str, ...] = ()
+    expect_subprotocol: str | None = None
+    send: str | None = DEFAULT_SEND
+    expect: str | None = None
+    message_timeout: float = 10.0
+    max_message_size: int = 1024 * 1024
+    check_auth: bool = True
+    token: TokenSpec = field(default_factory=TokenSpec)
+    connect_timeout: float = 10.0
+    read_timeout: float = 10.0
+    deadline: float = 60.0
+    retry_budget: float = 30.0
+    ca_bundle: Path | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    strict: bool = False
+    scenario: Scenario | None = None
+    connections: int = 0
+    samples: int = 0
+    budgets: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def base(self) -> SplitResult:
+        """The parsed target URL."""
+        return urlsplit(self.url)
+
+    def http_url(self, path: str) -> str:
+        """The URL of ``path`` under the target (the target's own path is a prefix)."""
+        base = self.base
+        return f"{base.scheme}://{base.netloc}{_join(base.path, path)}"
+
+    @property
+    def ws_url(self) -> str:
+        """The WebSocket URL: ws/wss on the same host, at ``ws_path``."""
+        base = self.base
+        scheme = "wss" if base.scheme == "https" else "ws"
+        return f"{scheme}://{base.netloc}{_join(base.path, self.ws_path)}"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A verifying TLS context (system CAs plus ``--ca-bundle``); ``None`` for http://."""
+        if self.base.scheme != "https":
+            return None
+        return _tls_context(str(self.ca_bundle) if self.ca_bundle is not None else None)
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    # Loading the system's CA store costs ~20 ms; one context per bundle serves every
+    # target of the process (an SSLContext is safe to share).
+    context = ssl.create_default_context()
+    if ca_bundle is not None:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
+def _join(prefix: str, path: str) -> str:
+    head = prefix.rstrip("/")
+    tail = path if path.startswith("/") else "/" + path
+    return head + tail
+
+
+def build_settings(
+    options: Mapping[str, Any],
+    explicit: frozenset[str] = frozenset(),
+    scenario: Any = None,
+) -> Settings:
+    """Validate the options of ``gate check`` into :class:`Settings`.
+
+    ``options`` uses the CLI's parameter names; ``explicit`` names the options
+    the user set (a variable named explicitly must exist).
+    """
+    validate_subprotocols(options["subprotocol_template"], options["subprotocol"])
+    expect_subprotocol = options["expect_subprotocol"]
+    if expect_subprotocol is not None and expect_subprotocol not in options["subprotocol"]:
+        raise ConfigError(
+            f"--expect-subprotocol {expect_subprotocol!r} is not offered: add "
+            f"--subprotocol {expect_subprotocol}"
+        )
+    if options["no_send"] and options["send"] != DEFAULT_SEND:
+        raise ConfigError("--send and --no-send contradict each other: keep one")
+    key_file = options["jwt_key_file"]
+    token = TokenSpec(
+        token_env=options["token_env"],
+        token_env_explicit="token_env" in explicit,
+        jwt_secret_env=options["jwt_secret_env"],
+        jwt_secret_env_explicit="jwt_secret_env" in explicit,
+        jwt_key_file=Path(key_file) if key_file else None,
+        jwt_algorithm=options["jwt_algorithm"],
+        subject=options["jwt_subject"],
+        audience=options["jwt_audience"],
+        issuer=options["jwt_issuer"],
+        claims=dict(parse_claim(item) for item in options["jwt_claim"]),
+        ttl_s=options["jwt_ttl"],
+    )
+    ca_bundle = options["ca_bundle"]
+    return Settings(
+        url=validate_url(options["url"]),
+        health_paths=tuple(
+            validate_path("--health-path", p) for p in options["health_path"] or ("/health",)
+        ),
+        expect_status=options["expect_status"],
+        expect_body=parse_json_option("--expect-body", options["expect_body"]),
+        ws_path=validate_path("--ws-path", options["ws_path"]),
+        subprotocol_template=options["subprotocol_template"],
+        subprotocols=tuple(options["subprotocol"]),
+        expect_subprotocol=expect_subprotocol,
+        send=None if options["no_send"] else options["send"],
+        expect=options["expect"],
+        message_timeout=options["message_timeout"],
+        max_message_size=options["max_message_size"],
+        check_auth=options["check_auth"],
+        token=token,
+        connect_timeout=options["connect_timeout"],
+        read_timeout=options["read_timeout"],
+        deadline=options["deadline"],
+        retry_budget=options["retry_budget"],
+        ca_bundle=validate_ca_bundle(Path(ca_bundle) if ca_bundle else None),
+        headers=tuple(parse_header(h) for h in options["header"]),
+        strict=options["strict"],
+        scenario=parse_scenario(scenario, options["message_timeout"]) if scenario else None,
+        connections=options["connections"],
+        samples=options["samples"] or (5 if options["budget"] else 0),
+        budgets=tuple(parse_budget(b) for b in options["budget"]),
+    )
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """The Cloud-facing options of ``gate verify``, validated."""
+
+    project: str
+    region: str
+    service: str
+    revision: str | None = None
+    tag: str | None = None
+    on_failure: Literal["fail", "rollback"] = "fail"
+    promote: bool = False
+    dry_run: bool = False
+    iam: bool = False
+    logs: bool = True
+    log_settle: float = 15.0
+    ignore_log: tuple[re.Pattern[str], ...] = ()
+    max_log_errors: int = 0
+    restore: Path | None = None
+
+
+def build_verify_options(options: Mapping[str, Any]) -> VerifyOptions:
+    """Validate the Cloud-facing options of one ``gate verify`` target."""
+    for required in ("project", "region", "service"):
+        if not options.get(required):
+            raise ConfigError(
+                f"--{required} is required (a flag, GATE_{required.upper()}, or a gate.toml key)"
+            )
+    restore = options["restore"]
+    if restore and options["on_failure"] != "rollback":
+        raise ConfigError("--restore needs --on-failure rollback")
+    return VerifyOptions(
+        project=options["project"],
+        region=options["region"],
+        service=options["service"],
+        revision=options["revision"],
+        tag=options["tag"],
+        on_failure=options["on_failure"],
+        promote=options["promote"],
+        dry_run=options["dry_run"],
+        iam=options["iam"],
+        logs=not options["no_logs"],
+        log_settle=options["log_settle"],
+        ignore_log=compile_ignores(options["ignore_log"]),
+        max_log_errors=options["max_log_errors"],
+        restore=Path(restore) if restore else None,
+    )

@@ -1,0 +1,215 @@
+"""Results and verdicts: what every layer above the probes produces and every renderer reads.
+
+Check ids, diagnosis codes and warning codes are a public contract (README,
+JSON report): they are ``Literal`` types here, so a misspelt code is a type
+error, and tests pin their values. They are only ever added to.
+
+This module imports no network library and does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, get_args
+
+from gate.errors import ExitCode
+
+Status = Literal["pass", "fail", "warn", "skip"]
+Verdict = Literal["pass", "fail", "error"]
+
+CheckId = Literal[
+    "http.health",
+    "ws.upgrade",
+    "ws.subprotocol",
+    "ws.first_message",
+    "ws.auth_enforced",
+    "logs.errors",
+    "ws.scenario",
+    "ws.concurrency",
+    "latency",
+]
+CHECK_IDS: tuple[CheckId, ...] = (
+    "http.health",
+    "ws.upgrade",
+    "ws.subprotocol",
+    "ws.first_message",
+    "ws.auth_enforced",
+)
+VERIFY_CHECK_IDS: tuple[CheckId, ...] = (*CHECK_IDS, "logs.errors")
+# Present only when configured: [scenario] in gate.toml, --connections, --samples/--budget.
+OPTIONAL_CHECK_IDS: tuple[CheckId, ...] = ("ws.scenario", "ws.concurrency", "latency")
+
+Diagnosis = Literal[
+    "dns_failure",
+    "connect_refused",
+    "connect_timeout",
+    "tls_error",
+    "read_timeout",
+    "protocol_error",
+    "http_status",
+    "health_body_invalid",
+    "health_status_unhealthy",
+    "health_dependency_unhealthy",
+    "upgrade_rejected",
+    "upgrade_not_supported",
+    "handshake_invalid",
+    "subprotocol_not_selected",
+    "subprotocol_unexpected",
+    "closed_by_server",
+    "server_error_close",
+    "first_message_timeout",
+    "message_too_large",
+    "auth_not_enforced",
+    "deadline_exceeded",
+    "log_errors_found",
+    "scenario_step_timeout",
+    "scenario_out_of_order",
+    "concurrency_failed",
+    "latency_budget_exceeded",
+]
+DIAGNOSES: tuple[Diagnosis, ...] = get_args(Diagnosis)
+
+WarningCode = Literal["credential_echoed", "health_degraded"]
+WARNING_CODES: tuple[WarningCode, ...] = get_args(WarningCode)
+
+
+def utc_text(moment: datetime) -> str:
+    """A timestamp as the reports write it: ISO 8601 in UTC with a ``Z``."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A warning: something worth knowing that does not fail the run unless ``--strict``."""
+
+    code: WarningCode
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one check, with the measured time and the evidence behind it."""
+
+    id: CheckId
+    status: Status
+    summary: str
+    duration_ms: float
+    attempts: int = 1
+    diagnosis: Diagnosis | None = None
+    hint: str | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[Finding, ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.status == "fail") != (self.diagnosis is not None):
+            raise ValueError(f"{self.id}: a failed check carries exactly one diagnosis")
+
+
+def failure(
+    check_id: CheckId,
+    diagnosis: Diagnosis,
+    summary: str,
+    hint: str,
+    duration_ms: float,
+    evidence: Mapping[str, Any],
+    attempts: int = 1,
+) -> CheckResult:
+    """A failed check with its one diagnosis, what was seen, and where to look."""
+    return CheckResult(
+        check_id,
+        "fail",
+        summary,
+        duration_ms,
+        attempts=attempts,
+        diagnosis=diagnosis,
+        hint=hint,
+        evidence=evidence,
+    )
+
+
+def skipped(check_id: CheckId, reason: str) -> CheckResult:
+    """A check that did not run; it claims nothing and took no time."""
+    return CheckResult(check_id, "skip", reason, 0.0, attempts=0)
+
+
+def checks_failed(checks: Sequence[CheckResult], strict: bool) -> bool:
+    """The release failed: a check failed, or with ``--strict`` a check warned."""
+    return any(c.status == "fail" for c in checks) or (strict and any(c.warnings for c in checks))
+
+
+_WORST_FIRST: tuple[Verdict, ...] = ("error", "fail", "pass")
+_EXIT_OF: dict[Verdict, ExitCode] = {
+    "pass": ExitCode.PASS,
+    "fail": ExitCode.FAIL,
+    "error": ExitCode.GATE,
+}
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One target's run: the checks, the Cloud blocks of ``verify``, and the verdict."""
+
+    run_id: str
+    started_at: datetime
+    duration_ms: float
+    target: Mapping[str, Any]
+    checks: tuple[CheckResult, ...]
+    strict: bool = False
+    trace_id: str | None = None
+    logs: Mapping[str, Any] | None = None
+    action: Mapping[str, Any] | None = None
+    error: str | None = None
+    error_overrides_failure: bool = False
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        """Every warning of every check."""
+        return tuple(w for c in self.checks for w in c.warnings)
+
+    @property
+    def failed(self) -> bool:
+        """True when a check failed (or, with ``--strict``, warned)."""
+        return checks_failed(self.checks, self.strict)
+
+    @property
+    def verdict(self) -> Verdict:
+        """``error`` when the gate could not finish and the failure is not certain."""
+        if self.error is not None and (self.error_overrides_failure or not self.failed):
+            return "error"
+        return "fail" if self.failed else "pass"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The exit code that goes with :attr:`verdict`."""
+        return _EXIT_OF[self.verdict]
+
+
+@dataclass(frozen=True)
+class MultiResult:
+    """One run over several targets: a result per target; the worst verdict wins."""
+
+    run_id: str
+    started_at: datetime
+    duration_ms: float
+    results: tuple[tuple[str, RunResult], ...]
+
+    @property
+    def verdict(self) -> Verdict:
+        """The worst verdict of all targets (error > fail > pass)."""
+        verdicts = {r.verdict for _name, r in self.results}
+        return next((v for v in _WORST_FIRST if v in verdicts), "pass")
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The exit code that goes with :attr:`verdict`."""
+        return _EXIT_OF[self.verdict]
+
+    @property
+    def error(self) -> str | None:
+        """The first target's error, if any, prefixed with its name."""
+        return next((f"{n}: {r.error}" for n, r in self.results if r.error), None)
+
+
+Result = RunResult | MultiResult

@@ -1,0 +1,213 @@
+"""Run the checks of ``gate check``: plans built, probes run concurrently, transcripts judged.
+
+Independent probes run at the same time (every health path, the main
+WebSocket session, each negative-credential session, the scenario), so a
+verdict costs about one round of the slowest dependent chain, not the sum.
+Every probe clips its own steps to the run's deadline; each is also wrapped in
+a guard slightly past the deadline, so that even a probe that forgets a
+timeout cannot hold the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from gate.checks.auth import judge_auth
+from gate.checks.health import judge_health
+from gate.checks.scenario import ScenarioRun, judge_scenario
+from gate.checks.websocket import judge_first_message, judge_subprotocol, judge_upgrade
+from gate.config.settings import Settings
+from gate.config.tokens import Credential
+from gate.model import CheckResult, MultiResult, RunResult
+from gate.probes.http import probe_http
+from gate.probes.transcript import (
+    AuthProbe,
+    HttpAttempt,
+    HttpTranscript,
+    ProbeError,
+    WsAttempt,
+    WsSession,
+)
+from gate.probes.ws import WsPlan, probe_ws
+from gate.run.load import concurrency, latency
+from gate.run.plans import Plans, build_redactor
+from gate.run.scenario import run_scenario
+from gate.timing import Deadline, Stopwatch
+
+_GUARD_S = 0.5
+_LATE = ProbeError("deadline", "did not finish before the run's deadline")
+T = TypeVar("T")
+
+
+async def guarded(work: Awaitable[T], deadline: Deadline, fallback: Callable[[float], T]) -> T:
+    """``work``, or ``fallback(elapsed_ms)`` if it is still running just past the deadline."""
+    watch = Stopwatch()
+    try:
+        async with asyncio.timeout(deadline.remaining() + _GUARD_S):
+            return await work
+    except TimeoutError:
+        return fallback(watch.ms())
+
+
+def _http_late(url: str, started_ms: float) -> Callable[[float], HttpTranscript]:
+    return lambda ms: HttpTranscript("GET", url, (HttpAttempt(started_ms, ms, error=_LATE),), ms)
+
+
+def _ws_late(plan: WsPlan, started_ms: float) -> Callable[[float], WsSession]:
+    return lambda ms: WsSession(
+        plan.label,
+        plan.url,
+        plan.offered,
+        plan.credential_at,
+        (WsAttempt(started_ms, ms, None, error=_LATE),),
+        ms,
+    )
+
+
+async def _nothing() -> None:
+    return None
+
+
+class CheckRun:
+    """The checks of ``gate check`` against one target.
+
+    ``headers`` are sent with every request and upgrade (trace context);
+    ``secret_headers`` too, and they are redacted like every other secret
+    (the ID token of ``--iam``).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        credential: Credential | None,
+        headers: Mapping[str, str] | None = None,
+        secret_headers: Mapping[str, str] | None = None,
+        run_id: str | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.credential = credential
+        self.run_id = run_id or uuid.uuid4().hex
+        self.placeholders = {"run_id": self.run_id, "trace_id": trace_id or ""}
+        secrets = dict(secret_headers or {})
+        self.redactor = build_redactor(settings, credential, secrets)
+        self.plans = Plans.of(settings, {**(headers or {}), **secrets})
+
+    def _auth_skip_reason(self) -> str | None:
+        if not self.settings.check_auth:
+            return "turned off with --no-check-auth"
+        if self.credential is None:
+            return "no credential configured: nothing to enforce"
+        return None
+
+    def _negative_plans(self, credential: Credential) -> list[WsPlan]:
+        # Negative sessions start with the main one, so they get the same cold-start retries.
+        plans = [
+            self.plans.socket("no credential", None),
+            self.plans.socket("token signed by a wrong key", credential.wrong_key_token),
+        ]
+        if credential.expired_token is not None:
+            plans.append(self.plans.socket("expired token", credential.expired_token))
+        return plans
+
+    async def _socket(self, plan: WsPlan, deadline: Deadline) -> WsSession:
+        late = _ws_late(plan, deadline.elapsed_ms())
+        return await guarded(probe_ws(plan, deadline, self.redactor), deadline, late)
+
+    async def _auth(self, plans: Sequence[WsPlan], deadline: Deadline) -> AuthProbe:
+        watch = Stopwatch()
+        sessions = await asyncio.gather(*(self._socket(plan, deadline) for plan in plans))
+        return AuthProbe(tuple(sessions), watch.ms())
+
+    async def run(self, deadline: Deadline) -> tuple[CheckResult, ...]:
+        """Run every probe concurrently and judge the transcripts."""
+        s = self.settings
+        health_plans = self.plans.health()
+        token = self.credential.token if self.credential else None
+        main_plan = self.plans.socket("valid credential", token)
+        skip_reason = self._auth_skip_reason()
+        negative: list[WsPlan] = []
+        if skip_reason is None and self.credential is not None:
+            negative = self._negative_plans(self.credential)
+        started = deadline.elapsed_ms()
+        health_work = asyncio.gather(
+            *(
+                guarded(
+                    probe_http(plan, deadline, self.redactor),
+                    deadline,
+                    _http_late(plan.url, started),
+                )
+                for plan in health_plans
+            )
+        )
+        scenario_work: Awaitable[ScenarioRun | None] = (
+            run_scenario(main_plan, s.scenario, self.placeholders, deadline, self.redactor)
+            if s.scenario is not None
+            else _nothing()
+        )
+        health, main, auth, scenario = await asyncio.gather(
+            health_work,
+            self._socket(main_plan, deadline),
+            self._auth(negative, deadline) if negative else _nothing(),
+            scenario_work,
+        )
+        checks = [
+            judge_health(list(health), list(s.health_paths), s.expect_status, s.expect_body),
+            judge_upgrade(main, credential=self.credential is not None),
+            judge_subprotocol(main, s.expect_subprotocol),
+            judge_first_message(main, s.expect, s.message_timeout),
+            judge_auth(main, auth, s.expect is not None, skip_reason),
+        ]
+        if s.scenario is not None:
+            checks.append(judge_scenario(scenario))
+        # Load-like checks run after the others, so that they measure the service alone.
+        if s.connections:
+            checks.append(
+                await concurrency(main_plan, s, self.placeholders, deadline, self.redactor)
+            )
+        if s.samples:
+            checks.append(await latency(health_plans[0], main_plan, s, deadline, self.redactor))
+        return tuple(checks)
+
+    def target(self) -> dict[str, Any]:
+        """The report's ``target`` block (no secrets: the credential is described, not shown)."""
+        s = self.settings
+        return {
+            "url": s.url,
+            "ws_url": s.ws_url,
+            "health_urls": [s.http_url(p) for p in s.health_paths],
+            "credential": self.credential.source if self.credential else None,
+        }
+
+
+async def check_one(settings: Settings, credential: Credential | None) -> RunResult:
+    """One ``gate check`` run, within ``settings.deadline``."""
+    started_at = datetime.now(UTC)
+    deadline = Deadline(settings.deadline)
+    run = CheckRun(settings, credential)
+    checks = await run.run(deadline)
+    return RunResult(
+        run_id=run.run_id,
+        started_at=started_at,
+        duration_ms=round(deadline.elapsed_ms(), 1),
+        target=run.target(),
+        checks=checks,
+        strict=settings.strict,
+    )
+
+
+async def check_targets(targets: Sequence[tuple[str, Settings, Credential | None]]) -> MultiResult:
+    """``gate check`` on every target concurrently."""
+    started_at = datetime.now(UTC)
+    watch = Stopwatch()
+    results = await asyncio.gather(*(check_one(s, c) for _name, s, c in targets))
+    return MultiResult(
+        run_id=uuid.uuid4().hex,
+        started_at=started_at,
+        duration_ms=watch.ms(),
+        results=tuple((name, r) for (name, _s, _c), r in zip(targets, results, strict=True)),
+    )

@@ -1,0 +1,105 @@
+"""From settings to the probes' plans: what each probe sends, offers and may retry.
+
+The probes know nothing of settings or judgements; this module gives them
+concrete plans, with the retry decisions of :mod:`gate.checks.retry` and the
+matcher of ``--expect``, and the one redactor that knows every secret of the run.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gate.checks.retry import http_retry_delay, ws_retry_delay
+from gate.config.settings import Settings
+from gate.config.tokens import Credential, b64url
+from gate.matching import message_matcher
+from gate.probes.http import HttpPlan
+from gate.probes.retry import RetryPolicy
+from gate.probes.transcript import HttpAttempt, WsAttempt
+from gate.probes.ws import WsPlan
+from gate.redact import Redactor
+
+
+def offered_subprotocols(
+    settings: Settings, token: str | None
+) -> tuple[tuple[str, ...], int | None]:
+    """The subprotocols to offer, credential-bearing first, and the index of that one."""
+    plain = tuple(settings.subprotocols)
+    if token is None:
+        return plain, None
+    rendered = settings.subprotocol_template.format(token=token, token_b64url=b64url(token))
+    return (rendered, *plain), 0
+
+
+def build_redactor(
+    settings: Settings, credential: Credential | None, more: Mapping[str, str]
+) -> Redactor:
+    """A redactor that knows every secret of this run: header values, tokens, their forms."""
+    redactor = Redactor(value for _name, value in settings.headers)
+    redactor.add(*more.values())
+    if credential is not None:
+        redactor.add(*credential.secrets)
+        for token in (credential.wrong_key_token, credential.expired_token):
+            if token is not None:
+                redactor.add(token, b64url(token))
+    return redactor
+
+
+@dataclass(frozen=True)
+class Plans:
+    """Builds the plans of one target's probes."""
+
+    settings: Settings
+    headers: Mapping[str, str]
+    ssl_context: ssl.SSLContext | None
+
+    @classmethod
+    def of(cls, settings: Settings, headers: Mapping[str, str]) -> Plans:
+        """Plans sending ``headers`` (the user's, trace and IAM headers) with every request."""
+        merged = {**dict(settings.headers), **headers}
+        return cls(settings, merged, settings.ssl_context())
+
+    def http_retry(self) -> RetryPolicy[HttpAttempt]:
+        """Cold-start retries of HTTP probes within ``--retry-budget``."""
+        return RetryPolicy(self.settings.retry_budget, http_retry_delay)
+
+    def ws_retry(self) -> RetryPolicy[WsAttempt]:
+        """Cold-start retries of upgrades within ``--retry-budget``."""
+        return RetryPolicy(self.settings.retry_budget, ws_retry_delay)
+
+    def health(self) -> list[HttpPlan]:
+        """One GET per ``--health-path``."""
+        s = self.settings
+        return [
+            HttpPlan(
+                url=s.http_url(path),
+                headers=self.headers,
+                connect_timeout=s.connect_timeout,
+                read_timeout=s.read_timeout,
+                ssl_context=self.ssl_context,
+                retry=self.http_retry(),
+            )
+            for path in s.health_paths
+        ]
+
+    def socket(self, label: str, token: str | None) -> WsPlan:
+        """A WebSocket session offering ``token`` (``None``: no credential)."""
+        s = self.settings
+        offered, credential_at = offered_subprotocols(s, token)
+        return WsPlan(
+            label=label,
+            url=s.ws_url,
+            offered=offered,
+            credential_at=credential_at,
+            headers=self.headers,
+            send=s.send,
+            matcher=message_matcher(s.expect),
+            connect_timeout=s.connect_timeout,
+            read_timeout=s.read_timeout,
+            message_timeout=s.message_timeout,
+            max_size=s.max_message_size,
+            ssl_context=self.ssl_context,
+            retry=self.ws_retry(),
+        )

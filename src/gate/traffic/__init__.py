@@ -1,0 +1,1 @@
+"""Traffic: pure decisions (`plan`), snapshots (`snapshot`), carrying them out (`actions`)."""

@@ -1,0 +1,109 @@
+"""Carrying out traffic plans, and the standalone commands ``snapshot``, ``rollback``, ``promote``.
+
+Every change follows the same safety rules, in ``verify`` and in the commands:
+read the service, plan from what was read, update with that etag (update mask
+``traffic``), wait for the operation. ``dry_run`` plans and reports without any
+update call. The Cloud Run client comes in as a :class:`~gate.cloud.model.RunApi`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gate.cloud.model import RunApi, ServiceState, previous_ready
+from gate.errors import ConfigError, GateFailure
+from gate.traffic.plan import (
+    ActionStatus,
+    Plan,
+    action_block,
+    already,
+    promote,
+    restore,
+    rollback_to,
+)
+from gate.traffic.snapshot import load_snapshot, snapshot_dict
+
+
+async def apply(
+    cloud: RunApi, state: ServiceState, plan: Plan, dry_run: bool
+) -> tuple[ActionStatus, str, ServiceState | None]:
+    """Carry out ``plan`` unless nothing would change or ``dry_run``.
+
+    Returns the status, its reason, and the service as updated (``None`` when
+    no update was made). API errors propagate as :class:`~gate.errors.GateError`.
+    """
+    if already(state, plan):
+        return "skipped", "traffic is already so", None
+    if dry_run:
+        return "dry-run", "--dry-run: nothing changed", None
+    return "done", "", await cloud.set_traffic(plan.etag, plan.traffic)
+
+
+def _serving_revision(state: ServiceState) -> str:
+    top = max(state.statuses, key=lambda s: s.percent, default=None)
+    return top.revision if top is not None and top.percent else state.latest_ready
+
+
+async def _report(cloud: RunApi, state: ServiceState, plan: Plan, dry_run: bool) -> dict[str, Any]:
+    status, reason, _after = await apply(cloud, state, plan, dry_run)
+    return action_block(plan, status, reason)
+
+
+async def take_snapshot(cloud: RunApi, out: Path) -> dict[str, Any]:
+    """Write the service's current traffic to ``out``."""
+    data = snapshot_dict(await cloud.service())
+    try:
+        out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot write it ({exc.strerror})") from None
+    return data
+
+
+async def rollback(
+    cloud: RunApi, to: str | None, restore_from: Path | None, dry_run: bool
+) -> dict[str, Any]:
+    """Roll back to ``to``, to a snapshot, or to the ready revision before the serving one."""
+    if to is not None and restore_from is not None:
+        raise ConfigError("--to and --restore both given: choose one")
+    state = await cloud.service()
+    if restore_from is not None:
+        plan = restore(state, load_snapshot(restore_from, state.name))
+    else:
+        if to is None:
+            current = _serving_revision(state)
+            previous = previous_ready(await cloud.revisions(), current)
+            if previous is None:
+                raise GateFailure(f"no ready revision older than {current} to roll back to")
+            to = previous.name
+        elif not (await cloud.revision(to)).ready:
+            raise ConfigError(f"--to {to}: that revision is not ready")
+        plan = rollback_to(state, to)
+    return await _report(cloud, state, plan, dry_run)
+
+
+def revision_of_tag(state: ServiceState, tag: str) -> str:
+    """The revision carrying ``tag``; a configuration error naming the fix when none does."""
+    status = state.tagged(tag)
+    if status is None:
+        raise ConfigError(
+            f"--tag {tag}: service {state.short_name} has no traffic target with that tag: "
+            f"deploy with `gcloud run deploy --no-traffic --tag {tag}`"
+        )
+    return status.revision
+
+
+async def promote_revision(
+    cloud: RunApi, revision: str | None, tag: str | None, dry_run: bool
+) -> dict[str, Any]:
+    """Give ``revision`` (or the revision tagged ``tag``, or the latest ready) 100%."""
+    if revision is not None and tag is not None:
+        raise ConfigError("--revision and --tag both given: choose one")
+    state = await cloud.service()
+    if tag is not None:
+        revision = revision_of_tag(state, tag)
+    revision = revision or state.latest_ready
+    if not (await cloud.revision(revision)).ready:
+        raise ConfigError(f"revision {revision} is not ready: it cannot take traffic")
+    return await _report(cloud, state, promote(state, revision), dry_run)

@@ -1,0 +1,94 @@
+"""Traffic decisions: roll back, restore, promote. Pure functions of a service's state.
+
+A :class:`Plan` carries the etag its decision was based on, so carrying it out
+(:func:`gate.traffic.actions.apply`) is refused by the API rather than
+overwriting a concurrent change. Tag-only targets (0 %) are kept, so tagged
+URLs stay reachable after a rollback or a promotion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gate.cloud.model import ServiceState, TrafficEntry
+
+ActionKind = Literal["none", "rollback", "promote"]
+ActionStatus = Literal["done", "failed", "dry-run", "skipped"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A traffic change: what serves now, what will serve, and the full new split."""
+
+    kind: ActionKind
+    source: str
+    target: str
+    traffic: tuple[TrafficEntry, ...]
+    etag: str
+
+
+def serving(state: ServiceState) -> str:
+    """The revisions receiving traffic, as ``rev (100%)`` text."""
+    shares = [f"{s.revision} ({s.percent}%)" for s in state.statuses if s.percent > 0]
+    return ", ".join(shares) or "nothing"
+
+
+def _tags(state: ServiceState) -> list[TrafficEntry]:
+    return [
+        TrafficEntry("REVISION", s.revision, 0, s.tag)
+        for s in state.statuses
+        if s.tag and s.percent == 0
+    ]
+
+
+def rollback_to(state: ServiceState, revision: str) -> Plan:
+    """Send 100% of traffic to ``revision``."""
+    split = (TrafficEntry("REVISION", revision, 100), *_tags(state))
+    return Plan("rollback", serving(state), revision, split, state.etag)
+
+
+def restore(state: ServiceState, snapshot: dict[str, Any]) -> Plan:
+    """Put back the traffic recorded by ``gate snapshot``."""
+    split = tuple(TrafficEntry.from_dict(t) for t in snapshot["traffic"])
+    target = ", ".join(f"{t.revision} ({t.percent}%)" for t in split if t.percent) or "nothing"
+    return Plan("rollback", serving(state), target, split, state.etag)
+
+
+def promote(state: ServiceState, revision: str) -> Plan:
+    """Give ``revision`` 100%: as LATEST when it is the latest ready one, else pinned."""
+    latest = revision == state.latest_ready
+    first = TrafficEntry("LATEST" if latest else "REVISION", "" if latest else revision, 100)
+    target = f"{revision} (LATEST)" if latest else revision
+    return Plan("promote", serving(state), target, (first, *_tags(state)), state.etag)
+
+
+def already(state: ServiceState, plan: Plan) -> bool:
+    """True when the service already has exactly the planned traffic."""
+    wanted = [(t.kind, t.revision, t.percent, t.tag) for t in plan.traffic]
+    current = [(t.kind, t.revision, t.percent, t.tag) for t in state.traffic]
+    return sorted(wanted) == sorted(current)
+
+
+def action_block(
+    plan: Plan | None,
+    status: ActionStatus,
+    reason: str = "",
+    verified: bool | None = None,
+    checks: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """The report's ``action`` block."""
+    if plan is None:
+        return {"kind": "none", "from": None, "to": None, "status": status, "verified": None,
+                "reason": reason, "traffic": [], "checks": []}  # fmt: skip
+    return {
+        "kind": plan.kind,
+        "from": plan.source,
+        "to": plan.target,
+        "status": status,
+        "verified": verified,
+        "reason": reason,
+        "traffic": [t.as_dict() for t in plan.traffic],
+        "checks": list(checks),
+    }
