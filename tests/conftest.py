@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from gate.cli import cli
-from gate.sandbox.service import SandboxConfig, SandboxThread
+from gate.sandbox.service import SandboxConfig
+from tests.servers import SandboxThread
 
 SECRET = "sandbox-secret-0123456789abcdef-XYZ"
 

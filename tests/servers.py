@@ -1,5 +1,10 @@
-"""Test-only servers on 127.0.0.1 that misbehave in ways the sandbox does not.
+"""Test-only servers on 127.0.0.1, and the loop thread they (and the sandbox) run in.
 
+The gate runs its own event loop in the test's thread, so servers run in a
+:class:`BackgroundLoop` beside it.
+
+* :class:`SandboxThread`: the project's sandbox, and :class:`CloudThread`: the
+  local Cloud Run, driven from the test's thread.
 * :class:`RawServer`: a plain TCP server whose per-connection behaviour is a coroutine
   (garbage bytes, silence, an endless body, a frame-level protocol violation).
 * :class:`AiohttpServer`: a second stack (aiohttp) with its own WebSocket implementation,
@@ -16,8 +21,10 @@ import datetime
 import ipaddress
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Iterator
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from aiohttp import web
 from cryptography import x509
@@ -25,9 +32,105 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gate.sandbox.loop import BackgroundLoop
+from gate.sandbox.localrun import LocalCloudRun
+from gate.sandbox.service import Sandbox, SandboxConfig, SandboxService
 
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+T = TypeVar("T")
+
+
+class BackgroundLoop:
+    """An event loop running in a daemon thread until :meth:`stop`."""
+
+    def __init__(self, name: str = "background-loop") -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+
+    def start(self) -> BackgroundLoop:
+        self._thread.start()
+        return self
+
+    def call(self, work: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
+        """Run ``work`` in the loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        """Cancel whatever still runs in the loop, then stop and close it."""
+
+        async def cancel_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        with contextlib.suppress(Exception):
+            self.call(cancel_all(), timeout=5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+    def __enter__(self) -> BackgroundLoop:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+class SandboxThread:
+    """A sandbox served from a loop thread of its own."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.sandbox = Sandbox(config)
+        self._loop = BackgroundLoop("sandbox")
+
+    def __enter__(self) -> SandboxThread:
+        self._loop.start()
+        self._loop.call(self.sandbox.start())
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        with contextlib.suppress(Exception):
+            self._loop.call(self.sandbox.stop(), timeout=5)
+        self._loop.stop()
+
+    @property
+    def url(self) -> str:
+        return self.sandbox.url
+
+    @property
+    def service(self) -> SandboxService:
+        return self.sandbox.service
+
+
+class CloudThread:
+    """A :class:`LocalCloudRun` in a loop thread, with a blocking ``deploy``."""
+
+    def __init__(self, loop: BackgroundLoop, local: LocalCloudRun) -> None:
+        self._loop = loop
+        self.local = local
+
+    def __enter__(self) -> CloudThread:
+        self._loop.call(self.local.__aenter__())
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._loop.call(self.local.__aexit__(None, None, None))
+
+    def deploy(self, revision: str, fault: str = "none", **options: Any) -> None:
+        self._loop.call(self.local.deploy(revision, fault, **options))
+
+    @property
+    def emulator(self) -> Any:
+        return self.local.emulator
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.local.env
+
+    @property
+    def sandboxes(self) -> dict[str, Sandbox]:
+        return self.local.sandboxes
 
 
 class RawServer:

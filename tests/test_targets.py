@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from gate.cli import cli
 from gate.sandbox.localrun import LocalCloudRun
 from tests.conftest import SECRET, GateRun
-from tests.servers import free_port
+from tests.servers import BackgroundLoop, CloudThread, free_port
 
 
 def test_check_targets_sections_and_worst_exit(
@@ -87,13 +87,16 @@ def test_url_and_targets_together_are_refused(
 @pytest.fixture
 def two_services(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[tuple[LocalCloudRun, LocalCloudRun]]:
+) -> Iterator[tuple[CloudThread, CloudThread]]:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
     monkeypatch.setenv("GATE_JWT_SECRET", SECRET)
     earlier = datetime.now(UTC) - timedelta(hours=1)
+    first = LocalCloudRun("alpha", jwt_secret=SECRET, log_delay_s=0.1)
+    second = LocalCloudRun("beta", jwt_secret=SECRET, emulator=first.emulator)
     with (
-        LocalCloudRun("alpha", jwt_secret=SECRET, log_delay_s=0.1) as alpha,
-        LocalCloudRun("beta", jwt_secret=SECRET, emulator=alpha.emulator) as beta,
+        BackgroundLoop("local-cloud-run") as loop,
+        CloudThread(loop, first) as alpha,
+        CloudThread(loop, second) as beta,
     ):
         for name, value in alpha.env.items():
             monkeypatch.setenv(name, value)
@@ -118,7 +121,7 @@ def _verify_with(config_text: str, tmp_path: Path) -> tuple[int, dict[str, Any]]
 
 
 def test_verify_targets_roll_back_only_the_failed_one(
-    two_services: tuple[LocalCloudRun, LocalCloudRun], tmp_path: Path
+    two_services: tuple[CloudThread, CloudThread], tmp_path: Path
 ) -> None:
     alpha, _beta = two_services
     exit_code, sections = _verify_with(
@@ -143,7 +146,7 @@ def test_verify_targets_roll_back_only_the_failed_one(
 
 
 def test_verify_target_that_cannot_resolve_does_not_stop_the_others(
-    two_services: tuple[LocalCloudRun, LocalCloudRun], tmp_path: Path
+    two_services: tuple[CloudThread, CloudThread], tmp_path: Path
 ) -> None:
     exit_code, sections = _verify_with(
         'project = "demo-project"\nregion = "europe-west1"\nno_logs = true\n'

@@ -23,15 +23,19 @@ from click.testing import CliRunner
 from gate.cli import cli
 from gate.sandbox.localrun import LocalCloudRun
 from tests.conftest import SECRET, GateRun
+from tests.servers import BackgroundLoop, CloudThread
 
 OLD, NEW, TAG = "svc-00001-old", "svc-00002-new", "candidate"
 PLAIN = ["--subprotocol", "chat.v1", "--expect-subprotocol", "chat.v1"]
 
 
 @pytest.fixture
-def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LocalCloudRun]:
+def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CloudThread]:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "does-not-exist.json"))
-    with LocalCloudRun("svc", jwt_secret=SECRET, log_delay_s=0.2) as local:
+    with (
+        BackgroundLoop("local-cloud-run") as loop,
+        CloudThread(loop, LocalCloudRun("svc", jwt_secret=SECRET, log_delay_s=0.2)) as local,
+    ):
         for name, value in local.env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("GATE_JWT_SECRET", SECRET)
@@ -58,7 +62,7 @@ def _verify(*args: str) -> tuple[str, ...]:
 
 
 def test_failed_release_rolls_back_to_previous_revision_and_verifies_it(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     cloud.deploy(NEW, "crash")
     run = gate_cloud(*_verify("--on-failure", "rollback"))
@@ -78,7 +82,7 @@ def test_failed_release_rolls_back_to_previous_revision_and_verifies_it(
 
 
 def test_rollback_restores_a_snapshot(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun], tmp_path: Path
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun], tmp_path: Path
 ) -> None:
     snapshot = tmp_path / "traffic.json"
     taken = gate_cloud("snapshot", "--out", str(snapshot))
@@ -95,7 +99,7 @@ def test_rollback_restores_a_snapshot(
 
 
 def test_promote_a_tagged_latest_revision_as_latest(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     cloud.deploy(NEW, traffic=False, tag=TAG)
     assert cloud.emulator.traffic_of("svc")[0][:2] == (OLD, 100)
@@ -110,7 +114,7 @@ def test_promote_a_tagged_latest_revision_as_latest(
 
 
 def test_promote_pins_a_revision_that_is_not_the_latest(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     cloud.deploy(NEW, traffic=False, tag=TAG)
     cloud.deploy("svc-00003-newer", traffic=False)
@@ -121,7 +125,7 @@ def test_promote_pins_a_revision_that_is_not_the_latest(
 
 
 def test_dry_run_makes_no_update_call(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     cloud.deploy(NEW, "crash")
     run = gate_cloud(*_verify("--on-failure", "rollback", "--dry-run"))
@@ -134,7 +138,7 @@ def test_dry_run_makes_no_update_call(
 
 
 def test_etag_conflict_never_clobbers_a_concurrent_change(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     cloud.deploy(NEW, "silent")
     # Someone else deploys while the gate waits for the silent socket.
@@ -152,7 +156,7 @@ def test_etag_conflict_never_clobbers_a_concurrent_change(
 
 
 def test_failed_operation_is_reported(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     cloud.deploy(NEW, "crash")
     cloud.emulator.fail_next_update = "revision svc-00001-old has no healthy instances"
@@ -169,7 +173,7 @@ def test_failed_operation_is_reported(
     [("GetService", "roles/run.viewer"), ("ListRevisions", "roles/run.viewer")],
 )
 def test_permission_denied_names_the_role(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun], method: str, role: str
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun], method: str, role: str
 ) -> None:
     cloud.deploy(NEW, "crash")
     cloud.emulator.deny.add(method)
@@ -180,7 +184,7 @@ def test_permission_denied_names_the_role(
 
 
 def test_permission_denied_on_update_names_developer_role(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     cloud.deploy(NEW, "crash")
     cloud.emulator.deny.add("UpdateService")
@@ -190,7 +194,7 @@ def test_permission_denied_on_update_names_developer_role(
 
 
 def test_logging_permission_denied_names_the_role(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     cloud.deploy(NEW)
     cloud.emulator.deny.add("ListLogEntries")
@@ -201,7 +205,7 @@ def test_logging_permission_denied_names_the_role(
 
 
 def test_missing_service_or_revision_is_a_configuration_error(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     run = gate_cloud(*_verify("--revision", "svc-09999-nope"))
     assert run.exit_code == 2
@@ -216,7 +220,7 @@ def test_missing_service_or_revision_is_a_configuration_error(
 
 
 def test_unknown_tag_is_a_configuration_error(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     run = gate_cloud(*_verify("--tag", "missing"))
     assert run.exit_code == 2
@@ -224,7 +228,7 @@ def test_unknown_tag_is_a_configuration_error(
 
 
 def test_unreachable_api_exits_3(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun], monkeypatch: pytest.MonkeyPatch
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.servers import free_port
 
@@ -235,7 +239,7 @@ def test_unreachable_api_exits_3(
 
 
 def test_log_groups_ignores_and_trace_correlation(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     cloud.deploy(NEW, "crash")
     for ms in (5012, 498, 77):
@@ -259,7 +263,7 @@ def test_log_groups_ignores_and_trace_correlation(
 
 
 def test_max_log_errors_allows_known_volume(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     cloud.deploy(NEW)
     cloud.emulator.write_log("svc", NEW, "one tolerated error")
@@ -269,7 +273,7 @@ def test_max_log_errors_allows_known_volume(
 
 
 def test_log_settling_picks_up_a_late_entry(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     cloud.deploy(NEW)
     cloud.emulator.write_log("svc", NEW, "late error", delay_s=0.8)
@@ -282,7 +286,7 @@ def test_log_settling_picks_up_a_late_entry(
     assert quick.check("logs.errors")["status"] == "pass"
 
 
-def test_log_pagination(cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]) -> None:
+def test_log_pagination(cloud: CloudThread, gate_cloud: Callable[..., GateRun]) -> None:
     cloud.deploy(NEW)
     for i in range(2100):
         cloud.emulator.write_log("svc", NEW, f"bulk error {i}")
@@ -296,7 +300,7 @@ def test_log_pagination(cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
 
 
 def test_revision_pagination_finds_the_previous_ready_revision(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     base = datetime.now(UTC) - timedelta(minutes=30)
     for i in range(60):
@@ -312,7 +316,7 @@ def test_revision_pagination_finds_the_previous_ready_revision(
 
 
 def test_every_request_carries_the_run_trace_id(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     cloud.deploy(NEW)
     run = gate_cloud(*_verify("--no-logs"))
@@ -324,7 +328,7 @@ def test_every_request_carries_the_run_trace_id(
 
 
 def test_standalone_rollback_promote_and_dry_run(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     cloud.deploy(NEW)
     dry = gate_cloud("rollback", "--dry-run")
@@ -343,7 +347,7 @@ def test_standalone_rollback_promote_and_dry_run(
 
 
 def test_iam_without_credentials_is_a_clear_error(
-    cloud: LocalCloudRun, gate_cloud: Callable[..., GateRun]
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:
     cloud.deploy(NEW)
     run = gate_cloud(*_verify("--iam"))
@@ -352,7 +356,7 @@ def test_iam_without_credentials_is_a_clear_error(
     assert "roles/run.invoker" in run.stderr
 
 
-def test_emulator_rejects_filters_it_does_not_understand(cloud: LocalCloudRun) -> None:
+def test_emulator_rejects_filters_it_does_not_understand(cloud: CloudThread) -> None:
     import grpc
     from google.api_core import exceptions
     from google.cloud.logging_v2.services.logging_service_v2 import LoggingServiceV2Client
@@ -425,7 +429,7 @@ def test_demo_without_fault_promotes(tmp_path: Path) -> None:
     assert data["action"]["status"] == "done"
 
 
-def test_live_progress_on_a_terminal(cloud: LocalCloudRun, tmp_path: Path) -> None:
+def test_live_progress_on_a_terminal(cloud: CloudThread, tmp_path: Path) -> None:
     """With stderr on a terminal, verify says what it waits on, including the settle countdown."""
     import os
     import pty

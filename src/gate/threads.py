@@ -1,9 +1,10 @@
-"""Blocking calls under the event loop: a pool of daemon threads, and ``to_thread``.
+"""Blocking calls under the event loop: a pool of daemon threads, and :func:`blocking`.
 
-Blocking libraries (requests, the Google clients, the system resolver) run in
-:func:`to_thread`, each call bounded by the run's deadline by its caller. The
-pool is :class:`DaemonExecutor`, not ``ThreadPoolExecutor`` (which asyncio's
-own ``to_thread`` and ``getaddrinfo`` use): the standard pool joins its threads
+Blocking libraries (requests, the Google clients, the system resolver) run
+through :func:`blocking`, each call bounded by the run's deadline by its
+caller. The pool is :class:`DaemonExecutor`, not ``ThreadPoolExecutor`` (the
+default executor of asyncio, which its ``getaddrinfo`` uses, and which it
+requires for a default executor): the standard pool joins its threads
 when the interpreter exits, so one call that never returns (a resolver that
 never answers, a stalled socket below a library's own timeout) would keep the
 process alive long after the report was written. Here the run stops waiting
@@ -42,7 +43,7 @@ class DaemonExecutor(Executor):
         self._max_workers = max_workers
         self._work: queue.SimpleQueue[_WorkItem | None] = queue.SimpleQueue()
         self._idle = threading.Semaphore(0)
-        self._threads = 0
+        self._workers = 0
         self._lock = threading.Lock()
         self._closed = False
 
@@ -53,8 +54,8 @@ class DaemonExecutor(Executor):
             if self._closed:
                 raise RuntimeError("the executor is shut down")
             self._work.put((future, lambda: fn(*args, **kwargs)))
-            if not self._idle.acquire(blocking=False) and self._threads < self._max_workers:
-                self._threads += 1
+            if not self._idle.acquire(blocking=False) and self._workers < self._max_workers:
+                self._workers += 1
                 threading.Thread(target=self._serve, name="gate-blocking", daemon=True).start()
         return future
 
@@ -74,7 +75,7 @@ class DaemonExecutor(Executor):
         """Let idle threads end; never wait for a busy one (see the class docstring)."""
         with self._lock:
             self._closed = True
-            for _ in range(self._threads):
+            for _ in range(self._workers):
                 self._work.put(None)
 
 
@@ -90,7 +91,7 @@ def _shared() -> DaemonExecutor:
         return _pool
 
 
-async def to_thread(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+async def blocking(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """Run ``func`` in the shared daemon pool and await its result (context variables kept)."""
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()

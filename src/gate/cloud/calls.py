@@ -1,7 +1,7 @@
 """How every Google API call is made: in the loop's executor, bounded in time, errors mapped.
 
 The Google clients are blocking (gRPC), so each call runs through
-:func:`gate.threads.to_thread`; the run never waits past the limit it was
+:func:`gate.threads.blocking`; the run never waits past the limit it was
 given, even for a call that hangs, and an abandoned call does not hold the
 process open (the pool's threads are daemons). Each call also
 carries an explicit gRPC timeout and an explicit retry policy, both clipped to
@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from gate.cloud.errors import api_call
 from gate.errors import GateFailure
-from gate.threads import to_thread
+from gate.threads import blocking
 from gate.timing import Deadline
 
 T = TypeVar("T")
@@ -70,7 +70,7 @@ class Budget:
         with api_call(action, role):
             try:
                 async with asyncio.timeout(limit + _GUARD_S):
-                    return await to_thread(func)
+                    return await blocking(func)
             except TimeoutError:
                 raise GateFailure(
                     f"{action}: no answer within {limit:.1f} s (the run's deadline): check the "

@@ -1,7 +1,7 @@
 """HTTP probe: one GET with requests, redirects not followed, body capped.
 
 requests is blocking, so each request runs in a thread
-(:func:`gate.threads.to_thread`) under the run's deadline: when the deadline
+(:func:`gate.threads.blocking`) under the run's deadline: when the deadline
 passes the run moves on without waiting for the thread. Connect and read timeouts are
 split like requests' ``(connect, read)`` tuple and clipped to the deadline.
 The body is read in chunks up to a cap, so an endless stream ends as a
@@ -24,7 +24,7 @@ from gate.probes.errors import from_requests
 from gate.probes.retry import RetryPolicy, with_retries
 from gate.probes.transcript import HttpAttempt, HttpResponse, HttpTranscript, ProbeError
 from gate.redact import Redactor
-from gate.threads import to_thread
+from gate.threads import blocking
 from gate.timing import Deadline, Stopwatch
 
 BODY_LIMIT = 1024 * 1024
@@ -122,7 +122,7 @@ async def probe_http(plan: HttpPlan, deadline: Deadline, redactor: Redactor) -> 
         hard_limit = deadline.remaining()
         try:
             async with asyncio.timeout(hard_limit):
-                return await to_thread(_get_once, plan, deadline, redactor, started_ms)
+                return await blocking(_get_once, plan, deadline, redactor, started_ms)
         except TimeoutError:
             return HttpAttempt(
                 started_ms,

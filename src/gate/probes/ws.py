@@ -46,7 +46,7 @@ from gate.probes.transcript import (
     WsSession,
 )
 from gate.redact import Redactor
-from gate.threads import to_thread
+from gate.threads import blocking
 from gate.timing import Deadline, Stopwatch
 
 KEPT_MESSAGES = 20
@@ -103,7 +103,7 @@ async def _addresses(host: str, port: int) -> list[tuple[Any, ...]]:
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
-        return await to_thread(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        return await blocking(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
     return [(family, socket.SOCK_STREAM, 0, "", (host, port))]
 

@@ -1,7 +1,7 @@
 """The one event loop of a run.
 
 ``gate check`` and ``gate verify`` (many targets included) run in one asyncio
-event loop, started here. Blocking calls go through :func:`gate.threads.to_thread`.
+event loop, started here. Blocking calls go through :func:`gate.threads.blocking`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """``gate demo``: the main job, ``gate verify``, against a local Cloud Run. No account needed.
 
-In one process it starts the Cloud Run + Cloud Logging emulator, a router
-standing in for the service URL, and two sandbox revisions, then runs the real
-``gate verify`` with the real Google clients pointed at the emulator:
+In one process, and in the gate's own event loop, it starts the Cloud Run +
+Cloud Logging emulator, a router standing in for the service URL, and two
+sandbox revisions, then runs the real ``gate verify`` with the real Google
+clients pointed at the emulator:
 
 * ``--fault NAME`` (default ``close-on-message``): the old revision is
   healthy, the new one is deployed with traffic and has the fault. The gate
@@ -30,13 +31,12 @@ SERVICE = "chat-backend"
 OLD, NEW, TAG = "chat-backend-00001-old", "chat-backend-00002-new", "candidate"
 
 
-def run_demo(fault: str) -> tuple[str, RunResult]:
-    """Deploy, gate and act; returns a one-line description of the scenario and the result."""
+async def _deploy_and_verify(fault: str) -> RunResult:
     secret = secrets.token_urlsafe(32)
-    with LocalCloudRun(SERVICE, jwt_secret=secret, log_delay_s=0.8) as cloud:
-        cloud.deploy(OLD, created=datetime.now(UTC) - timedelta(hours=1))
+    async with LocalCloudRun(SERVICE, jwt_secret=secret, log_delay_s=0.8) as cloud:
+        await cloud.deploy(OLD, created=datetime.now(UTC) - timedelta(hours=1))
         healthy = fault == "none"
-        cloud.deploy(NEW, fault, traffic=not healthy, tag=TAG if healthy else None)
+        await cloud.deploy(NEW, fault, traffic=not healthy, tag=TAG if healthy else None)
         os.environ.update(cloud.env)
         settings = Settings(
             url=cloud.url,
@@ -58,8 +58,13 @@ def run_demo(fault: str) -> tuple[str, RunResult]:
             log_settle=3.0,
         )
         credential = load_credential(settings.token, {DEMO_SECRET_ENV: secret})
-        result = run(Verifier(settings, credential, options).run())
-    if healthy:
+        return await Verifier(settings, credential, options).run()
+
+
+def run_demo(fault: str) -> tuple[str, RunResult]:
+    """Deploy, gate and act; returns a one-line description of the scenario and the result."""
+    result = run(_deploy_and_verify(fault))
+    if fault == "none":
         story = f"{NEW} deployed with --no-traffic --tag {TAG}; gate verify --tag {TAG} --promote"
     else:
         story = (

@@ -134,8 +134,7 @@ class CloudEmulator:
     calls: list[Call] = field(default_factory=list)
     deny: set[str] = field(default_factory=set)
     fail_next_update: str | None = None
-    tag_url: Callable[[str, str], str] | None = None
-    on_traffic_change: Callable[[str], None] | None = None
+    tag_urls: dict[tuple[str, str], str] = field(default_factory=dict)
     _operations: dict[str, operations_pb2.Operation] = field(default_factory=dict)
     _logs: list[_Log] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -251,8 +250,8 @@ class CloudEmulator:
     def traffic_of(self, service: str) -> list[tuple[str, int, str]]:
         """The resolved traffic of a service: (revision, percent, tag) per target.
 
-        Lock-free on purpose: the router asks on every connection, possibly while
-        a traffic update (holding the lock) waits for the router to open a tag URL.
+        Lock-free on purpose: the router asks from its event loop on every
+        connection, and must not wait while a gRPC thread updates the traffic.
         """
         svc = self.services[self.service_name(service)]
         return [(s.revision, s.percent, s.tag) for s in list(svc.traffic_statuses)]
@@ -273,7 +272,7 @@ class CloudEmulator:
             revision = target.revision or latest
             uri = ""
             if target.tag:
-                uri = self.tag_url(short, target.tag) if self.tag_url else ""
+                uri = self.tag_urls.get((short, target.tag), "")
                 uri = uri or f"https://{target.tag}---{short}-emulated.a.run.app"
             statuses.append(
                 run_v2.TrafficTargetStatus(
@@ -286,8 +285,6 @@ class CloudEmulator:
             )
         svc.traffic_statuses = statuses
         svc.etag = self._etag()
-        if self.on_traffic_change is not None:
-            self.on_traffic_change(short)
 
     def _record(self, method: str, request: Any) -> None:
         with self._lock:

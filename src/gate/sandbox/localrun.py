@@ -1,12 +1,14 @@
 """A local Cloud Run: the emulator, sandbox revisions, and a router in front of them.
 
-:class:`LocalCloudRun` is what ``gate demo`` and the tests deploy to. Each
-revision is a sandbox (healthy or with a fault) whose ERROR logs, with the
-request's trace id, land in the emulated Cloud Logging after a short ingestion
-delay, as on the real platform. The service URL is a TCP router that sends
-each new connection to a revision chosen by the current traffic split (HTTP
-and WebSocket alike, since it forwards bytes); each tag gets its own router
-listener pinned to the tagged revision, like Cloud Run's tag URLs.
+:class:`LocalCloudRun` is what ``gate demo`` and the tests deploy to. It runs
+in the caller's event loop (the demo's is the gate's own: one loop for the
+whole process). Each revision is a sandbox (healthy or with a fault) whose
+ERROR logs, with the request's trace id, land in the emulated Cloud Logging
+after a short ingestion delay, as on the real platform. The service URL is a
+TCP router that sends each new connection to a revision chosen by the current
+traffic split (HTTP and WebSocket alike, since it forwards bytes); each tag
+gets its own router listener pinned to the tagged revision, like Cloud Run's
+tag URLs. The emulator itself is a gRPC server with threads of its own.
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from gate.sandbox.emulator import CloudEmulator
-from gate.sandbox.loop import BackgroundLoop
-from gate.sandbox.service import SandboxConfig, SandboxThread
+from gate.sandbox.service import Sandbox, SandboxConfig
 
 _PIPE_CHUNK = 64 * 1024
 
@@ -28,20 +29,13 @@ _PIPE_CHUNK = 64 * 1024
 class Router:
     """TCP listeners on 127.0.0.1 forwarding each connection to a chosen backend port."""
 
-    def __init__(self, loop: BackgroundLoop) -> None:
-        self._loop = loop
+    def __init__(self) -> None:
         self._servers: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def listen(self, pick: Callable[[], int | None]) -> str:
+    async def listen(self, pick: Callable[[], int | None]) -> str:
         """Open a listener whose connections go to ``pick()``; returns its URL."""
-
-        async def open_listener() -> asyncio.Server:
-            return await asyncio.start_server(
-                lambda r, w: self._forward(r, w, pick), "127.0.0.1", 0
-            )
-
-        server = self._loop.call(open_listener(), timeout=5)
+        server = await asyncio.start_server(lambda r, w: self._forward(r, w, pick), "127.0.0.1", 0)
         self._servers.append(server)
         return f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
 
@@ -79,22 +73,21 @@ class Router:
                 if sink.can_write_eof():
                     sink.write_eof()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         """Close every listener and connection."""
-
-        async def close() -> None:
-            for server in self._servers:
-                server.close()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-        with contextlib.suppress(Exception):
-            self._loop.call(close(), timeout=5)
+        for server in self._servers:
+            server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 class LocalCloudRun:
-    """One emulated project and region with one service, and its deployed revisions."""
+    """One emulated project and region with one service, and its deployed revisions.
+
+    Use it as ``async with LocalCloudRun(...) as cloud: await cloud.deploy(...)``.
+    Several services may share one emulator (``emulator``), as one project does.
+    """
 
     def __init__(
         self,
@@ -108,36 +101,24 @@ class LocalCloudRun:
         self.service = service
         self.jwt_secret = jwt_secret
         self.log_delay_s = log_delay_s
-        # A second service may share another LocalCloudRun's emulator (same project).
         self._owns_emulator = emulator is None
         self.emulator = emulator or CloudEmulator(project=project, region=region)
-        self.loop = BackgroundLoop("local-cloud-run")
-        self.router = Router(self.loop)
+        self.router = Router()
         self.ports: dict[str, int] = {}
-        self.sandboxes: dict[str, SandboxThread] = {}
-        self._tag_urls: dict[str, str] = {}
+        self.sandboxes: dict[str, Sandbox] = {}
+        self.url = ""
 
-    def __enter__(self) -> LocalCloudRun:
+    async def __aenter__(self) -> LocalCloudRun:
         if self._owns_emulator:
             self.emulator.start()
-        self.loop.start()
-        self.url = self.router.listen(self._pick_by_traffic)
-        other = self.emulator.tag_url
-
-        def tag_url(service: str, tag: str) -> str:
-            if service == self.service or other is None:
-                return self._tag_url(service, tag)
-            return other(service, tag)
-
-        self.emulator.tag_url = tag_url
+        self.url = await self.router.listen(self._pick_by_traffic)
         self.emulator.add_service(self.service, self.url)
         return self
 
-    def __exit__(self, *_exc: object) -> None:
-        self.router.stop()
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.router.stop()
         for sandbox in self.sandboxes.values():
-            sandbox.__exit__(None, None, None)
-        self.loop.stop()
+            await sandbox.stop()
         if self._owns_emulator:
             self.emulator.stop()
 
@@ -149,7 +130,7 @@ class LocalCloudRun:
             "GATE_LOGGING_ENDPOINT": self.emulator.endpoint,
         }
 
-    def deploy(
+    async def deploy(
         self,
         revision: str,
         fault: str = "none",
@@ -167,9 +148,13 @@ class LocalCloudRun:
             service=self.service,
             log_sink=lambda record: self._log(revision, record),
         )
-        sandbox = SandboxThread(config, loop=self.loop).__enter__()
+        sandbox = Sandbox(config)
+        await sandbox.start()
         self.sandboxes[revision] = sandbox
-        self.ports[revision] = sandbox.sandbox.port
+        self.ports[revision] = sandbox.port
+        if tag is not None and (self.service, tag) not in self.emulator.tag_urls:
+            url = await self.router.listen(lambda: self._pick_by_tag(tag))
+            self.emulator.tag_urls[(self.service, tag)] = url
         self.emulator.add_revision(
             self.service, revision, ready=ready, created=created, traffic=traffic, tag=tag
         )
@@ -192,11 +177,6 @@ class LocalCloudRun:
         revisions, weights = zip(*shares, strict=True)
         chosen = random.choices(revisions, weights=weights)[0]
         return self.ports.get(chosen)
-
-    def _tag_url(self, _service: str, tag: str) -> str:
-        if tag not in self._tag_urls:
-            self._tag_urls[tag] = self.router.listen(lambda: self._pick_by_tag(tag))
-        return self._tag_urls[tag]
 
     def _pick_by_tag(self, tag: str) -> int | None:
         for revision, _percent, tagged in self.emulator.traffic_of(self.service):

@@ -36,7 +36,6 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from gate.sandbox.faults import FAULTS, RAW_FAULTS
-from gate.sandbox.loop import BackgroundLoop
 
 PLAIN_SUBPROTOCOL = "chat.v1"
 AGENT_EVENTS: tuple[str, ...] = (
@@ -349,7 +348,7 @@ class SandboxService:
 
 
 class Sandbox:
-    """Runs a :class:`SandboxService` (or a raw fault) on 127.0.0.1 in the current loop."""
+    """Runs a :class:`SandboxService` (or a raw fault) on 127.0.0.1 in the running event loop."""
 
     def __init__(self, config: SandboxConfig, host: str = "127.0.0.1", port: int = 0) -> None:
         self.config = config
@@ -413,44 +412,3 @@ class Sandbox:
             self._server.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
-
-
-class SandboxThread:
-    """A :class:`Sandbox` served from a :class:`~gate.sandbox.loop.BackgroundLoop`.
-
-    For tests and the demo. Several sandboxes may share one loop (``loop``);
-    without one, the sandbox starts and later stops a loop of its own.
-    """
-
-    def __init__(
-        self,
-        config: SandboxConfig,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        loop: BackgroundLoop | None = None,
-    ) -> None:
-        self.sandbox = Sandbox(config, host, port)
-        self._owns_loop = loop is None
-        self._loop = loop or BackgroundLoop("sandbox")
-
-    def __enter__(self) -> SandboxThread:
-        if self._owns_loop:
-            self._loop.start()
-        self._loop.call(self.sandbox.start())
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        with contextlib.suppress(Exception):
-            self._loop.call(self.sandbox.stop(), timeout=5)
-        if self._owns_loop:
-            self._loop.stop()
-
-    @property
-    def url(self) -> str:
-        """The sandbox's base URL."""
-        return self.sandbox.url
-
-    @property
-    def service(self) -> SandboxService:
-        """The running service, to inspect what it saw."""
-        return self.sandbox.service
