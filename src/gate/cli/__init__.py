@@ -11,19 +11,14 @@ never 1 (which a pipeline reads as "the release failed"). Exit codes are
 
 from __future__ import annotations
 
-import sys
-import traceback
-
 import click
 
 from gate import __version__
 from gate.cli.check import check
+from gate.cli.output import crash
 from gate.cli.sandbox import demo, sandbox
 from gate.cli.traffic import promote, rollback, snapshot
 from gate.cli.verify import verify
-from gate.errors import ExitCode
-
-ISSUES_URL = "https://github.com/smoke-gate/smoke-gate/issues"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -41,10 +36,4 @@ def main() -> None:
     try:
         cli(prog_name="gate")
     except Exception:
-        traceback.print_exc()
-        click.echo(
-            f"gate: internal error: this is a bug in smoke-gate {__version__}, not a verdict on "
-            f"your release; please report it with the traceback above at {ISSUES_URL}",
-            err=True,
-        )
-        sys.exit(ExitCode.GATE)
+        crash()

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
+from gate import __version__
 from gate.cli.progress import progress_done
 from gate.errors import ConfigError, ExitCode, GateError
 from gate.model import Result
+
+ISSUES_URL = "https://github.com/smoke-gate/smoke-gate/issues"
 
 
 def fail(error: GateError) -> NoReturn:
@@ -27,9 +31,15 @@ def fail(error: GateError) -> NoReturn:
     sys.exit(error.exit_code)
 
 
-def done(code: ExitCode) -> NoReturn:
-    """Exit with ``code``."""
-    sys.exit(code)
+def crash() -> NoReturn:
+    """A bug of the gate itself: its traceback, where to report it, and exit code 3."""
+    traceback.print_exc()
+    click.echo(
+        f"gate: internal error: this is a bug in smoke-gate {__version__}, not a verdict on "
+        f"your release; please report it with the traceback above at {ISSUES_URL}",
+        err=True,
+    )
+    sys.exit(ExitCode.GATE)
 
 
 def report_path(option: str, path: str | None) -> Path | None:
