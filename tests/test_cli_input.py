@@ -40,9 +40,9 @@ from tests.conftest import GateRun
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
-    gate_process: Callable[..., GateRun], args: list[str], env: dict[str, str], needle: str
+    gate: Callable[..., GateRun], args: list[str], env: dict[str, str], needle: str
 ) -> None:
-    run = gate_process(*args, env=env)
+    run = gate(*args, env=env)
     assert run.exit_code == 2, run.stdout + run.stderr
     assert "Traceback" not in run.stderr
     lines = [line for line in run.stderr.splitlines() if line.strip()]
@@ -50,25 +50,23 @@ def test_bad_input_is_one_line_and_exit_2(
     assert needle in lines[0]
 
 
-def test_unreadable_key_content_is_named(
-    gate_process: Callable[..., GateRun], tmp_path: Path
-) -> None:
+def test_unreadable_key_content_is_named(gate: Callable[..., GateRun], tmp_path: Path) -> None:
     key = tmp_path / "key.pem"
     key.write_text("not a key")
-    run = gate_process("check", "http://x", "--jwt-key-file", str(key))
+    run = gate("check", "http://x", "--jwt-key-file", str(key))
     assert run.exit_code == 2
     assert "not an unencrypted PEM private key" in run.stderr
 
 
-def test_click_usage_errors_exit_2(gate_process: Callable[..., GateRun]) -> None:
-    run = gate_process("check")
+def test_click_usage_errors_exit_2(gate: Callable[..., GateRun]) -> None:
+    run = gate("check")
     assert run.exit_code == 2
     assert "give the service URL, or [[targets]] in gate.toml" in run.stderr
-    run = gate_process("check", "http://x", "--deadline", "-1")
+    run = gate("check", "http://x", "--deadline", "-1")
     assert run.exit_code == 2
 
 
-def test_secret_value_is_never_echoed_in_errors(gate_process: Callable[..., GateRun]) -> None:
-    run = gate_process("check", "http://x", "--header", "X-Key: s3cr3t\nvalue")
+def test_secret_value_is_never_echoed_in_errors(gate: Callable[..., GateRun]) -> None:
+    run = gate("check", "http://x", "--header", "X-Key: s3cr3t\nvalue")
     assert run.exit_code == 2
     assert "s3cr3t" not in run.stderr

@@ -55,10 +55,10 @@ def test_explicit_config_and_url_from_file(
     assert run.check("ws.subprotocol")["status"] == "pass"
 
 
-def test_unknown_key_is_named(gate_process: Callable[..., GateRun], tmp_path: Path) -> None:
+def test_unknown_key_is_named(gate: Callable[..., GateRun], tmp_path: Path) -> None:
     config = tmp_path / "gate.toml"
     config.write_text("deadline = 5\nhelth_path = ['/x']\n")
-    run = gate_process("check", "http://127.0.0.1:9", "--config", str(config))
+    run = gate("check", "http://127.0.0.1:9", "--config", str(config))
     assert run.exit_code == 2
     lines = [line for line in run.stderr.splitlines() if line]
     assert len(lines) == 1
@@ -66,11 +66,11 @@ def test_unknown_key_is_named(gate_process: Callable[..., GateRun], tmp_path: Pa
 
 
 def test_invalid_toml_is_a_configuration_error(
-    gate_process: Callable[..., GateRun], tmp_path: Path
+    gate: Callable[..., GateRun], tmp_path: Path
 ) -> None:
     config = tmp_path / "gate.toml"
     config.write_text("deadline = = 5\n")
-    run = gate_process("check", "http://127.0.0.1:9", "--config", str(config))
+    run = gate("check", "http://127.0.0.1:9", "--config", str(config))
     assert run.exit_code == 2
     assert "not valid TOML" in run.stderr
 
@@ -87,10 +87,10 @@ def test_env_headers_one_per_line(sandbox: Any, gate: Callable[..., GateRun]) ->
 
 
 def test_variable_named_in_the_file_must_exist(
-    gate_process: Callable[..., GateRun], tmp_path: Path
+    gate: Callable[..., GateRun], tmp_path: Path
 ) -> None:
     config = tmp_path / "gate.toml"
     config.write_text('token_env = "MY_MISSING_TOKEN"\n')
-    run = gate_process("check", "http://127.0.0.1:9", "--config", str(config))
+    run = gate("check", "http://127.0.0.1:9", "--config", str(config))
     assert run.exit_code == 2
     assert "MY_MISSING_TOKEN is not set" in run.stderr

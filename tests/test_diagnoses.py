@@ -113,7 +113,13 @@ def _read_timeout(_sandbox: Any, _tmp: Path) -> Iterator[tuple[str, list[str]]]:
 
 
 async def _endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await read_request(reader)
+    """An endless health body; other paths (the upgrade) get a plain 404."""
+    head = await read_request(reader)
+    if not head.startswith(b"GET /health "):
+        writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+        return
     writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
     writer.write(b"Transfer-Encoding: chunked\r\n\r\n")
     chunk = b"[" * 65536

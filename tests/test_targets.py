@@ -64,22 +64,20 @@ def test_command_line_flag_overrides_every_target(
     ],
 )  # fmt: skip
 def test_bad_targets_are_configuration_errors(
-    gate_process: Callable[..., GateRun], tmp_path: Path, toml: str, message: str
+    gate: Callable[..., GateRun], tmp_path: Path, toml: str, message: str
 ) -> None:
     config = tmp_path / "gate.toml"
     config.write_text(toml)
-    run = gate_process("check", "--config", str(config))
+    run = gate("check", "--config", str(config))
     assert run.exit_code == 2, run.stdout + run.stderr
     assert message in run.stderr
     assert "Traceback" not in run.stderr
 
 
-def test_url_and_targets_together_are_refused(
-    gate_process: Callable[..., GateRun], tmp_path: Path
-) -> None:
+def test_url_and_targets_together_are_refused(gate: Callable[..., GateRun], tmp_path: Path) -> None:
     config = tmp_path / "gate.toml"
     config.write_text('[[targets]]\nname = "a"\nurl = "http://x"\n')
-    run = gate_process("check", "http://y", "--config", str(config))
+    run = gate("check", "http://y", "--config", str(config))
     assert run.exit_code == 2
     assert "use one or the other" in run.stderr
 
@@ -176,7 +174,7 @@ def test_unreachable_target_in_a_many_target_check(
 
 
 def test_restore_without_rollback_is_refused_per_target(
-    gate_process: Callable[..., GateRun], tmp_path: Path
+    gate: Callable[..., GateRun], tmp_path: Path
 ) -> None:
     config = tmp_path / "gate.toml"
     config.write_text(
@@ -184,6 +182,6 @@ def test_restore_without_rollback_is_refused_per_target(
         '[[targets]]\nname = "a"\nservice = "a"\n'
         '[[targets]]\nname = "b"\nservice = "b"\nrestore = "traffic-before.json"\n'
     )
-    run = gate_process("verify", "--config", str(config))
+    run = gate("verify", "--config", str(config))
     assert run.exit_code == 2
     assert "--restore needs --on-failure rollback" in run.stderr
