@@ -1,19 +1,29 @@
 # Two entry points, each doing its own set-up on a fresh machine:
 #   make demo   create .venv if needed, install the project, run `gate demo`
 #   make test   the same set-up, then the linters, the type checker, the pipeline schemas and
-#               shellcheck, and the test suite
+#               shellcheck, the test suite, and the test suite again in .venv-lowest, where
+#               every runtime dependency is at the lowest version pyproject.toml declares
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOWEST := .venv-lowest
+LOWEST_STAMP := $(LOWEST)/.installed
+PIP := -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint install clean bench
+.PHONY: demo test lint install clean bench test-lowest
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python $(PIP) --upgrade pip
+	$(BIN)/python $(PIP) -e '.[dev]'
 	touch $(STAMP)
+
+$(LOWEST_STAMP): pyproject.toml constraints/lowest.txt
+	test -x $(LOWEST)/bin/python || $(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python $(PIP) --upgrade pip
+	$(LOWEST)/bin/python $(PIP) -c constraints/lowest.txt -e '.[test]'
+	touch $(LOWEST_STAMP)
 
 install: $(STAMP)
 
@@ -29,11 +39,15 @@ lint: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows pipelines/github-actions/deploy.yml
 	$(BIN)/python tools/shellcheck_actions.py pipelines/github-actions/action.yml pipelines/github-actions/deploy.yml
 
+test-lowest: $(LOWEST_STAMP)
+	$(LOWEST)/bin/python -m pytest -p no:cacheprovider -q
+
 test: lint
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-lowest
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py --delay-ms 50 --repeat 5
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -99,9 +99,11 @@ def test_pure_layers_import_no_network_library() -> None:
     pure = sorted(m for m in MODULES if m.startswith(("gate.checks", "gate.report", "gate.model")))
     code = (
         "import importlib, sys\n"
+        "before = set(sys.modules)\n"
         f"for name in {pure!r}:\n"
         "    importlib.import_module(name)\n"
-        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {NETWORK!r}))\n"
+        "added = set(sys.modules) - before\n"
+        f"print(sorted(m for m in added if m.split('.')[0] in {NETWORK!r}))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
@@ -142,6 +144,7 @@ def test_a_bug_in_the_gate_exits_3_with_its_traceback(sandbox: Any) -> None:
 def test_check_and_help_never_import_google() -> None:
     code = (
         "import sys, runpy\n"
+        "before = set(sys.modules)\n"
         "for argv in (['gate', '--help'], ['gate', 'check', 'http://127.0.0.1:9', "
         "'--retry-budget', '0', '--deadline', '2']):\n"
         "    sys.argv = argv\n"
@@ -149,7 +152,8 @@ def test_check_and_help_never_import_google() -> None:
         "        runpy.run_module('gate', run_name='__main__')\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "print(sorted(m for m in sys.modules if m.startswith('google') or m == 'grpc'))\n"
+        "added = set(sys.modules) - before\n"
+        "print(sorted(m for m in added if m.startswith('google') or m == 'grpc'))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False

@@ -14,6 +14,7 @@ import ssl
 import requests
 from websockets.exceptions import (
     ConnectionClosed,
+    InvalidHandshake,
     InvalidHeader,
     InvalidMessage,
     InvalidStatus,
@@ -106,12 +107,8 @@ def handshake_response(exc: BaseException) -> Response | None:
     return None
 
 
-def from_handshake(exc: Exception, redactor: Redactor) -> ProbeError:
-    """Classify a failed WebSocket opening handshake.
-
-    Besides websockets' own ``InvalidHandshake`` tree, older releases raise a
-    bare ``EOFError`` or ``ValueError`` for an answer that is not HTTP.
-    """
+def from_handshake(exc: InvalidHandshake | ValueError, redactor: Redactor) -> ProbeError:
+    """Classify a failed WebSocket opening handshake (a redirect arrives as ``ValueError``)."""
     response = handshake_response(exc)
     if response is not None:
         status = response.status_code
@@ -120,14 +117,14 @@ def from_handshake(exc: Exception, redactor: Redactor) -> ProbeError:
         return ProbeError("subprotocol_negotiation", redactor.text(str(exc)))
     if isinstance(exc, InvalidHeader):
         return ProbeError("handshake_invalid", redactor.text(str(exc)))
-    cause = exc.__cause__ if isinstance(exc, InvalidMessage) else exc
-    if isinstance(cause, EOFError):
-        detail = "the server closed the connection without answering the upgrade"
-    elif isinstance(exc, InvalidMessage | EOFError | ValueError):
-        detail = f"not an HTTP response ({_describe(cause) if cause else exc})"
-    else:
-        detail = _describe(exc)
-    return ProbeError("protocol_error", redactor.text(detail))
+    if isinstance(exc, InvalidMessage):
+        cause = exc.__cause__
+        if isinstance(cause, EOFError):
+            detail = "the server closed the connection without answering the upgrade"
+        else:
+            detail = f"not an HTTP response ({_describe(cause) if cause else exc})"
+        return ProbeError("protocol_error", redactor.text(detail))
+    return ProbeError("protocol_error", redactor.text(_describe(exc)))
 
 
 _MESSAGE_TOO_BIG = 1009

@@ -209,9 +209,9 @@ async def _open(plan: WsPlan, deadline: Deadline, redactor: Redactor) -> _Opened
     except OSError as exc:
         sock.close()
         return _Opened(attempt(connect_ms, from_os(exc, "upgrade", redactor)), None)
-    except (InvalidHandshake, EOFError, ValueError) as exc:
-        # EOFError and ValueError: what websockets 14 raises for an answer that is not HTTP,
-        # and (ValueError) for a redirect it will not follow on a socket of its own.
+    except (InvalidHandshake, ValueError) as exc:
+        if isinstance(exc, ValueError) and handshake_response(exc) is None:
+            raise  # not a refused redirect: a bug, not the target's doing
         sock.close()
         response = handshake_response(exc) or (made[-1].response if made else None)
         opened = _Opened(attempt(connect_ms, from_handshake(exc, redactor), response), None)

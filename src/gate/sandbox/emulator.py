@@ -155,7 +155,6 @@ class CloudEmulator:
             self.services[self.service_name(service)] = run_v2.Service(
                 name=self.service_name(service),
                 uri=uri,
-                urls=[uri],
                 etag=self._etag(),
                 create_time=datetime.now(UTC),
             )
