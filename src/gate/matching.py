@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TypeAlias
+
+Json: TypeAlias = bool | int | float | str | list["Json"] | dict[str, "Json"] | None
+"""A parsed JSON (or TOML) value."""
 
 
-def json_subset(expected: Any, actual: Any) -> bool:
+def json_subset(expected: Json, actual: Json) -> bool:
     """True when ``expected`` is contained in ``actual`` (see module docstring)."""
     if isinstance(expected, dict):
         return isinstance(actual, dict) and all(
@@ -29,12 +32,13 @@ def json_subset(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
-def parse_json(text: str) -> Any:
+def parse_json(text: str) -> Json:
     """Parse ``text`` as JSON, or return ``None`` when it is not JSON."""
     try:
-        return json.loads(text)
+        value: Json = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
         return None
+    return value
 
 
 def message_matcher(expect: str | None) -> Callable[[str], bool]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from gate.checks.healthdoc import HealthReading, read_health, state_of
 from gate.checks.network import network_failure
-from gate.matching import json_subset, parse_json
+from gate.matching import Json, json_subset, parse_json
 from gate.model import CheckId, CheckResult, Diagnosis, Finding
 from gate.probes.transcript import HttpResponse, HttpTranscript
 
@@ -41,7 +41,7 @@ class _PathVerdict:
 
 
 def _judge_response(
-    path: str, response: HttpResponse, expect_status: int, expect_body: Any
+    path: str, response: HttpResponse, expect_status: int, expect_body: Json
 ) -> _PathVerdict:
     seen = f"GET {path} → {response.status}"
     if response.body_truncated:
@@ -150,7 +150,7 @@ def _evidence(transcript: HttpTranscript, verdict: _PathVerdict | None) -> dict[
 
 
 def judge_health(
-    transcripts: list[HttpTranscript], paths: list[str], expect_status: int, expect_body: Any
+    transcripts: list[HttpTranscript], paths: list[str], expect_status: int, expect_body: Json
 ) -> CheckResult:
     """Judge every health path; the first failing path decides the diagnosis."""
     duration = max(t.duration_ms for t in transcripts)

@@ -17,7 +17,8 @@ from a cold start's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from gate.matching import Json
 
 _HEALTHY = {"healthy", "ok", "up", "pass", "passing", "green", "ready", "alive", "serving"}
 _HEALTHY |= {"available"}
@@ -55,7 +56,7 @@ def state_of(status: str) -> str:
     return "unhealthy"
 
 
-def _status_of(value: Any) -> str | None:
+def _status_of(value: Json) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and isinstance(value.get("status"), str):
@@ -63,18 +64,19 @@ def _status_of(value: Any) -> str | None:
     return None
 
 
-def _spring(components: dict[str, Any], prefix: str = "") -> list[Dependency]:
+def _spring(components: dict[str, Json], prefix: str = "") -> list[Dependency]:
     found: list[Dependency] = []
     for name, value in components.items():
         status = _status_of(value)
         if status is not None:
             found.append(Dependency(prefix + name, status))
-        if isinstance(value, dict) and isinstance(value.get("components"), dict):
-            found.extend(_spring(value["components"], f"{prefix}{name}/"))
+        nested = value.get("components") if isinstance(value, dict) else None
+        if isinstance(nested, dict):
+            found.extend(_spring(nested, f"{prefix}{name}/"))
     return found
 
 
-def _checks(checks: dict[str, Any]) -> tuple[str, list[Dependency]]:
+def _checks(checks: dict[str, Json]) -> tuple[str, list[Dependency]]:
     found: list[Dependency] = []
     ietf = False
     for name, value in checks.items():
@@ -94,17 +96,19 @@ def _checks(checks: dict[str, Any]) -> tuple[str, list[Dependency]]:
     return ("health+json" if ietf else "status"), found
 
 
-def read_health(body: Any, content_type: str = "") -> HealthReading | None:
+def read_health(body: Json, content_type: str = "") -> HealthReading | None:
     """Interpret a parsed JSON health body; ``None`` when it is not a health document."""
     if not isinstance(body, dict):
         return None
-    status = body.get("status") if isinstance(body.get("status"), str) else None
+    status = body.get("status")
+    status = status if isinstance(status, str) else None
     dependencies: list[Dependency] = []
     fmt = "status"
-    if isinstance(body.get("components"), dict):
-        fmt, dependencies = "spring", _spring(body["components"])
-    elif isinstance(body.get("checks"), dict):
-        fmt, dependencies = _checks(body["checks"])
+    components, checks = body.get("components"), body.get("checks")
+    if isinstance(components, dict):
+        fmt, dependencies = "spring", _spring(components)
+    elif isinstance(checks, dict):
+        fmt, dependencies = _checks(checks)
     if content_type == "application/health+json":
         fmt = "health+json"
     if status is None and not dependencies:

@@ -44,7 +44,7 @@ class Option:
     help: str
     commands: tuple[str, ...]
     type: click.ParamType[Any] | None = None
-    default: Any = None
+    default: object = None
     multiple: bool = False
     is_flag: bool = False
     metavar: str | None = None

@@ -23,6 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gate.errors import ConfigError
+from gate.matching import Json
+
+Expected = str | dict[str, Json]
+"""An expected message: a substring, or a JSON subset."""
 
 _STEP_KEYS = {"send", "expect", "timeout"}
 _SCENARIO_KEYS = {"steps", "timeout"}
@@ -33,7 +37,7 @@ class Step:
     """One step: what to send, what must arrive in order, and how long to wait."""
 
     send: str | dict[str, Any] | None
-    expect: tuple[Any, ...]
+    expect: tuple[Expected, ...]
     timeout: float
 
     def rendered(self, values: dict[str, str]) -> str | None:
@@ -53,18 +57,18 @@ class Scenario:
     steps: tuple[Step, ...]
 
 
-def describe(expected: Any) -> str:
+def describe(expected: Expected) -> str:
     """An expected item as the report shows it."""
     return expected if isinstance(expected, str) else json.dumps(expected, sort_keys=True)
 
 
-def _number(value: Any, where: str) -> float:
+def _number(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ConfigError(f"{where}: timeout must be a positive number of seconds")
     return float(value)
 
 
-def parse_scenario(raw: Any, default_timeout: float) -> Scenario:
+def parse_scenario(raw: object, default_timeout: float) -> Scenario:
     """Validate the ``scenario`` table; every mistake names the step and the key."""
     if not isinstance(raw, dict):
         raise ConfigError("gate.toml: [scenario] must be a table with [[scenario.steps]]")

@@ -31,6 +31,7 @@ from gate.config.validate import (
     validate_url,
 )
 from gate.errors import ConfigError
+from gate.matching import Json
 
 DEFAULT_SEND = '{"type":"ping"}'
 
@@ -42,7 +43,7 @@ class Settings:
     url: str
     health_paths: tuple[str, ...] = ("/health",)
     expect_status: int = 200
-    expect_body: Any = None
+    expect_body: Json = None
     ws_path: str = "/ws"
     subprotocol_template: str = "jwt.{token_b64url}"
     subprotocols: tuple[str, ...] = ()
@@ -108,7 +109,7 @@ def _join(prefix: str, path: str) -> str:
 def build_settings(
     options: Mapping[str, Any],
     explicit: frozenset[str] = frozenset(),
-    scenario: Any = None,
+    scenario: object = None,
 ) -> Settings:
     """Validate the options of ``gate check`` into :class:`Settings`.
 

@@ -38,7 +38,7 @@ class Target:
     overrides: dict[str, Any]
 
 
-def parse_targets(raw: Any, known: Iterable[str]) -> list[Target]:
+def parse_targets(raw: object, known: Iterable[str]) -> list[Target]:
     """Validate ``[[targets]]``: a list of tables of known option keys, names unique."""
     if not isinstance(raw, list) or not raw or not all(isinstance(t, dict) for t in raw):
         raise ConfigError("gate.toml: targets must be one or more [[targets]] tables")
@@ -66,7 +66,7 @@ def target_options(
     base: dict[str, Any],
     target: Target,
     from_command_line: Callable[[str], bool],
-    convert: Callable[[str, Any], Any],
+    convert: Callable[[str, object], object],
 ) -> dict[str, Any]:
     """The options of one target: ``base`` with the target's values, flags kept."""
     options = dict(base)

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from gate.errors import ConfigError
+from gate.matching import Json
 
 _EXPIRED_BY_S = 60
 
@@ -233,13 +234,13 @@ def _sign_with_stranger_key(claims: Mapping[str, Any], algorithm: str) -> str:
     return jwt.encode(fresh, secrets.token_urlsafe(32), algorithm=hs)
 
 
-def parse_claim(item: str) -> tuple[str, Any]:
+def parse_claim(item: str) -> tuple[str, Json]:
     """Parse ``--jwt-claim KEY=VALUE``; VALUE is JSON when it parses, else a string."""
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--jwt-claim {item!r}: expected KEY=VALUE, e.g. --jwt-claim role=admin")
     try:
-        value: Any = json.loads(raw)
+        value: Json = json.loads(raw)
     except json.JSONDecodeError:
         value = raw
     return key.strip(), value

@@ -11,10 +11,10 @@ import re
 import ssl
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from gate.errors import ConfigError
+from gate.matching import Json
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _SUBPROTOCOL = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -89,17 +89,18 @@ def parse_header(item: str) -> tuple[str, str]:
     return name, value
 
 
-def parse_json_option(option: str, raw: str | None) -> Any:
+def parse_json_option(option: str, raw: str | None) -> Json:
     """Parse a JSON-valued option; the error names the option and where parsing failed."""
     if raw is None:
         return None
     try:
-        return json.loads(raw)
+        value: Json = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{option} is not valid JSON ({exc.msg} at column {exc.colno}): quote it, "
             f'e.g. {option} \'{{"status": "healthy"}}\''
         ) from None
+    return value
 
 
 def validate_subprotocols(template: str, names: Sequence[str]) -> None:

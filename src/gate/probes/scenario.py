@@ -11,13 +11,12 @@ out (the record keeps what jumped ahead).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
-from gate.config.scenario import Scenario, Step, describe
+from gate.config.scenario import Expected, Scenario, Step, describe
 from gate.matching import json_subset, parse_json
-from gate.probes.transcript import ProbeError, StepOutcome, StepRecord
+from gate.probes.transcript import ProbeError, StepOutcome, StepRecord, WsClose, WsMessage
 from gate.probes.ws import Seen, excerpt, receive, send_text
 from gate.redact import Redactor
 from gate.timing import Deadline, Stopwatch
@@ -25,7 +24,7 @@ from gate.timing import Deadline, Stopwatch
 _KEPT_MESSAGES = 30
 
 
-def _matcher(expected: Any) -> Callable[[str], bool]:
+def _matcher(expected: Expected) -> Callable[[str], bool]:
     if isinstance(expected, str):
         return lambda text: expected in text
     return lambda text: json_subset(expected, parse_json(text))
@@ -66,13 +65,19 @@ async def _step(
     reordered = False
     sent: str | None = None
 
-    def record(outcome: StepOutcome, **extra: Any) -> StepRecord:
+    def record(
+        outcome: StepOutcome,
+        out_of_order: str | None = None,
+        ahead: str | None = None,
+        close: WsClose | None = None,
+        error: ProbeError | None = None,
+    ) -> StepRecord:
         return StepRecord(
-            index, sent, expected, matched, messages, not_kept, outcome,
-            watch.ms(), step.timeout, **extra,
+            index, sent, expected, matched, messages, not_kept, outcome, watch.ms(),
+            step.timeout, out_of_order, ahead, close, error,
         )  # fmt: skip
 
-    messages: tuple[Any, ...] = ()
+    messages: tuple[WsMessage, ...] = ()
     not_kept = 0
     text = step.rendered(values)
     if text is not None:

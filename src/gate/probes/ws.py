@@ -22,7 +22,7 @@ import contextlib
 import ipaddress
 import socket
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -98,7 +98,11 @@ def _record_handshake(response: Response, redactor: Redactor) -> Handshake:
     )
 
 
-async def _addresses(host: str, port: int) -> list[tuple[Any, ...]]:
+# (family, type, proto, canonname, sockaddr), as socket.getaddrinfo gives them.
+Address = tuple[int, int, int, str, tuple[Any, ...]]
+
+
+async def _addresses(host: str, port: int) -> Sequence[Address]:
     """The addresses to try: an IP literal as it is, a name through the system resolver."""
     try:
         ip = ipaddress.ip_address(host)
@@ -230,6 +234,9 @@ class Seen:
     stop: bool = False
 
 
+Ending = Literal["stopped", "timeout", "deadline", "closed", "error"]
+
+
 @dataclass(frozen=True)
 class Received:
     """What one read loop got: the kept messages, and how the loop ended.
@@ -241,7 +248,7 @@ class Received:
 
     messages: tuple[WsMessage, ...]
     not_kept: int
-    ended: Literal["stopped", "timeout", "deadline", "closed", "error"]
+    ended: Ending
     close: WsClose | None = None
     error: ProbeError | None = None
 
@@ -264,7 +271,9 @@ async def receive(
     messages: list[WsMessage] = []
     not_kept = 0
 
-    def ended(how: Any, close: WsClose | None = None, error: ProbeError | None = None) -> Received:
+    def ended(
+        how: Ending, close: WsClose | None = None, error: ProbeError | None = None
+    ) -> Received:
         return Received(tuple(messages), not_kept, how, close, error)
 
     binding = deadline.binds(limit_s)
