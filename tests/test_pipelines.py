@@ -138,3 +138,21 @@ def test_readme_configuration_table_lists_every_option() -> None:
         if f"| `{name}` | `GATE_{name.upper()}` |" not in text
     ]
     assert missing == []
+
+
+def test_readme_configuration_table_is_the_options_table() -> None:
+    """The README's table is generated (tools/options_table.py); a hand edit fails here."""
+    from gate.cli.options import markdown_table
+    from gate.cli.table import OPTIONS
+
+    assert markdown_table(OPTIONS) in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["check", "verify", "snapshot", "rollback", "promote"])
+def test_every_command_option_comes_from_the_table(name: str) -> None:
+    from gate.cli.table import OPTIONS
+
+    command = cli.get_command(click.Context(cli), name)
+    assert command is not None
+    params = {p.name for p in command.params} - {"config", "help"}
+    assert params == {o.name for o in OPTIONS if name in o.commands}

@@ -27,12 +27,15 @@ class Redactor:
         self.add(*secrets)
 
     def add(self, *secrets: str) -> None:
-        """Register more secret values; very short values are ignored to avoid noise."""
-        for secret in secrets:
-            if len(secret) >= _SHORTEST_SECRET and secret not in self._secrets:
-                self._secrets.append(secret)
+        """Register more secret values; very short values are ignored to avoid noise.
+
+        The list is replaced, never changed in place, so a probe thread reading it
+        while the run registers the negative tokens sees the old or the new list.
+        """
+        known = set(self._secrets)
+        more = [s for s in secrets if len(s) >= _SHORTEST_SECRET and s not in known]
         # Longest first, so a secret that contains another is masked whole.
-        self._secrets.sort(key=len, reverse=True)
+        self._secrets = sorted([*self._secrets, *dict.fromkeys(more)], key=len, reverse=True)
 
     def text(self, value: str) -> str:
         """Return ``value`` with every secret masked."""

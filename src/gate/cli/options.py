@@ -133,3 +133,20 @@ def declare(command: str, options: Iterable[Option]) -> Callable[[F], F]:
         return config_option(func) if command in CONFIGURED else func
 
     return apply
+
+
+def markdown_table(options: Iterable[Option]) -> str:
+    """The README's configuration table: the options that read ``GATE_*`` and ``gate.toml``."""
+    rows = [
+        "| flag | gate.toml key | environment | default | commands |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for o in options:
+        commands = [c for c in o.commands if c in CONFIGURED]
+        if not commands:
+            continue
+        flag = f"{o.flag} (argument)" if o.argument else o.flag
+        rows.append(
+            f"| `{flag}` | `{o.name}` | `{o.env}` | {o.default_text} | {', '.join(commands)} |"
+        )
+    return "\n".join(rows) + "\n"

@@ -8,6 +8,7 @@ module that calls ``sys.exit``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
@@ -83,3 +84,15 @@ def finish(result: Result, report_json: Path | None, junit: Path | None) -> NoRe
     if result.error is not None:
         click.echo(f"gate: error: {result.error}", err=True)
     sys.exit(result.exit_code)
+
+
+def leave(done: SystemExit) -> NoReturn:
+    """End the process with ``done``'s code, now: streams flushed, no finalization."""
+    code = done.code
+    if code is not None and not isinstance(code, int):
+        click.echo(str(code), err=True)
+        code = ExitCode.FAIL
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code or 0)

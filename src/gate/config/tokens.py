@@ -1,4 +1,4 @@
-"""The credential the gate presents: a ready token, or one minted with pyjwt.
+"""The credential the gate presents: where it comes from, and the negative variants.
 
 Where a token comes from, in order:
 
@@ -14,41 +14,38 @@ never accepted on the command line and never appear in error messages: errors
 name the variable or the file instead.
 
 Besides the real token, a :class:`Credential` makes the negative tokens of the
-``ws.auth_enforced`` check: the same claims signed by a key the server cannot
-know, and (when the gate mints) a token that expired a minute ago.
+``ws.auth_enforced`` check on first use (:attr:`Credential.negatives`): the
+same claims signed by a key the server cannot know, and (when the gate mints)
+a token that expired a minute ago. Minting uses pyjwt, in
+:mod:`gate.config.mint`; a ready token needs no crypto library at all, since
+its negative variant keeps its header and claims and replaces its signature.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import functools
 import json
 import os
 import secrets
 import time
-import uuid
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import jwt
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from gate.errors import ConfigError
 from gate.matching import Json
 
-_EXPIRED_BY_S = 60
 
-# A short HMAC secret is the service's choice, not something the gate can fix;
-# pyjwt's warning about it would only add noise to every run's stderr.
-warnings.filterwarnings("ignore", message="The HMAC key is")
+def b64url_bytes(data: bytes) -> str:
+    """base64url of ``data`` without padding, as JWT segments are written."""
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def b64url(token: str) -> str:
     """base64url of ``token`` without padding: the ``{token_b64url}`` placeholder."""
-    return base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
+    return b64url_bytes(token.encode())
 
 
 @dataclass(frozen=True)
@@ -64,20 +61,42 @@ class TokenSpec:
     subject: str | None = None
     audience: str | None = None
     issuer: str | None = None
-    claims: Mapping[str, Any] = field(default_factory=dict)
+    claims: Mapping[str, Json] = field(default_factory=dict)
     ttl_s: float = 300.0
 
 
 @dataclass(frozen=True)
+class Negatives:
+    """The tokens the socket must refuse: a wrong key's, and (when minting) an expired one."""
+
+    wrong_key: str
+    expired: str | None
+
+
+@dataclass(frozen=True)
 class Credential:
-    """A token ready to present, plus the negative variants used to test enforcement."""
+    """A token ready to present, and how to forge the negative variants that test enforcement."""
 
     token: str
     source: str
     algorithm: str
     secrets: tuple[str, ...]
-    wrong_key_token: str
-    expired_token: str | None
+    forge: Callable[[], Negatives] = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def negatives(self) -> Negatives:
+        """The negative tokens, forged on first use (an RSA key takes a while: not on the loop)."""
+        return self.forge()
+
+    @property
+    def wrong_key_token(self) -> str:
+        """The same claims signed by a key the server cannot know."""
+        return self.negatives.wrong_key
+
+    @property
+    def expired_token(self) -> str | None:
+        """A token that expired a minute ago (``None`` for a ready token)."""
+        return self.negatives.expired
 
 
 def load_credential(
@@ -92,13 +111,19 @@ def load_credential(
             "--token-env and --jwt-secret-env both given: use a ready token or mint one, not both"
         )
     if spec.jwt_key_file is not None:
-        return _mint_from_key_file(spec, clock)
+        from gate.config import mint
+
+        return mint.from_key_file(spec, clock)
     if spec.jwt_secret_env_explicit:
-        return _mint_from_secret(spec, _required_env(env, spec.jwt_secret_env), clock)
+        from gate.config import mint
+
+        return mint.from_secret(spec, _required_env(env, spec.jwt_secret_env), clock)
     if spec.token_env_explicit or env.get(spec.token_env):
         return _ready_token(spec, _required_env(env, spec.token_env))
     if env.get(spec.jwt_secret_env):
-        return _mint_from_secret(spec, env[spec.jwt_secret_env], clock)
+        from gate.config import mint
+
+        return mint.from_secret(spec, env[spec.jwt_secret_env], clock)
     return None
 
 
@@ -109,129 +134,42 @@ def _required_env(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _claims(spec: TokenSpec, now: float) -> dict[str, Any]:
-    claims: dict[str, Any] = {
-        "iat": int(now),
-        "nbf": int(now) - 5,
-        "exp": int(now + spec.ttl_s),
-        "jti": uuid.uuid4().hex,
-    }
-    for name, value in (("sub", spec.subject), ("aud", spec.audience), ("iss", spec.issuer)):
-        if value is not None:
-            claims[name] = value
-    claims.update(spec.claims)
-    return claims
-
-
-def _expired(claims: Mapping[str, Any], now: float, ttl_s: float) -> dict[str, Any]:
-    expired = dict(claims)
-    expired["iat"] = int(now - ttl_s - _EXPIRED_BY_S)
-    expired["nbf"] = expired["iat"] - 5
-    expired["exp"] = int(now - _EXPIRED_BY_S)
-    expired["jti"] = uuid.uuid4().hex
-    return expired
-
-
-def _mint_from_secret(spec: TokenSpec, secret: str, clock: Callable[[], float]) -> Credential:
-    algorithm = spec.jwt_algorithm or "HS256"
-    if not algorithm.startswith("HS"):
-        raise ConfigError(
-            f"--jwt-algorithm {algorithm} needs a key file: use --jwt-key-file, "
-            "or HS256 with a secret"
-        )
-    now = clock()
-    claims = _claims(spec, now)
-    token = jwt.encode(claims, secret, algorithm=algorithm)
-    return Credential(
-        token=token,
-        source=f"minted {algorithm} from ${spec.jwt_secret_env}",
-        algorithm=algorithm,
-        secrets=(token, b64url(token), secret),
-        wrong_key_token=_sign_with_stranger_key(claims, algorithm),
-        expired_token=jwt.encode(_expired(claims, now, spec.ttl_s), secret, algorithm=algorithm),
-    )
-
-
-def _mint_from_key_file(spec: TokenSpec, clock: Callable[[], float]) -> Credential:
-    path = spec.jwt_key_file
-    assert path is not None
+def _header_algorithm(token: str) -> str | None:
+    """The ``alg`` of a JWT's header, read without verifying anything; ``None``: not a JWT."""
+    head = token.split(".")[0]
     try:
-        pem = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            f"--jwt-key-file {path}: cannot read it ({exc.strerror}): "
-            "check the path and permissions"
-        ) from None
-    try:
-        key = load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError):
-        raise ConfigError(
-            f"--jwt-key-file {path}: not an unencrypted PEM private key: export it with "
-            "`openssl pkey -in KEY -out KEY.pem`"
-        ) from None
-    if isinstance(key, rsa.RSAPrivateKey):
-        algorithm = spec.jwt_algorithm or "RS256"
-    elif isinstance(key, ec.EllipticCurvePrivateKey):
-        algorithm = spec.jwt_algorithm or "ES256"
-    else:
-        raise ConfigError(f"--jwt-key-file {path}: only RSA and EC keys are supported")
-    now = clock()
-    claims = _claims(spec, now)
-    try:
-        token = jwt.encode(claims, key, algorithm=algorithm)
-    except (jwt.InvalidKeyError, NotImplementedError, ValueError, TypeError):
-        raise ConfigError(
-            f"--jwt-algorithm {algorithm} does not fit the key in {path}: use RS256 for RSA, "
-            "ES256 for a P-256 EC key"
-        ) from None
-    return Credential(
-        token=token,
-        source=f"minted {algorithm} from {path}",
-        algorithm=algorithm,
-        secrets=(token, b64url(token)),
-        wrong_key_token=_sign_with_stranger_key(claims, algorithm),
-        expired_token=jwt.encode(_expired(claims, now, spec.ttl_s), key, algorithm=algorithm),
-    )
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except (binascii.Error, ValueError, RecursionError):
+        return None
+    if token.count(".") != 2 or not isinstance(header, dict):
+        return None
+    return str(header.get("alg", "HS256"))
+
+
+def _wrong_signature(token: str) -> Negatives:
+    """A ready token with its signature replaced by random bytes of the same length.
+
+    Header (``kid`` included) and claims stay as they are, so the server looks up
+    its real key and must refuse the signature: what a token signed by a key it
+    does not hold looks like. An opaque token's variant is a random opaque token.
+    """
+    if _header_algorithm(token) is None:
+        return Negatives(secrets.token_urlsafe(max(16, len(token) * 3 // 4)), None)
+    signed, _dot, signature = token.rpartition(".")
+    size = max(32, len(signature) * 3 // 4)
+    return Negatives(f"{signed}.{b64url_bytes(secrets.token_bytes(size))}", None)
 
 
 def _ready_token(spec: TokenSpec, token: str) -> Credential:
-    try:
-        header = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        # Not a JWT (an opaque token): the negative variant is a random opaque token.
-        stranger = secrets.token_urlsafe(max(16, len(token) * 3 // 4))
-        return Credential(
-            token=token,
-            source=f"opaque token from ${spec.token_env}",
-            algorithm="opaque",
-            secrets=(token, b64url(token)),
-            wrong_key_token=stranger,
-            expired_token=None,
-        )
-    algorithm = str(header.get("alg", "HS256"))
+    algorithm = _header_algorithm(token)
+    kind = "token" if algorithm is not None else "opaque token"
     return Credential(
         token=token,
-        source=f"token from ${spec.token_env}",
-        algorithm=algorithm,
+        source=f"{kind} from ${spec.token_env}",
+        algorithm=algorithm or "opaque",
         secrets=(token, b64url(token)),
-        wrong_key_token=_sign_with_stranger_key(claims, algorithm),
-        expired_token=None,
+        forge=lambda: _wrong_signature(token),
     )
-
-
-def _sign_with_stranger_key(claims: Mapping[str, Any], algorithm: str) -> str:
-    """The same claims signed by a fresh key the server cannot know."""
-    fresh = dict(claims)
-    fresh["jti"] = uuid.uuid4().hex
-    if algorithm.startswith(("RS", "PS")):
-        rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        return jwt.encode(fresh, rsa_key, algorithm=algorithm)
-    if algorithm.startswith("ES"):
-        curve = {"ES384": ec.SECP384R1(), "ES512": ec.SECP521R1()}.get(algorithm, ec.SECP256R1())
-        return jwt.encode(fresh, ec.generate_private_key(curve), algorithm=algorithm)
-    hs = algorithm if algorithm in ("HS256", "HS384", "HS512") else "HS256"
-    return jwt.encode(fresh, secrets.token_urlsafe(32), algorithm=hs)
 
 
 def parse_claim(item: str) -> tuple[str, Json]:

@@ -2,7 +2,9 @@
 
 Nothing outside this module inspects a third-party exception. Each function
 returns a :class:`ProbeError` whose ``kind`` the checks turn into a diagnosis
-code and whose ``message`` is already redacted.
+code and whose ``message`` is already redacted. requests is imported only by
+:func:`from_requests`, which runs in the worker thread of a failed GET (see
+:mod:`gate.probes.http` for why requests is kept off the start-up path).
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+from typing import TYPE_CHECKING
 
-import requests
 from websockets.exceptions import (
     ConnectionClosed,
     InvalidHandshake,
@@ -24,6 +26,9 @@ from websockets.http11 import Response
 
 from gate.probes.transcript import ErrorKind, ProbeError, WsClose
 from gate.redact import Redactor
+
+if TYPE_CHECKING:
+    import requests
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -55,6 +60,8 @@ def _first(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseEx
 
 def from_requests(exc: requests.RequestException, redactor: Redactor) -> ProbeError:
     """Classify an exception raised by requests."""
+    import requests
+
     kind: ErrorKind
     cause: BaseException = exc
     if isinstance(exc, requests.exceptions.SSLError):

@@ -21,7 +21,7 @@ from gate.checks.health import judge_health
 from gate.checks.scenario import ScenarioRun, judge_scenario
 from gate.checks.websocket import judge_first_message, judge_subprotocol, judge_upgrade
 from gate.config.settings import Settings
-from gate.config.tokens import Credential
+from gate.config.tokens import Credential, Negatives, b64url
 from gate.model import CheckResult, MultiResult, RunResult
 from gate.probes.http import probe_http
 from gate.probes.transcript import (
@@ -36,6 +36,7 @@ from gate.probes.ws import WsPlan, probe_ws
 from gate.run.load import concurrency, latency
 from gate.run.plans import Plans, build_redactor
 from gate.run.scenario import run_scenario
+from gate.threads import blocking
 from gate.timing import Deadline, Stopwatch
 
 _GUARD_S = 0.5
@@ -104,22 +105,28 @@ class CheckRun:
             return "no credential configured: nothing to enforce"
         return None
 
-    def _negative_plans(self, credential: Credential) -> list[WsPlan]:
+    def _negative_plans(self, negatives: Negatives) -> list[WsPlan]:
         # Negative sessions start with the main one, so they get the same cold-start retries.
         plans = [
             self.plans.socket("no credential", None),
-            self.plans.socket("token signed by a wrong key", credential.wrong_key_token),
+            self.plans.socket("token signed by a wrong key", negatives.wrong_key),
         ]
-        if credential.expired_token is not None:
-            plans.append(self.plans.socket("expired token", credential.expired_token))
+        if negatives.expired is not None:
+            plans.append(self.plans.socket("expired token", negatives.expired))
         return plans
 
     async def _socket(self, plan: WsPlan, deadline: Deadline) -> WsSession:
         late = _ws_late(plan, deadline.elapsed_ms())
         return await guarded(probe_ws(plan, deadline, self.redactor), deadline, late)
 
-    async def _auth(self, plans: Sequence[WsPlan], deadline: Deadline) -> AuthProbe:
+    async def _auth(self, credential: Credential, deadline: Deadline) -> AuthProbe:
+        """The negative sessions, once their tokens are forged (in a thread: an RSA key is slow)."""
         watch = Stopwatch()
+        negatives = await blocking(lambda: credential.negatives)
+        for token in (negatives.wrong_key, negatives.expired):
+            if token is not None:
+                self.redactor.add(token, b64url(token))
+        plans = self._negative_plans(negatives)
         sessions = await asyncio.gather(*(self._socket(plan, deadline) for plan in plans))
         return AuthProbe(tuple(sessions), watch.ms())
 
@@ -130,9 +137,6 @@ class CheckRun:
         token = self.credential.token if self.credential else None
         main_plan = self.plans.socket("valid credential", token)
         skip_reason = self._auth_skip_reason()
-        negative: list[WsPlan] = []
-        if skip_reason is None and self.credential is not None:
-            negative = self._negative_plans(self.credential)
         started = deadline.elapsed_ms()
         health_work = asyncio.gather(
             *(
@@ -152,7 +156,9 @@ class CheckRun:
         health, main, auth, scenario = await asyncio.gather(
             health_work,
             self._socket(main_plan, deadline),
-            self._auth(negative, deadline) if negative else _nothing(),
+            self._auth(self.credential, deadline)
+            if skip_reason is None and self.credential is not None
+            else _nothing(),
             scenario_work,
         )
         checks = [

@@ -36,14 +36,14 @@ def offered_subprotocols(
 def build_redactor(
     settings: Settings, credential: Credential | None, more: Mapping[str, str]
 ) -> Redactor:
-    """A redactor that knows every secret of this run: header values, tokens, their forms."""
+    """A redactor that knows the secrets of this run: header values, the token, its forms.
+
+    The negative tokens join it when they are forged, before any session sends them.
+    """
     redactor = Redactor(value for _name, value in settings.headers)
     redactor.add(*more.values())
     if credential is not None:
         redactor.add(*credential.secrets)
-        for token in (credential.wrong_key_token, credential.expired_token):
-            if token is not None:
-                redactor.add(token, b64url(token))
     return redactor
 
 
