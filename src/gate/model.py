@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from typing import Literal, TypedDict, get_args
 
 from gate.errors import ExitCode
 
@@ -75,6 +75,85 @@ WarningCode = Literal["credential_echoed", "health_degraded"]
 WARNING_CODES: tuple[WarningCode, ...] = get_args(WarningCode)
 
 
+Evidence = Mapping[str, object]
+"""What a check saw, as it goes into the JSON report (URLs, attempts, statuses, excerpts)."""
+
+TrafficKind = Literal["LATEST", "REVISION"]
+ActionKind = Literal["none", "rollback", "promote"]
+ActionStatus = Literal["done", "failed", "dry-run", "skipped"]
+
+
+class TrafficBlock(TypedDict):
+    """One traffic target in reports and snapshots."""
+
+    type: TrafficKind
+    revision: str
+    percent: int
+    tag: str
+    uri: str
+
+
+class CheckSummary(TypedDict):
+    """A check in one line of the ``action`` block's re-check."""
+
+    id: CheckId
+    status: Status
+    diagnosis: Diagnosis | None
+
+
+ActionBlock = TypedDict(
+    "ActionBlock",
+    {
+        "kind": ActionKind,
+        "from": str | None,
+        "to": str | None,
+        "status": ActionStatus,
+        "verified": bool | None,
+        "reason": str,
+        "traffic": list[TrafficBlock],
+        "checks": list[CheckSummary],
+    },
+)
+"""The report's ``action`` block: what ``verify`` did to traffic, and the re-check after it."""
+
+
+class LogGroupBlock(TypedDict):
+    """One group of log entries sharing a fingerprint."""
+
+    fingerprint: str
+    count: int
+    severity: str
+    first: str
+    sample: str
+    caused_by_gate: bool
+
+
+class LogsBlock(TypedDict):
+    """The report's ``logs`` block: what Cloud Logging held for the revision."""
+
+    filter: str
+    count: int
+    ignored: int
+    calls: int
+    settle_s: float
+    truncated: bool
+    groups: list[LogGroupBlock]
+
+
+class TargetBlock(TypedDict, total=False):
+    """The report's ``target`` block; the Cloud Run keys are filled by ``gate verify``."""
+
+    url: str
+    ws_url: str
+    health_urls: list[str]
+    credential: str | None
+    project: str
+    region: str
+    service: str
+    revision: str
+    tag: str | None
+
+
 def utc_text(moment: datetime) -> str:
     """A timestamp as the reports write it: ISO 8601 in UTC with a ``Z``."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -99,7 +178,7 @@ class CheckResult:
     attempts: int = 1
     diagnosis: Diagnosis | None = None
     hint: str | None = None
-    evidence: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Evidence = field(default_factory=dict)
     warnings: tuple[Finding, ...] = ()
 
     def __post_init__(self) -> None:
@@ -113,7 +192,7 @@ def failure(
     summary: str,
     hint: str,
     duration_ms: float,
-    evidence: Mapping[str, Any],
+    evidence: Evidence,
     attempts: int = 1,
 ) -> CheckResult:
     """A failed check with its one diagnosis, what was seen, and where to look."""
@@ -154,12 +233,12 @@ class RunResult:
     run_id: str
     started_at: datetime
     duration_ms: float
-    target: Mapping[str, Any]
+    target: TargetBlock
     checks: tuple[CheckResult, ...]
     strict: bool = False
     trace_id: str | None = None
-    logs: Mapping[str, Any] | None = None
-    action: Mapping[str, Any] | None = None
+    logs: LogsBlock | None = None
+    action: ActionBlock | None = None
     error: str | None = None
     error_overrides_failure: bool = False
 

@@ -13,8 +13,6 @@ that network diagnosis.
 
 from __future__ import annotations
 
-from typing import Any
-
 from gate.checks.network import network_failure
 from gate.checks.websocket import close_text, session_evidence
 from gate.model import CheckId, CheckResult, skipped
@@ -58,7 +56,7 @@ def judge_auth(
             CHECK_ID, "not run: the authenticated upgrade failed, so refusals prove nothing"
         )
     outcomes = [(v, *_outcome(v, expect_given)) for v in probe.variants]
-    evidence: dict[str, Any] = {
+    evidence: dict[str, object] = {
         "variants": [
             {"credential": v.label, "outcome": verdict, "detail": detail, **session_evidence(v)}
             for v, verdict, detail in outcomes

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
 
 from gate.checks.scenario import ScenarioRun, judge_scenario
 from gate.checks.websocket import judge_first_message, judge_upgrade
@@ -51,7 +50,7 @@ def judge_concurrency(
         and (handshake := _session_of(item).final.handshake) is not None
         and handshake.status != 101
     )
-    evidence: dict[str, Any] = {
+    evidence: dict[str, object] = {
         "connections": total,
         "succeeded": ok,
         "failed": dict(failed),

@@ -9,7 +9,6 @@ the status code. Degraded states pass with warning ``health_degraded``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from gate.checks.healthdoc import HealthReading, read_health, state_of
 from gate.checks.network import network_failure
@@ -120,9 +119,9 @@ def _judge_response(
     return _PathVerdict(True, f"{seen}{detail}", warning=warning, reading=reading)
 
 
-def _evidence(transcript: HttpTranscript, verdict: _PathVerdict | None) -> dict[str, Any]:
+def _evidence(transcript: HttpTranscript, verdict: _PathVerdict | None) -> dict[str, object]:
     final = transcript.final
-    evidence: dict[str, Any] = {
+    evidence: dict[str, object] = {
         "url": transcript.url,
         "attempts": [
             {
@@ -158,14 +157,15 @@ def judge_health(
     several = len(paths) > 1
     summaries: list[str] = []
     warnings: list[Finding] = []
-    evidence: dict[str, Any] = {"requests": []}
+    requests: list[dict[str, object]] = []
+    evidence: dict[str, object] = {"requests": requests}
     failure: CheckResult | None = None
     for path, transcript in zip(paths, transcripts, strict=True):
         final = transcript.final
         verdict = None
         if final.response is not None:
             verdict = _judge_response(path, final.response, expect_status, expect_body)
-        evidence["requests"].append(_evidence(transcript, verdict))
+        requests.append(_evidence(transcript, verdict))
         if failure is not None:
             continue
         if final.error is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from gate.model import CheckId, CheckResult, Diagnosis, failure
 
@@ -44,7 +43,7 @@ def judge_latency(
 ) -> CheckResult:
     """Judge the samples: failed samples first, then budgets on p95."""
     table = {name: stats(values) for name, values in measured.items() if values}
-    evidence: dict[str, Any] = {
+    evidence: dict[str, object] = {
         "samples": samples,
         "metrics": table,
         "budgets_ms": dict(budgets),

@@ -14,10 +14,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from gate.cloud.model import LogFetch, LogRecord
-from gate.model import CheckId, CheckResult, skipped, utc_text
+from gate.model import CheckId, CheckResult, LogGroupBlock, LogsBlock, skipped, utc_text
 
 CHECK_ID: CheckId = "logs.errors"
 _SAMPLE = 300
@@ -58,7 +57,7 @@ class LogGroup:
     sample: str
     caused_by_gate: bool
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> LogGroupBlock:
         """JSON form for the report's ``logs`` block."""
         return {
             "fingerprint": self.fingerprint,
@@ -116,13 +115,13 @@ def judge_logs(
     ignore: Sequence[re.Pattern[str]],
     max_errors: int,
     skip_reason: str | None = None,
-) -> tuple[CheckResult, dict[str, Any] | None]:
+) -> tuple[CheckResult, LogsBlock | None]:
     """The ``logs.errors`` result and the report's ``logs`` block."""
     if data is None:
         return skipped(CHECK_ID, skip_reason or "not run"), None
     groups, ignored = group_entries(data.entries, trace_id, ignore)
     counted = sum(g.count for g in groups)
-    block: dict[str, Any] = {
+    block: LogsBlock = {
         "filter": data.filter,
         "count": counted,
         "ignored": ignored,

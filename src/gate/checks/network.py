@@ -6,10 +6,7 @@ hints lives here once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from gate.model import CheckId, CheckResult, Diagnosis
+from gate.model import CheckId, CheckResult, Diagnosis, Evidence
 from gate.probes.transcript import ProbeError
 
 _NETWORK: dict[str, tuple[Diagnosis, str]] = {
@@ -60,7 +57,7 @@ def network_failure(
     what: str,
     duration_ms: float,
     attempts: int,
-    evidence: Mapping[str, Any],
+    evidence: Evidence,
 ) -> CheckResult:
     """A failure whose cause is the connection itself."""
     diagnosis, hint = _NETWORK.get(error.kind, _NETWORK["protocol_error"])

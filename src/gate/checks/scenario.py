@@ -9,7 +9,6 @@ the scenario keeps the close diagnoses of ``ws.first_message``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from gate.checks.network import network_failure
 from gate.checks.websocket import close_text, describe_received
@@ -33,7 +32,7 @@ def _seen(step: StepRecord) -> str:
     return describe_received(step.messages, step.messages_not_kept, "message")
 
 
-def _evidence(run: ScenarioRun) -> dict[str, Any]:
+def _evidence(run: ScenarioRun) -> dict[str, object]:
     return {
         "url": run.session.url,
         "steps": [

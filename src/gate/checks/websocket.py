@@ -9,7 +9,6 @@ which side is at fault and where to look.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from gate.checks.network import network_failure
 from gate.model import CheckId, CheckResult, Diagnosis, Finding, failure, skipped
@@ -46,7 +45,7 @@ def close_text(code: int, reason: str) -> str:
     return f"{code} ({name})" + (f' "{reason}"' if reason else "")
 
 
-def _attempts_evidence(session: WsSession) -> list[dict[str, Any]]:
+def _attempts_evidence(session: WsSession) -> list[dict[str, object]]:
     return [
         {
             "started_ms": round(a.started_ms, 1),
@@ -59,9 +58,9 @@ def _attempts_evidence(session: WsSession) -> list[dict[str, Any]]:
     ]
 
 
-def session_evidence(session: WsSession) -> dict[str, Any]:
+def session_evidence(session: WsSession) -> dict[str, object]:
     """Evidence shared by the WebSocket checks: URL, attempts, negotiation."""
-    evidence: dict[str, Any] = {
+    evidence: dict[str, object] = {
         "url": session.url,
         "attempts": _attempts_evidence(session),
         "offered_subprotocols": list(session.offered),
@@ -241,7 +240,7 @@ def _received(exchange: Exchange) -> str:
     return describe_received(exchange.messages, exchange.messages_not_kept, "non-matching message")
 
 
-def _exchange_evidence(session: WsSession, exchange: Exchange) -> dict[str, Any]:
+def _exchange_evidence(session: WsSession, exchange: Exchange) -> dict[str, object]:
     evidence = session_evidence(session)
     evidence["sent"] = exchange.sent
     evidence["waited_ms"] = exchange.waited_ms

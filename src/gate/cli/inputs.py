@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from gate.config.settings import Settings, build_settings
+from gate.config.settings import Options, Settings, build_settings
 from gate.config.targets import Target, parse_targets, target_options
 from gate.config.tokens import Credential, load_credential
 from gate.errors import ConfigError
@@ -28,8 +28,8 @@ RESOLVED_LATER = "https://resolved.invalid"
 validated before the first API call."""
 
 
-def _config(ctx: click.Context) -> Mapping[str, Any]:
-    config: Mapping[str, Any] = ctx.meta.get("gate.config", {})
+def _config(ctx: click.Context) -> Mapping[str, object]:
+    config: Mapping[str, object] = ctx.meta.get("gate.config", {})
     return config
 
 
@@ -48,7 +48,7 @@ def targets(ctx: click.Context) -> list[Target]:
 
 
 def per_target(
-    ctx: click.Context, base: Mapping[str, Any], every: list[Target]
+    ctx: click.Context, base: Options, every: list[Target]
 ) -> list[tuple[str, dict[str, Any]]]:
     """Each target's options: its table over the base, command-line flags kept."""
     params = {p.name: p for p in ctx.command.params if p.name}
@@ -56,7 +56,7 @@ def per_target(
     def on_command_line(name: str) -> bool:
         return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
 
-    def convert(name: str, value: Any) -> Any:
+    def convert(name: str, value: object) -> object:
         param = params.get(name)
         if param is None:
             return value
@@ -68,7 +68,7 @@ def per_target(
     return [(t.name, target_options(dict(base), t, on_command_line, convert)) for t in every]
 
 
-def prepare(ctx: click.Context, options: Mapping[str, Any]) -> tuple[Settings, Credential | None]:
+def prepare(ctx: click.Context, options: Options) -> tuple[Settings, Credential | None]:
     """Validated settings and the credential they name, for one target."""
     settings = build_settings(options, explicit(ctx), _config(ctx).get("scenario"))
     return settings, load_credential(settings.token)

@@ -12,9 +12,10 @@ from gate.cli.options import declare
 from gate.cli.output import fail
 from gate.cli.table import OPTIONS
 from gate.errors import GateError
+from gate.model import ActionBlock
 
 
-def _act(work: Coroutine[Any, Any, dict[str, Any]]) -> None:
+def _act(work: Coroutine[Any, Any, ActionBlock]) -> None:
     """Run one action and print its line."""
     from gate.report.text import action_line
     from gate.run.loop import run

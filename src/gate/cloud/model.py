@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Protocol
 
-TrafficKind = Literal["LATEST", "REVISION"]
+from gate.model import TrafficBlock, TrafficKind
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class TrafficEntry:
     tag: str = ""
     uri: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> TrafficBlock:
         """JSON form, for reports and snapshots."""
         return {
             "type": self.kind,
@@ -38,18 +38,19 @@ class TrafficEntry:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrafficEntry:
-        """Inverse of :meth:`as_dict`."""
-        kind = data.get("type")
-        if kind not in ("LATEST", "REVISION"):
+    def from_dict(cls, data: object) -> TrafficEntry:
+        """Inverse of :meth:`as_dict`, for a value read from a file: ``ValueError`` if malformed."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a traffic target must be an object, not {data!r}")
+        kind, percent = data.get("type"), data.get("percent")
+        if kind != "LATEST" and kind != "REVISION":
             raise ValueError(f"unknown traffic type {kind!r}")
-        return cls(
-            kind=kind,
-            revision=str(data.get("revision", "")),
-            percent=int(data["percent"]),
-            tag=str(data.get("tag", "")),
-            uri=str(data.get("uri", "")),
-        )
+        if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+            raise ValueError(f"percent {percent!r} is not a whole number from 0 to 100")
+        texts = {key: data.get(key, "") for key in ("revision", "tag", "uri")}
+        if not all(isinstance(value, str) for value in texts.values()):
+            raise ValueError("revision, tag and uri must be strings")
+        return cls(kind, str(texts["revision"]), percent, str(texts["tag"]), str(texts["uri"]))
 
 
 @dataclass(frozen=True)

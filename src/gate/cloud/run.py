@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from gate.cloud.calls import Budget
-from gate.cloud.model import RevisionInfo, ServiceState, TrafficEntry, TrafficKind
+from gate.cloud.model import RevisionInfo, ServiceState, TrafficEntry
+from gate.model import TrafficKind
 
 VIEWER = "roles/run.viewer"
 DEVELOPER = "roles/run.developer"

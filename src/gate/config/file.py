@@ -19,7 +19,6 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from gate.errors import ConfigError
 
@@ -40,7 +39,9 @@ def find_config(explicit: str | None, cwd: Path | None = None) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def read_config(path: Path, known: Iterable[str], sections: Iterable[str] = ()) -> dict[str, Any]:
+def read_config(
+    path: Path, known: Iterable[str], sections: Iterable[str] = ()
+) -> dict[str, object]:
     """Read ``path`` into ``{option_name: value}``; unknown keys are errors.
 
     ``sections`` names the tables handled elsewhere (e.g. ``scenario``,
@@ -54,7 +55,7 @@ def read_config(path: Path, known: Iterable[str], sections: Iterable[str] = ()) 
         raise ConfigError(f"{path}: not valid TOML ({exc}): fix the file") from None
     allowed = set(known)
     tables = set(sections)
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     for key, value in raw.items():
         name = key.replace("-", "_")
         if name in tables:

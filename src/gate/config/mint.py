@@ -10,7 +10,6 @@ import secrets
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from gate.config.tokens import Credential, Negatives, TokenSpec, b64url
 from gate.errors import ConfigError
+from gate.matching import Json
 
 _EXPIRED_BY_S = 60
 _CURVES: dict[str, ec.EllipticCurve] = {
@@ -31,8 +31,8 @@ _CURVES: dict[str, ec.EllipticCurve] = {
 warnings.filterwarnings("ignore", message="The HMAC key is")
 
 
-def _claims(spec: TokenSpec, now: float) -> dict[str, Any]:
-    claims: dict[str, Any] = {
+def _claims(spec: TokenSpec, now: float) -> dict[str, Json]:
+    claims: dict[str, Json] = {
         "iat": int(now),
         "nbf": int(now) - 5,
         "exp": int(now + spec.ttl_s),
@@ -45,10 +45,11 @@ def _claims(spec: TokenSpec, now: float) -> dict[str, Any]:
     return claims
 
 
-def _expired(claims: Mapping[str, Any], now: float, ttl_s: float) -> dict[str, Any]:
+def _expired(claims: Mapping[str, Json], now: float, ttl_s: float) -> dict[str, Json]:
+    issued = int(now - ttl_s - _EXPIRED_BY_S)
     expired = dict(claims)
-    expired["iat"] = int(now - ttl_s - _EXPIRED_BY_S)
-    expired["nbf"] = expired["iat"] - 5
+    expired["iat"] = issued
+    expired["nbf"] = issued - 5
     expired["exp"] = int(now - _EXPIRED_BY_S)
     expired["jti"] = uuid.uuid4().hex
     return expired
@@ -126,7 +127,7 @@ def from_key_file(spec: TokenSpec, clock: Callable[[], float]) -> Credential:
     )
 
 
-def _sign_with_stranger_key(claims: Mapping[str, Any], algorithm: str) -> str:
+def _sign_with_stranger_key(claims: Mapping[str, Json], algorithm: str) -> str:
     """The same claims signed by a fresh key the server cannot know."""
     fresh = dict(claims)
     fresh["jti"] = uuid.uuid4().hex

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from gate.errors import ConfigError
 from gate.matching import Json
@@ -36,7 +35,7 @@ _SCENARIO_KEYS = {"steps", "timeout"}
 class Step:
     """One step: what to send, what must arrive in order, and how long to wait."""
 
-    send: str | dict[str, Any] | None
+    send: str | dict[str, Json] | None
     expect: tuple[Expected, ...]
     timeout: float
 

@@ -35,6 +35,9 @@ from gate.matching import Json
 
 DEFAULT_SEND = '{"type":"ping"}'
 
+Options = Mapping[str, Any]
+"""Option values by name, as click parsed them (click gives them no static type)."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -107,7 +110,7 @@ def _join(prefix: str, path: str) -> str:
 
 
 def build_settings(
-    options: Mapping[str, Any],
+    options: Options,
     explicit: frozenset[str] = frozenset(),
     scenario: object = None,
 ) -> Settings:
@@ -191,7 +194,7 @@ class VerifyOptions:
     restore: Path | None = None
 
 
-def build_verify_options(options: Mapping[str, Any]) -> VerifyOptions:
+def build_verify_options(options: Options) -> VerifyOptions:
     """Validate the Cloud-facing options of one ``gate verify`` target."""
     for required in ("project", "region", "service"):
         if not options.get(required):

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from gate.config.settings import Options
 from gate.errors import ConfigError
 
 
@@ -35,7 +36,7 @@ class Target:
     """One target: its name and the option values it sets."""
 
     name: str
-    overrides: dict[str, Any]
+    overrides: dict[str, object]
 
 
 def parse_targets(raw: object, known: Iterable[str]) -> list[Target]:
@@ -45,7 +46,7 @@ def parse_targets(raw: object, known: Iterable[str]) -> list[Target]:
     allowed = set(known)
     targets: list[Target] = []
     for number, table in enumerate(raw, 1):
-        overrides: dict[str, Any] = {}
+        overrides: dict[str, object] = {}
         name = str(table.get("name") or f"target-{number}")
         for key, value in table.items():
             option = key.replace("-", "_")
@@ -63,7 +64,7 @@ def parse_targets(raw: object, known: Iterable[str]) -> list[Target]:
 
 
 def target_options(
-    base: dict[str, Any],
+    base: Options,
     target: Target,
     from_command_line: Callable[[str], bool],
     convert: Callable[[str, object], object],

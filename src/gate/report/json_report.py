@@ -7,14 +7,13 @@ Fields are only ever added to this schema; renaming or removing one needs a
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from gate.model import CheckResult, MultiResult, RunResult, utc_text
 
 SCHEMA = "gate.report/v1"
 
 
-def check_dict(check: CheckResult) -> dict[str, Any]:
+def check_dict(check: CheckResult) -> dict[str, object]:
     """One entry of ``checks``."""
     return {
         "id": check.id,
@@ -28,7 +27,7 @@ def check_dict(check: CheckResult) -> dict[str, Any]:
     }
 
 
-def report_dict(result: RunResult) -> dict[str, Any]:
+def report_dict(result: RunResult) -> dict[str, object]:
     """The whole report as plain data."""
     return {
         "schema": SCHEMA,
@@ -47,7 +46,7 @@ def report_dict(result: RunResult) -> dict[str, Any]:
     }
 
 
-def multi_dict(result: MultiResult) -> dict[str, Any]:
+def multi_dict(result: MultiResult) -> dict[str, object]:
     """The report of several targets: the same top-level keys, and ``targets``."""
     return {
         "schema": SCHEMA,

@@ -8,10 +8,7 @@ free of control characters, as CI logs need.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from gate.model import CheckResult, MultiResult, RunResult
+from gate.model import ActionBlock, CheckResult, LogsBlock, MultiResult, RunResult
 
 _LABELS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP"}
 _SHOWN_GROUPS = 5
@@ -46,7 +43,7 @@ def check_lines(check: CheckResult, colour: bool) -> list[str]:
     return lines
 
 
-def _log_lines(logs: Mapping[str, Any]) -> list[str]:
+def _log_lines(logs: LogsBlock) -> list[str]:
     groups = logs.get("groups", [])
     lines = [
         f"logs: {logs.get('count', 0)} ERROR entries in {len(groups)} groups "
@@ -63,7 +60,7 @@ def _log_lines(logs: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def action_line(action: Mapping[str, Any]) -> str:
+def action_line(action: ActionBlock) -> str:
     """One line for a traffic action: kind, from -> to, status, verification."""
     kind = action.get("kind", "none")
     if kind == "none":

@@ -14,7 +14,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from gate.checks.auth import judge_auth
 from gate.checks.health import judge_health
@@ -22,7 +22,7 @@ from gate.checks.scenario import ScenarioRun, judge_scenario
 from gate.checks.websocket import judge_first_message, judge_subprotocol, judge_upgrade
 from gate.config.settings import Settings
 from gate.config.tokens import Credential, Negatives, b64url
-from gate.model import CheckResult, MultiResult, RunResult
+from gate.model import CheckResult, MultiResult, RunResult, TargetBlock
 from gate.probes.http import probe_http
 from gate.probes.transcript import (
     AuthProbe,
@@ -179,7 +179,7 @@ class CheckRun:
             checks.append(await latency(health_plans[0], main_plan, s, deadline, self.redactor))
         return tuple(checks)
 
-    def target(self) -> dict[str, Any]:
+    def target(self) -> TargetBlock:
         """The report's ``target`` block (no secrets: the credential is described, not shown)."""
         s = self.settings
         return {

@@ -30,7 +30,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from gate.checks.logs import from_gate, is_ignored, judge_logs
 from gate.cloud.calls import Budget
@@ -39,7 +38,16 @@ from gate.config.settings import Settings, VerifyOptions
 from gate.config.tokens import Credential
 from gate.config.validate import validate_url
 from gate.errors import ConfigError, GateError
-from gate.model import CheckResult, MultiResult, RunResult, checks_failed
+from gate.model import (
+    ActionBlock,
+    CheckResult,
+    CheckSummary,
+    LogsBlock,
+    MultiResult,
+    RunResult,
+    TargetBlock,
+    checks_failed,
+)
 from gate.run.check import CheckRun
 from gate.run.logs import poll_logs
 from gate.timing import Deadline, Stopwatch
@@ -111,7 +119,7 @@ async def resolve(cloud: RunApi, options: VerifyOptions) -> Target:
     )
 
 
-def _check_summary(checks: Sequence[CheckResult]) -> list[dict[str, Any]]:
+def _check_summary(checks: Sequence[CheckResult]) -> list[CheckSummary]:
     return [{"id": c.id, "status": c.status, "diagnosis": c.diagnosis} for c in checks]
 
 
@@ -154,7 +162,7 @@ class Verifier:
 
     async def _logs(
         self, target: Target, budget: Budget, failed: bool
-    ) -> tuple[CheckResult, dict[str, Any] | None, str | None]:
+    ) -> tuple[CheckResult, LogsBlock | None, str | None]:
         """``logs.errors``, the report's ``logs`` block, and an error when Logging failed.
 
         Polling stops early once the verdict cannot change (more entries than
@@ -219,7 +227,7 @@ class Verifier:
         failed = checks_failed(checks, self.settings.strict)
         actions = cloud.within(Budget(Deadline(ACTION_TIMEOUT_S)))
         action, action_error = await self._perform(actions, target, failed)
-        target_block = {
+        target_block: TargetBlock = {
             **run.target(),
             "project": options.project,
             "region": options.region,
@@ -258,7 +266,7 @@ class Verifier:
 
     async def _perform(
         self, cloud: RunApi, target: Target, failed: bool
-    ) -> tuple[dict[str, Any], str | None]:
+    ) -> tuple[ActionBlock, str | None]:
         try:
             plan, reason = await self._decide(cloud, target, failed)
         except GateError as exc:

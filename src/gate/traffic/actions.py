@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from gate.cloud.model import RunApi, ServiceState, previous_ready
 from gate.errors import ConfigError, GateFailure
+from gate.model import ActionBlock, ActionStatus
 from gate.traffic.plan import (
-    ActionStatus,
     Plan,
     action_block,
     already,
@@ -23,7 +22,7 @@ from gate.traffic.plan import (
     restore,
     rollback_to,
 )
-from gate.traffic.snapshot import load_snapshot, snapshot_dict
+from gate.traffic.snapshot import Snapshot, load_snapshot, snapshot_dict
 
 
 async def apply(
@@ -46,12 +45,12 @@ def _serving_revision(state: ServiceState) -> str:
     return top.revision if top is not None and top.percent else state.latest_ready
 
 
-async def _report(cloud: RunApi, state: ServiceState, plan: Plan, dry_run: bool) -> dict[str, Any]:
+async def _report(cloud: RunApi, state: ServiceState, plan: Plan, dry_run: bool) -> ActionBlock:
     status, reason, _after = await apply(cloud, state, plan, dry_run)
     return action_block(plan, status, reason)
 
 
-async def take_snapshot(cloud: RunApi, out: Path) -> dict[str, Any]:
+async def take_snapshot(cloud: RunApi, out: Path) -> Snapshot:
     """Write the service's current traffic to ``out``."""
     data = snapshot_dict(await cloud.service())
     try:
@@ -63,7 +62,7 @@ async def take_snapshot(cloud: RunApi, out: Path) -> dict[str, Any]:
 
 async def rollback(
     cloud: RunApi, to: str | None, restore_from: Path | None, dry_run: bool
-) -> dict[str, Any]:
+) -> ActionBlock:
     """Roll back to ``to``, to a snapshot, or to the ready revision before the serving one."""
     if to is not None and restore_from is not None:
         raise ConfigError("--to and --restore both given: choose one")
@@ -96,7 +95,7 @@ def revision_of_tag(state: ServiceState, tag: str) -> str:
 
 async def promote_revision(
     cloud: RunApi, revision: str | None, tag: str | None, dry_run: bool
-) -> dict[str, Any]:
+) -> ActionBlock:
     """Give ``revision`` (or the revision tagged ``tag``, or the latest ready) 100%."""
     if revision is not None and tag is not None:
         raise ConfigError("--revision and --tag both given: choose one")

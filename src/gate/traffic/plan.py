@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
 
 from gate.cloud.model import ServiceState, TrafficEntry
-
-ActionKind = Literal["none", "rollback", "promote"]
-ActionStatus = Literal["done", "failed", "dry-run", "skipped"]
+from gate.model import ActionBlock, ActionKind, ActionStatus, CheckSummary
 
 
 @dataclass(frozen=True)
@@ -49,9 +46,8 @@ def rollback_to(state: ServiceState, revision: str) -> Plan:
     return Plan("rollback", serving(state), revision, split, state.etag)
 
 
-def restore(state: ServiceState, snapshot: dict[str, Any]) -> Plan:
+def restore(state: ServiceState, split: tuple[TrafficEntry, ...]) -> Plan:
     """Put back the traffic recorded by ``gate snapshot``."""
-    split = tuple(TrafficEntry.from_dict(t) for t in snapshot["traffic"])
     target = ", ".join(f"{t.revision} ({t.percent}%)" for t in split if t.percent) or "nothing"
     return Plan("rollback", serving(state), target, split, state.etag)
 
@@ -76,8 +72,8 @@ def action_block(
     status: ActionStatus,
     reason: str = "",
     verified: bool | None = None,
-    checks: Sequence[dict[str, Any]] = (),
-) -> dict[str, Any]:
+    checks: Sequence[CheckSummary] = (),
+) -> ActionBlock:
     """The report's ``action`` block."""
     if plan is None:
         return {"kind": "none", "from": None, "to": None, "status": status, "verified": None,

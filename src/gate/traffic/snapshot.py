@@ -10,16 +10,27 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from gate.cloud.model import ServiceState, TrafficEntry
 from gate.errors import ConfigError
-from gate.model import utc_text
+from gate.model import TrafficBlock, utc_text
 
 SNAPSHOT_SCHEMA = "gate.snapshot/v1"
 
 
-def snapshot_dict(state: ServiceState) -> dict[str, Any]:
+class Snapshot(TypedDict):
+    """A ``gate snapshot`` file."""
+
+    schema: str
+    service: str
+    etag: str
+    latest_ready_revision: str
+    taken_at: str
+    traffic: list[TrafficBlock]
+
+
+def snapshot_dict(state: ServiceState) -> Snapshot:
     """The snapshot of a service's traffic, LATEST resolved."""
     traffic = [
         TrafficEntry("REVISION", s.revision, s.percent, s.tag).as_dict() for s in state.statuses
@@ -34,8 +45,8 @@ def snapshot_dict(state: ServiceState) -> dict[str, Any]:
     }
 
 
-def load_snapshot(path: Path, service_name: str) -> dict[str, Any]:
-    """Read and validate a snapshot written by ``gate snapshot`` for this service."""
+def load_snapshot(path: Path, service_name: str) -> tuple[TrafficEntry, ...]:
+    """The traffic recorded by ``gate snapshot`` for this service, read and validated."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -52,10 +63,13 @@ def load_snapshot(path: Path, service_name: str) -> dict[str, Any]:
         raise ConfigError(
             f"--restore {path}: the snapshot is of {data.get('service')}, not {service_name}"
         )
+    traffic = data.get("traffic")
     try:
-        split = [TrafficEntry.from_dict(t) for t in data["traffic"]]
-    except (KeyError, TypeError, ValueError) as exc:
+        if not isinstance(traffic, list):
+            raise ValueError("traffic must be a list of targets")
+        split = tuple(TrafficEntry.from_dict(t) for t in traffic)
+    except ValueError as exc:
         raise ConfigError(f"--restore {path}: malformed traffic ({exc})") from None
     if sum(t.percent for t in split) != 100:
         raise ConfigError(f"--restore {path}: the traffic percents do not add up to 100")
-    return data
+    return split
