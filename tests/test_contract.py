@@ -51,6 +51,12 @@ def test_exit_codes() -> None:
     assert (ExitCode.PASS, ExitCode.FAIL, ExitCode.USAGE, ExitCode.GATE) == (0, 1, 2, 3)
 
 
+def test_exit_code_enum_is_the_whole_table() -> None:
+    assert {code.name: code.value for code in ExitCode} == {
+        "PASS": 0, "FAIL": 1, "USAGE": 2, "GATE": 3,
+    }  # fmt: skip
+
+
 def test_report_schema(sandbox: Any, gate: Callable[..., GateRun]) -> None:
     run = gate("check", sandbox().url, env={"GATE_JWT_SECRET": SECRET})
     report = run.report

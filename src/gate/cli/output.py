@@ -95,4 +95,4 @@ def leave(done: SystemExit) -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
-    os._exit(code or 0)
+    os._exit(code or ExitCode.PASS)
