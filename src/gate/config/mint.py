@@ -63,21 +63,7 @@ def from_secret(spec: TokenSpec, secret: str, clock: Callable[[], float]) -> Cre
             f"--jwt-algorithm {algorithm} needs a key file: use --jwt-key-file, "
             "or HS256 with a secret"
         )
-    now = clock()
-    claims = _claims(spec, now)
-    token = jwt.encode(claims, secret, algorithm=algorithm)
-
-    def forge() -> Negatives:
-        expired = jwt.encode(_expired(claims, now, spec.ttl_s), secret, algorithm=algorithm)
-        return Negatives(_sign_with_stranger_key(claims, algorithm), expired)
-
-    return Credential(
-        token=token,
-        source=f"minted {algorithm} from ${spec.jwt_secret_env}",
-        algorithm=algorithm,
-        secrets=(token, b64url(token), secret),
-        forge=forge,
-    )
+    return _minted(spec, clock(), secret, algorithm, f"${spec.jwt_secret_env}", (secret,))
 
 
 def from_key_file(spec: TokenSpec, clock: Callable[[], float]) -> Credential:
@@ -104,15 +90,26 @@ def from_key_file(spec: TokenSpec, clock: Callable[[], float]) -> Credential:
         algorithm = spec.jwt_algorithm or "ES256"
     else:
         raise ConfigError(f"--jwt-key-file {path}: only RSA and EC keys are supported")
-    now = clock()
-    claims = _claims(spec, now)
     try:
-        token = jwt.encode(claims, key, algorithm=algorithm)
+        return _minted(spec, clock(), key, algorithm, str(path), ())
     except (jwt.InvalidKeyError, NotImplementedError, ValueError, TypeError):
         raise ConfigError(
             f"--jwt-algorithm {algorithm} does not fit the key in {path}: use RS256 for RSA, "
             "ES256 for a P-256 EC key"
         ) from None
+
+
+def _minted(
+    spec: TokenSpec,
+    now: float,
+    key: str | rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    algorithm: str,
+    origin: str,
+    more: tuple[str, ...],
+) -> Credential:
+    """A token signed with ``key``, and the forging of its negative variants."""
+    claims = _claims(spec, now)
+    token = jwt.encode(claims, key, algorithm=algorithm)
 
     def forge() -> Negatives:
         expired = jwt.encode(_expired(claims, now, spec.ttl_s), key, algorithm=algorithm)
@@ -120,9 +117,9 @@ def from_key_file(spec: TokenSpec, clock: Callable[[], float]) -> Credential:
 
     return Credential(
         token=token,
-        source=f"minted {algorithm} from {path}",
+        source=f"minted {algorithm} from {origin}",
         algorithm=algorithm,
-        secrets=(token, b64url(token)),
+        secrets=(token, b64url(token), *more),
         forge=forge,
     )
 
