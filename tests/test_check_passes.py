@@ -27,8 +27,14 @@ def test_healthy_sandbox_passes_every_check(sandbox: Any, gate: Callable[..., Ga
     for check in run.report["checks"]:
         assert check["duration_ms"] > 0, check
     auth = run.check("ws.auth_enforced")
-    outcomes = [v["outcome"] for v in auth["evidence"]["variants"]]
-    assert outcomes == ["refused", "refused", "refused"]
+    outcomes = {v["credential"]: v["outcome"] for v in auth["evidence"]["variants"]}
+    # Issue 10 added the unsigned (alg: none) token to no credential, wrong key and expired.
+    assert outcomes == {
+        "no credential": "refused",
+        "token signed by a wrong key": "refused",
+        "expired token": "refused",
+        "unsigned token (alg: none)": "refused",
+    }
     assert "verdict: PASS (exit 0)" in run.stdout
 
 

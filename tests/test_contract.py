@@ -33,13 +33,16 @@ def test_diagnosis_codes() -> None:
         "closed_by_server", "server_error_close", "first_message_timeout", "message_too_large",
         "auth_not_enforced", "deadline_exceeded", "log_errors_found", "scenario_step_timeout",
         "scenario_out_of_order", "concurrency_failed", "latency_budget_exceeded",
+        "frontend_rate_limited", "revision_unavailable", "upstream_reset", "iam_denied",
+        "iam_token_rejected", "upstream_unavailable", "credential_rejected", "message_wrong_type",
+        "empty_reply", "revision_not_ready",
     }  # fmt: skip
 
 
 def test_verify_and_optional_check_ids() -> None:
     from gate.model import OPTIONAL_CHECK_IDS, VERIFY_CHECK_IDS
 
-    assert (*CHECK_IDS, "logs.errors") == VERIFY_CHECK_IDS
+    assert ("revision.ready", *CHECK_IDS, "logs.errors") == VERIFY_CHECK_IDS
     assert OPTIONAL_CHECK_IDS == ("ws.scenario", "ws.concurrency", "latency")
 
 

@@ -26,6 +26,7 @@ RANKS = {
     "gate.timing": 0,
     "gate.matching": 0,
     "gate.threads": 0,
+    "gate.text": 0,
     "gate.config": 1,
     "gate.probes": 2,
     "gate.cloud": 2,

@@ -97,11 +97,28 @@ def test_first_message_drop_without_close_frame() -> None:
     assert "without a close frame" in result.summary
 
 
-def test_first_message_policy_violation_hint() -> None:
+def test_first_message_policy_violation_is_a_rejected_credential() -> None:
+    """Issue 10 gave 1008 its own diagnosis (it was server_error_close with a hint)."""
     exchange = Exchange("x", 3.0, (), 0, False, WsClose(1008, "bad token", "server"))
     result = judge_first_message(_session(exchange=exchange), None, 10)
-    assert result.diagnosis == "server_error_close"
-    assert "policy violation" in (result.hint or "")
+    assert result.diagnosis == "credential_rejected"
+    assert "1008 (policy violation)" in result.summary
+    assert "secret or key was rotated" in (result.hint or "")
+
+
+@pytest.mark.parametrize("code", [4001, 4003, 4401, 4403])
+def test_application_auth_closes_are_rejected_credentials(code: int) -> None:
+    exchange = Exchange("x", 3.0, (), 0, False, WsClose(code, "", "server"))
+    assert judge_first_message(_session(exchange=exchange), None, 10).diagnosis == (
+        "credential_rejected"
+    )
+
+
+def test_other_application_close_is_a_server_error() -> None:
+    exchange = Exchange("x", 3.0, (), 0, False, WsClose(4500, "", "server"))
+    assert judge_first_message(_session(exchange=exchange), None, 10).diagnosis == (
+        "server_error_close"
+    )
 
 
 def test_first_message_skipped_when_not_upgraded() -> None:

@@ -20,6 +20,7 @@ Status = Literal["pass", "fail", "warn", "skip"]
 Verdict = Literal["pass", "fail", "error"]
 
 CheckId = Literal[
+    "revision.ready",
     "http.health",
     "ws.upgrade",
     "ws.subprotocol",
@@ -37,7 +38,8 @@ CHECK_IDS: tuple[CheckId, ...] = (
     "ws.first_message",
     "ws.auth_enforced",
 )
-VERIFY_CHECK_IDS: tuple[CheckId, ...] = (*CHECK_IDS, "logs.errors")
+# gate verify: the revision's readiness first, its logs last.
+VERIFY_CHECK_IDS: tuple[CheckId, ...] = ("revision.ready", *CHECK_IDS, "logs.errors")
 # Present only when configured: [scenario] in gate.toml, --connections, --samples/--budget.
 OPTIONAL_CHECK_IDS: tuple[CheckId, ...] = ("ws.scenario", "ws.concurrency", "latency")
 
@@ -68,6 +70,16 @@ Diagnosis = Literal[
     "scenario_out_of_order",
     "concurrency_failed",
     "latency_budget_exceeded",
+    "frontend_rate_limited",
+    "revision_unavailable",
+    "upstream_reset",
+    "iam_denied",
+    "iam_token_rejected",
+    "upstream_unavailable",
+    "credential_rejected",
+    "message_wrong_type",
+    "empty_reply",
+    "revision_not_ready",
 ]
 DIAGNOSES: tuple[Diagnosis, ...] = get_args(Diagnosis)
 
@@ -152,6 +164,10 @@ class TargetBlock(TypedDict, total=False):
     service: str
     revision: str
     tag: str | None
+
+
+UNSIGNED = "unsigned token (alg: none)"
+"""The label of the negative session whose acceptance is the most severe finding."""
 
 
 def utc_text(moment: datetime) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from gate.checks.network import network_failure
 from gate.checks.websocket import close_text, session_evidence
-from gate.model import CheckId, CheckResult, skipped
+from gate.model import UNSIGNED, CheckId, CheckResult, skipped
 from gate.probes.transcript import AuthProbe, WsSession
 
 CHECK_ID: CheckId = "ws.auth_enforced"
@@ -71,16 +71,25 @@ def judge_auth(
             )
     served = [(v.label, detail) for v, verdict, detail in outcomes if verdict == "served"]
     if served:
+        # The most severe forgery first: an unsigned token lets anyone be anyone.
+        served.sort(key=lambda item: item[0] != UNSIGNED)
         names = "; ".join(f"{label}: {detail}" for label, detail in served)
+        lead = (
+            "the socket accepted an UNSIGNED token (alg: none), so anyone can forge any identity; "
+            if served[0][0] == UNSIGNED
+            else ""
+        )
         return CheckResult(
             CHECK_ID,
             "fail",
-            f"the socket served the exchange without a valid credential ({names})",
+            f"{lead}the socket served the exchange without a valid credential ({names})",
             probe.duration_ms,
             attempts=len(outcomes),
             diagnosis="auth_not_enforced",
-            hint="the WebSocket route does not verify the token (signature and expiry): a bad "
-            "credential must get 401/403 or a close (e.g. 1008) before any reply",
+            hint="the WebSocket route does not fully verify the token: it must check the "
+            "signature with a fixed algorithm list (never alg: none), the expiry, the audience "
+            "and the issuer, and refuse a bad credential with 401/403 or a close (e.g. 1008) "
+            "before any reply",
             evidence=evidence,
         )
     refusals = "; ".join(f"{v.label}: {detail}" for v, _verdict, detail in outcomes)

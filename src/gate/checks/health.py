@@ -10,6 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gate.checks.frontend import (
+    UNKNOWN_PLATFORM,
+    Platform,
+    front_end_answer,
+    front_end_hint,
+    proxy_answer,
+)
 from gate.checks.healthdoc import HealthReading, read_health, state_of
 from gate.checks.network import network_failure
 from gate.matching import Json, json_subset, parse_json
@@ -40,9 +47,17 @@ class _PathVerdict:
 
 
 def _judge_response(
-    path: str, response: HttpResponse, expect_status: int, expect_body: Json
+    path: str, response: HttpResponse, expect_status: int, expect_body: Json, platform: Platform
 ) -> _PathVerdict:
     seen = f"GET {path} → {response.status}"
+    answer = front_end_answer(response.status, response.headers, response.body)
+    if answer is not None:
+        return _PathVerdict(
+            False,
+            f"{seen}: {answer.seen}, from Cloud Run's front end, not the app",
+            answer.diagnosis,
+            front_end_hint(answer.diagnosis, "http", platform),
+        )
     if response.body_truncated:
         return _PathVerdict(
             False,
@@ -82,6 +97,15 @@ def _judge_response(
                 "the service reports itself unhealthy: its logs say why",
                 reading=reading,
             )
+    proxy = proxy_answer(response.status, response.headers)
+    if proxy is not None and response.status != expect_status:
+        body = f": {_excerpt(response.body)!r}" if response.body.strip() else ""
+        return _PathVerdict(
+            False,
+            f"{seen} {response.reason} from a proxy in front of the app{body}",
+            proxy.diagnosis,
+            front_end_hint(proxy.diagnosis, "http", platform),
+        )
     if response.status != expect_status:
         hint = "the service answered, but not with the expected status: its request logs say why"
         if 300 <= response.status < 400:
@@ -136,6 +160,7 @@ def _evidence(transcript: HttpTranscript, verdict: _PathVerdict | None) -> dict[
     if final.response is not None:
         evidence["status"] = final.response.status
         evidence["content_type"] = final.response.content_type
+        evidence["server"] = final.response.header("server")
         evidence["body_excerpt"] = _excerpt(final.response.body)
     if final.error is not None:
         evidence["error"] = final.error.message
@@ -149,7 +174,11 @@ def _evidence(transcript: HttpTranscript, verdict: _PathVerdict | None) -> dict[
 
 
 def judge_health(
-    transcripts: list[HttpTranscript], paths: list[str], expect_status: int, expect_body: Json
+    transcripts: list[HttpTranscript],
+    paths: list[str],
+    expect_status: int,
+    expect_body: Json,
+    platform: Platform = UNKNOWN_PLATFORM,
 ) -> CheckResult:
     """Judge every health path; the first failing path decides the diagnosis."""
     duration = max(t.duration_ms for t in transcripts)
@@ -164,7 +193,7 @@ def judge_health(
         final = transcript.final
         verdict = None
         if final.response is not None:
-            verdict = _judge_response(path, final.response, expect_status, expect_body)
+            verdict = _judge_response(path, final.response, expect_status, expect_body, platform)
         requests.append(_evidence(transcript, verdict))
         if failure is not None:
             continue

@@ -38,6 +38,12 @@ _NETWORK: dict[str, tuple[Diagnosis, str]] = {
         "the peer did not speak the expected protocol: is another program on that port, or "
         "TLS behind an http:// URL?",
     ),
+    "empty_reply": (
+        "empty_reply",
+        "the server accepted the connection and closed it without a byte of an answer: the "
+        "process crashed on the request, or a proxy in front of it dropped it; the logs at "
+        "this time say which",
+    ),
     "deadline": (
         "deadline_exceeded",
         "the run's --deadline passed before this check finished: raise --deadline, or look "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gate.checks.network import network_failure
-from gate.checks.websocket import close_text, describe_received
+from gate.checks.websocket import describe_received, judge_close
 from gate.model import CheckId, CheckResult, failure, skipped
 from gate.probes.transcript import ProbeError, StepRecord, WsSession
 
@@ -96,17 +96,12 @@ def judge_scenario(run: ScenarioRun | None, skip_reason: str = "") -> CheckResul
             evidence,
         )
     if last.close is not None and last.error is None:
-        normal = last.close.by == "server" and last.close.code in (1000, 1001)
-        what = (
-            "the connection dropped without a close frame"
-            if last.close.by == "none"
-            else f"server closed with {close_text(last.close.code, last.close.reason)}"
-        )
+        diagnosis, what, hint = judge_close(last.close)
         return failure(
             SCENARIO,
-            "closed_by_server" if normal else "server_error_close",
+            diagnosis,
             f"{where}: {what} while waiting for {pending}; {_seen(last)}",
-            "the server ended the session in the middle of the scenario: its logs say why",
+            hint,
             run.duration_ms,
             evidence,
         )

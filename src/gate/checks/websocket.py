@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gate.checks.frontend import (
+    UNKNOWN_PLATFORM,
+    Platform,
+    front_end_answer,
+    front_end_failure,
+    proxy_answer,
+)
 from gate.checks.network import network_failure
 from gate.model import CheckId, CheckResult, Diagnosis, Finding, failure, skipped
-from gate.probes.transcript import Exchange, WsMessage, WsSession
+from gate.probes.transcript import Exchange, WsClose, WsMessage, WsSession
+from gate.text import excerpt
 
 UPGRADE: CheckId = "ws.upgrade"
 SUBPROTOCOL: CheckId = "ws.subprotocol"
@@ -36,7 +44,41 @@ CLOSE_NAMES = {
     1015: "TLS handshake",
 }
 _NORMAL_CLOSES = (1000, 1001)
+CREDENTIAL_CLOSES = (1008, 4001, 4003, 4401, 4403)
+"""Policy violation, and the application codes services use to refuse a credential."""
 _SHOWN_MESSAGES = 3
+
+
+def judge_close(close: WsClose) -> tuple[Diagnosis, str, str]:
+    """A close before the expected reply: its diagnosis, what was seen, and the hint."""
+    if close.by == "none":
+        return (
+            "server_error_close",
+            "the connection dropped without a close frame",
+            "the server (or a proxy, or the platform's request timeout) cut the session: its "
+            "logs at this time hold the error",
+        )
+    seen = close_text(close.code, close.reason)
+    if close.by == "server" and close.code in _NORMAL_CLOSES:
+        return (
+            "closed_by_server",
+            f"server closed the connection normally with {seen}",
+            "the server's message handler returned and closed the socket instead of answering: "
+            "look at its handler and cleanup path in the server logs",
+        )
+    if close.by == "server" and close.code in CREDENTIAL_CLOSES:
+        return (
+            "credential_rejected",
+            f"server accepted the socket, then closed it with {seen}",
+            "the handler refused the credential after the upgrade: most likely the signing "
+            "secret or key was rotated, or the aud, iss or sub the gate mints with differ "
+            "from what the service expects; its logs say which",
+        )
+    return (
+        "server_error_close",
+        f"server closed the connection with {seen}",
+        "the server failed inside the session: its logs at this time hold the error",
+    )
 
 
 def close_text(code: int, reason: str) -> str:
@@ -71,7 +113,7 @@ def session_evidence(session: WsSession) -> dict[str, object]:
         evidence["status"] = final.handshake.status
         evidence["response_headers"] = dict(final.handshake.headers)
         if final.handshake.body:
-            evidence["body_excerpt"] = final.handshake.body
+            evidence["body_excerpt"] = excerpt(final.handshake.body)
     if final.error is not None:
         evidence["error"] = final.error.message
     return evidence
@@ -82,7 +124,17 @@ def _session_ms(session: WsSession) -> float:
     return round(last.started_ms + last.duration_ms - first.started_ms, 1)
 
 
-def judge_upgrade(session: WsSession, credential: bool) -> CheckResult:
+_CREDENTIAL_CAUSES = (
+    "the credential was refused: most likely the signing secret or key was rotated, or the "
+    "aud, iss or sub the gate mints with differ from what the service expects; then an "
+    "Origin check on the WebSocket route; then the HTTP and WebSocket routes reading the "
+    "token differently (the WebSocket route reads it from the subprotocol)"
+)
+
+
+def judge_upgrade(
+    session: WsSession, credential: bool, platform: Platform = UNKNOWN_PLATFORM
+) -> CheckResult:
     """The opening handshake must answer 101 with a valid Sec-WebSocket-Accept."""
     final = session.final
     attempts = len(session.attempts)
@@ -103,7 +155,15 @@ def judge_upgrade(session: WsSession, credential: bool) -> CheckResult:
     handshake = final.handshake
     if error.kind == "upgrade_status" and handshake is not None:
         status = handshake.status
-        body = f": {handshake.body!r}" if handshake.body else ""
+        answer = front_end_answer(status, handshake.headers, handshake.body) or proxy_answer(
+            status, handshake.headers
+        )
+        if answer is not None:
+            return front_end_failure(
+                UPGRADE, answer, "ws", platform, "upgrade refused",
+                duration, attempts, evidence,
+            )  # fmt: skip
+        body = f": {excerpt(handshake.body)!r}" if handshake.body else ""
         if status == 426 or status < 400:
             hint = (
                 "the upgrade was served as plain HTTP: a proxy or load balancer dropped the "
@@ -124,9 +184,7 @@ def judge_upgrade(session: WsSession, credential: bool) -> CheckResult:
             )
         if status in (401, 403):
             hint = (
-                "the WebSocket route refused the credential: if the same token works over "
-                "HTTP, the two routes authenticate differently (check how the handler reads "
-                "the token from the subprotocol)"
+                _CREDENTIAL_CAUSES
                 if credential
                 else "the route needs a credential: set GATE_TOKEN or GATE_JWT_SECRET"
             )
@@ -286,28 +344,22 @@ def judge_first_message(
             duration,
             evidence=evidence,
         )
+    wrong = next((m for m in exchange.messages if m.matched and m.binary), None)
+    if wrong is not None:
+        return fail(
+            "message_wrong_type",
+            f"the reply arrived as a binary frame ({wrong.size} bytes) {seconds} {after}, not "
+            f"as text: {wrong.text!r}",
+            "the server answers a text protocol with a binary frame (browsers hand it to "
+            "onmessage as a Blob, JSON parsing fails): send the reply as a text frame",
+        )
     if exchange.error is not None and exchange.error.kind != "message_timeout":
         return network_failure(FIRST_MESSAGE, exchange.error, "exchange", duration, 1, evidence)
     close = exchange.close
-    if close is not None and close.by == "server" and close.code in _NORMAL_CLOSES:
-        return fail(
-            "closed_by_server",
-            f"server closed the connection normally with {close_text(close.code, close.reason)} "
-            f"{seconds} {after}, before a matching reply; {_received(exchange)}",
-            "the server's message handler returned and closed the socket instead of answering: "
-            "look at its handler and cleanup path in the server logs",
-        )
     if close is not None:
-        what = (
-            "the connection dropped without a close frame"
-            if close.by == "none"
-            else f"server closed the connection with {close_text(close.code, close.reason)}"
-        )
-        hint = "the server failed inside the session: its logs at this time hold the error"
-        if close.code == 1008:
-            hint = "the server rejected the session after the upgrade (policy violation), "
-            hint += "often an auth check inside the handler: its logs say which"
-        return fail("server_error_close", f"{what} {seconds} {after}; {_received(exchange)}", hint)
+        diagnosis, what, hint = judge_close(close)
+        return fail(diagnosis, f"{what} {seconds} {after}, before a matching reply; "
+                    f"{_received(exchange)}", hint)  # fmt: skip
     expectation = "a matching message" if expect is not None else "any message"
     return fail(
         "first_message_timeout",

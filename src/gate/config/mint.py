@@ -15,7 +15,15 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from gate.config.tokens import Credential, Negatives, TokenSpec, b64url
+from gate.config.tokens import (
+    OTHER_AUDIENCE,
+    OTHER_ISSUER,
+    Credential,
+    Negatives,
+    TokenSpec,
+    b64url,
+    unsigned_variant,
+)
 from gate.errors import ConfigError
 from gate.matching import Json
 
@@ -112,8 +120,16 @@ def _minted(
     token = jwt.encode(claims, key, algorithm=algorithm)
 
     def forge() -> Negatives:
-        expired = jwt.encode(_expired(claims, now, spec.ttl_s), key, algorithm=algorithm)
-        return Negatives(_sign_with_stranger_key(claims, algorithm), expired)
+        def signed(changes: Mapping[str, Json]) -> str:
+            return jwt.encode({**claims, **changes}, key, algorithm=algorithm)
+
+        return Negatives(
+            wrong_key=_sign_with_stranger_key(claims, algorithm),
+            unsigned=unsigned_variant(token),
+            expired=jwt.encode(_expired(claims, now, spec.ttl_s), key, algorithm=algorithm),
+            other_audience=signed({"aud": OTHER_AUDIENCE}) if spec.audience else None,
+            other_issuer=signed({"iss": OTHER_ISSUER}) if spec.issuer else None,
+        )
 
     return Credential(
         token=token,

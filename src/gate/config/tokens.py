@@ -36,6 +36,7 @@ from pathlib import Path
 
 from gate.errors import ConfigError
 from gate.matching import Json
+from gate.model import UNSIGNED
 
 
 def b64url_bytes(data: bytes) -> str:
@@ -67,10 +68,42 @@ class TokenSpec:
 
 @dataclass(frozen=True)
 class Negatives:
-    """The tokens the socket must refuse: a wrong key's, and (when minting) an expired one."""
+    """The tokens the socket must refuse.
+
+    ``wrong_key``: the claims signed by a key the server cannot hold; ``unsigned``:
+    the claims with ``alg: none`` and no signature; when the gate mints:
+    ``expired``, and with ``--jwt-audience`` / ``--jwt-issuer`` a correctly
+    signed token for another audience (``other_audience``) and from another
+    issuer (``other_issuer``).
+    """
 
     wrong_key: str
-    expired: str | None
+    unsigned: str
+    expired: str | None = None
+    other_audience: str | None = None
+    other_issuer: str | None = None
+
+    def labelled(self) -> list[tuple[str, str]]:
+        """``(label, token)`` of every negative token, as the report names them."""
+        tokens = [
+            ("token signed by a wrong key", self.wrong_key),
+            ("expired token", self.expired),
+            (UNSIGNED, self.unsigned),
+            ("token for another audience", self.other_audience),
+            ("token from another issuer", self.other_issuer),
+        ]
+        return [(label, token) for label, token in tokens if token is not None]
+
+
+OTHER_AUDIENCE = "other-audience.smoke-gate.invalid"
+OTHER_ISSUER = "other-issuer.smoke-gate.invalid"
+
+
+def unsigned_variant(token: str) -> str:
+    """The claims of ``token`` under an ``alg: none`` header, with an empty signature."""
+    header = b64url_bytes(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    payload = token.split(".")[1] if token.count(".") == 2 else b64url(token)
+    return f"{header}.{payload}."
 
 
 @dataclass(frozen=True)
@@ -154,10 +187,11 @@ def _wrong_signature(token: str) -> Negatives:
     does not hold looks like. An opaque token's variant is a random opaque token.
     """
     if _header_algorithm(token) is None:
-        return Negatives(secrets.token_urlsafe(max(16, len(token) * 3 // 4)), None)
+        opaque = secrets.token_urlsafe(max(16, len(token) * 3 // 4))
+        return Negatives(opaque, unsigned_variant(opaque))
     signed, _dot, signature = token.rpartition(".")
     size = max(32, len(signature) * 3 // 4)
-    return Negatives(f"{signed}.{b64url_bytes(secrets.token_bytes(size))}", None)
+    return Negatives(f"{signed}.{b64url_bytes(secrets.token_bytes(size))}", unsigned_variant(token))
 
 
 def _ready_token(spec: TokenSpec, token: str) -> Credential:

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     import requests
 
 
+# The server closed or reset the connection before a byte of an answer.
+_NOTHING_SENT = (http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError)
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
     current: BaseException | None = exc
@@ -77,6 +81,8 @@ def from_requests(exc: requests.RequestException, redactor: Redactor) -> ProbeEr
         kind, cause = "connect_refused", found
     elif (found := _first(exc, (TimeoutError, socket.timeout))) is not None:
         kind, cause = "read_timeout", found
+    elif (found := _first(exc, _NOTHING_SENT)) is not None:
+        kind, cause = "empty_reply", found
     else:
         kind = "protocol_error"
         cause = _first(exc, (http.client.HTTPException, OSError)) or exc
@@ -96,6 +102,8 @@ def from_os(exc: OSError, phase: str, redactor: Redactor) -> ProbeError:
         kind = "connect_timeout" if phase == "connect" else "read_timeout"
     elif phase == "connect":
         kind = "connect_refused"
+    elif phase == "upgrade" and isinstance(exc, ConnectionResetError | ConnectionAbortedError):
+        kind = "empty_reply"
     else:
         kind = "protocol_error"
     return ProbeError(kind, redactor.text(f"{phase}: {_describe(exc)}"))
@@ -127,9 +135,10 @@ def from_handshake(exc: InvalidHandshake | ValueError, redactor: Redactor) -> Pr
     if isinstance(exc, InvalidMessage):
         cause = exc.__cause__
         if isinstance(cause, EOFError):
-            detail = "the server closed the connection without answering the upgrade"
-        else:
-            detail = f"not an HTTP response ({_describe(cause) if cause else exc})"
+            return ProbeError(
+                "empty_reply", "the server closed the connection without answering the upgrade"
+            )
+        detail = f"not an HTTP response ({_describe(cause) if cause else exc})"
         return ProbeError("protocol_error", redactor.text(detail))
     return ProbeError("protocol_error", redactor.text(_describe(exc)))
 

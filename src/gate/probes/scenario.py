@@ -17,8 +17,9 @@ from websockets.asyncio.client import ClientConnection
 from gate.config.scenario import Expected, Scenario, Step, describe
 from gate.matching import json_subset, parse_json
 from gate.probes.transcript import ProbeError, StepOutcome, StepRecord, WsClose, WsMessage
-from gate.probes.ws import Seen, excerpt, receive, send_text
+from gate.probes.ws import Seen, receive, send_text
 from gate.redact import Redactor
+from gate.text import excerpt
 from gate.timing import Deadline, Stopwatch
 
 _KEPT_MESSAGES = 30

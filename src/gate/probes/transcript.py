@@ -18,6 +18,7 @@ ErrorKind = Literal[
     "tls_error",
     "read_timeout",
     "protocol_error",
+    "empty_reply",
     "deadline",
     "upgrade_status",
     "handshake_invalid",

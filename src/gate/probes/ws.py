@@ -46,11 +46,12 @@ from gate.probes.transcript import (
     WsSession,
 )
 from gate.redact import Redactor
+from gate.text import excerpt
 from gate.threads import blocking
 from gate.timing import Deadline, Stopwatch
 
 KEPT_MESSAGES = 20
-_EXCERPT = 300
+_HANDSHAKE_BODY = 4096  # enough for any front end's error page, which the checks classify
 _KEPT_HEADERS = 30
 _CLOSE_WAIT_S = 1.0
 
@@ -83,18 +84,13 @@ class _Opened:
     echoed: bool = False
 
 
-def excerpt(text: str) -> str:
-    """The start of a long text, as transcripts keep it."""
-    return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "…"
-
-
 def _record_handshake(response: Response, redactor: Redactor) -> Handshake:
     headers = dict(list(response.headers.raw_items())[:_KEPT_HEADERS])
     body = response.body.decode("utf-8", "replace") if response.body else ""
     return Handshake(
         status=response.status_code,
         headers=redactor.headers(headers),
-        body=redactor.text(excerpt(body)),
+        body=redactor.text(excerpt(body, _HANDSHAKE_BODY)),
     )
 
 
@@ -343,8 +339,9 @@ async def exchange(
         if outcome == "sent":
             sent = redactor.text(excerpt(plan.send))
 
-    def look(text: str, binary: bool) -> Seen:
-        matched = not binary and plan.matcher(text)
+    def look(text: str, _binary: bool) -> Seen:
+        # A binary frame that would match is the reply in the wrong frame type: stop there too.
+        matched = plan.matcher(text)
         return Seen(matched, stop=matched)
 
     got = await receive(
@@ -355,7 +352,7 @@ async def exchange(
         error = ProbeError("deadline", "still waiting at the run's deadline")
     elif got.ended == "timeout":
         error = ProbeError("message_timeout", "no matching message in time")
-    matched = got.ended == "stopped"
+    matched = got.ended == "stopped" and not got.messages[-1].binary
     return Exchange(sent, watch.ms(), got.messages, got.not_kept, matched, got.close, error)
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from gate.checks.auth import judge_auth
+from gate.checks.frontend import UNKNOWN_PLATFORM, Platform
 from gate.checks.health import judge_health
 from gate.checks.scenario import ScenarioRun, judge_scenario
 from gate.checks.websocket import judge_first_message, judge_subprotocol, judge_upgrade
@@ -89,14 +90,16 @@ class CheckRun:
         secret_headers: Mapping[str, str] | None = None,
         run_id: str | None = None,
         trace_id: str | None = None,
+        platform: Platform = UNKNOWN_PLATFORM,
     ) -> None:
         self.settings = settings
+        self.platform = platform
         self.credential = credential
         self.run_id = run_id or uuid.uuid4().hex
         self.placeholders = {"run_id": self.run_id, "trace_id": trace_id or ""}
         secrets = dict(secret_headers or {})
         self.redactor = build_redactor(settings, credential, secrets)
-        self.plans = Plans.of(settings, {**(headers or {}), **secrets})
+        self.plans = Plans.of(settings, {**(headers or {}), **secrets}, platform)
 
     def _auth_skip_reason(self) -> str | None:
         if not self.settings.check_auth:
@@ -107,12 +110,8 @@ class CheckRun:
 
     def _negative_plans(self, negatives: Negatives) -> list[WsPlan]:
         # Negative sessions start with the main one, so they get the same cold-start retries.
-        plans = [
-            self.plans.socket("no credential", None),
-            self.plans.socket("token signed by a wrong key", negatives.wrong_key),
-        ]
-        if negatives.expired is not None:
-            plans.append(self.plans.socket("expired token", negatives.expired))
+        plans = [self.plans.socket("no credential", None)]
+        plans += [self.plans.socket(label, token) for label, token in negatives.labelled()]
         return plans
 
     async def _socket(self, plan: WsPlan, deadline: Deadline) -> WsSession:
@@ -123,9 +122,8 @@ class CheckRun:
         """The negative sessions, once their tokens are forged (in a thread: an RSA key is slow)."""
         watch = Stopwatch()
         negatives = await blocking(lambda: credential.negatives)
-        for token in (negatives.wrong_key, negatives.expired):
-            if token is not None:
-                self.redactor.add(token, b64url(token))
+        for _label, token in negatives.labelled():
+            self.redactor.add(token, b64url(token))
         plans = self._negative_plans(negatives)
         sessions = await asyncio.gather(*(self._socket(plan, deadline) for plan in plans))
         return AuthProbe(tuple(sessions), watch.ms())
@@ -162,8 +160,10 @@ class CheckRun:
             scenario_work,
         )
         checks = [
-            judge_health(list(health), list(s.health_paths), s.expect_status, s.expect_body),
-            judge_upgrade(main, credential=self.credential is not None),
+            judge_health(
+                list(health), list(s.health_paths), s.expect_status, s.expect_body, self.platform
+            ),
+            judge_upgrade(main, self.credential is not None, self.platform),
             judge_subprotocol(main, s.expect_subprotocol),
             judge_first_message(main, s.expect, s.message_timeout),
             judge_auth(main, auth, s.expect is not None, skip_reason),

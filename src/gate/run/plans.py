@@ -7,10 +7,12 @@ matcher of ``--expect``, and the one redactor that knows every secret of the run
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from gate.checks.frontend import Platform
 from gate.checks.retry import http_retry_delay, ws_retry_delay
 from gate.config.settings import Settings
 from gate.config.tokens import Credential, b64url
@@ -54,20 +56,23 @@ class Plans:
     settings: Settings
     headers: Mapping[str, str]
     ssl_context: ssl.SSLContext | None
+    platform: Platform
 
     @classmethod
-    def of(cls, settings: Settings, headers: Mapping[str, str]) -> Plans:
+    def of(cls, settings: Settings, headers: Mapping[str, str], platform: Platform) -> Plans:
         """Plans sending ``headers`` (the user's, trace and IAM headers) with every request."""
         merged = {**dict(settings.headers), **headers}
-        return cls(settings, merged, settings.ssl_context())
+        return cls(settings, merged, settings.ssl_context(), platform)
 
     def http_retry(self) -> RetryPolicy[HttpAttempt]:
         """Cold-start retries of HTTP probes within ``--retry-budget``."""
-        return RetryPolicy(self.settings.retry_budget, http_retry_delay)
+        decide = functools.partial(http_retry_delay, iam=self.platform.iam)
+        return RetryPolicy(self.settings.retry_budget, decide)
 
     def ws_retry(self) -> RetryPolicy[WsAttempt]:
         """Cold-start retries of upgrades within ``--retry-budget``."""
-        return RetryPolicy(self.settings.retry_budget, ws_retry_delay)
+        decide = functools.partial(ws_retry_delay, iam=self.platform.iam)
+        return RetryPolicy(self.settings.retry_budget, decide)
 
     def health(self) -> list[HttpPlan]:
         """One GET per ``--health-path``."""
