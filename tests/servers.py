@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import datetime
 import ipaddress
+import json
 import socket
 import ssl
 import threading
@@ -26,10 +27,11 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import jwt
 from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from gate.sandbox.localrun import LocalCloudRun
@@ -273,3 +275,59 @@ def self_signed(folder: Path) -> tuple[ssl.SSLContext, Path]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_path, key_path)
     return context, cert_path
+
+
+class TokenEndpoint:
+    """A local OAuth 2.0 token endpoint that issues Google-style ID tokens.
+
+    google-auth's service-account flow posts a signed assertion to the
+    account's ``token_uri`` and reads ``id_token`` from the answer; pointing a
+    service-account file at this endpoint lets ``--iam`` fetch a real ID token
+    through the real library, without any network beyond 127.0.0.1.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.issued: list[str] = []
+        self.audiences: list[str] = []
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        assertion = jwt.decode(str(form["assertion"]), options={"verify_signature": False})
+        audience = str(assertion.get("target_audience", ""))
+        self.audiences.append(audience)
+        now = int(datetime.datetime.now(datetime.UTC).timestamp())
+        claims = {"aud": audience, "iss": "https://accounts.google.com", "iat": now,
+                  "exp": now + 3600, "sub": "gate@demo-project.iam.gserviceaccount.com"}  # fmt: skip
+        token = jwt.encode(claims, "id-token-signing-key-for-tests-0123456789", algorithm="HS256")
+        self.issued.append(token)
+        return web.json_response({"id_token": token})
+
+    def __enter__(self) -> TokenEndpoint:
+        app = web.Application()
+        app.router.add_post("/token", self._token)
+        self._server = AiohttpServer(app).__enter__()
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        self.credentials = self.folder / "service-account.json"
+        self.credentials.write_text(
+            json.dumps(
+                {
+                    "type": "service_account",
+                    "project_id": "demo-project",
+                    "private_key_id": "test-key",
+                    "private_key": pem,
+                    "client_email": "gate@demo-project.iam.gserviceaccount.com",
+                    "client_id": "1",
+                    "token_uri": f"{self._server.url}/token",
+                }
+            )
+        )
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.__exit__(None, None, None)

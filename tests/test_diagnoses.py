@@ -18,6 +18,17 @@ from aiohttp import web
 
 from gate.model import DIAGNOSES
 from tests.conftest import SECRET, GateRun
+from tests.frontend import (
+    FrontEnd,
+    Rule,
+    bad_gateway,
+    forbidden,
+    h2c_reset,
+    invalid_token,
+    not_ready,
+    on_paths,
+    rate_exceeded,
+)
 from tests.servers import (
     AiohttpServer,
     RawServer,
@@ -171,6 +182,37 @@ def _slow(sandbox: Any, _tmp: Path) -> Iterator[tuple[str, list[str]]]:
     yield sandbox(delay_s=0.15).url, ["--samples", "3", "--budget", "health=100ms"]
 
 
+def behind_front_end(rule: Rule, *args: str, **config: Any) -> Scenario:
+    """A healthy sandbox behind the test-only front end, which answers by ``rule``."""
+
+    @contextlib.contextmanager
+    def start(sandbox: Any, _tmp: Path) -> Iterator[tuple[str, list[str]]]:
+        app = sandbox(**config)
+        with FrontEnd(app.sandbox.port, rule) as front:
+            yield front.url, list(args)
+
+    return start
+
+
+FAST_RETRIES = ("--retry-budget", "0.6")
+for diagnosis, check_id, rule, args in [
+    ("frontend_rate_limited", "ws.upgrade", on_paths(rate_exceeded, "/ws"), FAST_RETRIES),
+    ("revision_unavailable", "http.health", on_paths(not_ready, "/health"), FAST_RETRIES),
+    ("upstream_reset", "ws.upgrade", on_paths(h2c_reset, "/ws"), ()),
+    ("iam_denied", "http.health", forbidden, ()),
+    ("iam_token_rejected", "http.health", invalid_token, ()),
+    ("upstream_unavailable", "ws.upgrade", on_paths(bad_gateway, "/ws"), FAST_RETRIES),
+]:
+    scenario(diagnosis, check_id)(behind_front_end(rule, *args))
+
+for diagnosis, check_id, fault, args in [
+    ("credential_rejected", "ws.first_message", "close-1008", ()),
+    ("message_wrong_type", "ws.first_message", "binary-reply", ()),
+    ("empty_reply", "http.health", "empty-reply", ()),
+]:
+    scenario(diagnosis, check_id)(sandbox_fault(fault, *args))
+
+
 @pytest.mark.parametrize("diagnosis", sorted(SCENARIOS))
 def test_diagnosis(
     diagnosis: str, sandbox: Any, gate: Callable[..., GateRun], tmp_path: Path
@@ -191,7 +233,7 @@ def test_diagnosis(
 
 # Produced by `gate verify` only, against a revision that logs errors into the
 # emulated Cloud Logging: see tests/test_verify.py.
-VERIFY_ONLY = {"log_errors_found"}
+VERIFY_ONLY = {"log_errors_found", "revision_not_ready"}
 
 
 def test_every_diagnosis_has_a_misbehaving_server() -> None:

@@ -129,8 +129,17 @@ ActionBlock = TypedDict(
 """The report's ``action`` block: what ``verify`` did to traffic, and the re-check after it."""
 
 
+LogKind = Literal["app", "capacity", "iam", "timeout", "crash", "startup", "platform"]
+
+
 class LogGroupBlock(TypedDict):
-    """One group of log entries sharing a fingerprint."""
+    """One group of log entries sharing a fingerprint.
+
+    ``kind`` says who wrote it and about what (the app, or Cloud Run about
+    capacity, IAM, a timeout, a crash, a startup); ``expected`` marks entries
+    caused by the gate's negative-credential sessions, ``counted`` whether the
+    group counts toward ``--max-log-errors``.
+    """
 
     fingerprint: str
     count: int
@@ -138,6 +147,9 @@ class LogGroupBlock(TypedDict):
     first: str
     sample: str
     caused_by_gate: bool
+    kind: LogKind
+    expected: bool
+    counted: bool
 
 
 class LogsBlock(TypedDict):
@@ -145,6 +157,7 @@ class LogsBlock(TypedDict):
 
     filter: str
     count: int
+    expected: int
     ignored: int
     calls: int
     settle_s: float

@@ -155,7 +155,7 @@ def front_end_failure(
 ) -> CheckResult:
     """A check failed by what stands in front of the app, not by the app."""
     origin = "Cloud Run's front end" if answer.diagnosis != "upstream_unavailable" else "a proxy"
-    retried = f" after {attempts} attempts" if attempts > 1 else ""
+    retried = f" (after {attempts} attempts)" if attempts > 1 else ""
     return CheckResult(
         check_id,
         "fail",

@@ -1,11 +1,17 @@
-"""``logs.errors``: group a revision's ERROR entries and judge them against a threshold.
+"""``logs.errors``: group what went wrong in a revision and judge it against a threshold.
 
-Entries are grouped by a fingerprint: the message with UUIDs, hex ids and
-numbers masked, so "timeout after 5012 ms on conn 7f3a9c2e11" and "timeout
-after 498 ms on conn 0b12ffe901" count as one problem. A group is marked
-``caused_by_gate`` when any of its entries carries the run's trace id, i.e. it
-was logged while serving one of the gate's own probes. ``--ignore-log REGEX``
-drops known noise before counting.
+The entries are the revision's ERROR-or-worse entries, Cloud Run's request-log
+refusals at WARNING (capacity, IAM) and its system-log lines. They are grouped
+by a fingerprint: the message with UUIDs, hex ids and numbers masked, so
+"timeout after 5012 ms on conn 7f3a9c2e11" and "timeout after 498 ms on conn
+0b12ffe901" count as one problem. A group is marked ``caused_by_gate`` when one
+of its entries carries the run's trace id (logged while serving one of the
+gate's own probes), and ``expected`` when its entries carry the trace id of a
+negative-credential session: the app refusing a forged token is the point of
+that session, so such entries never count. System-log lines below WARNING
+(an instance starting) are context and do not count either. Each group has a
+``kind``, read from Cloud Run's own wording. ``--ignore-log REGEX`` drops known
+noise before counting.
 """
 
 from __future__ import annotations
@@ -15,8 +21,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gate.cloud.model import LogFetch, LogRecord
-from gate.model import CheckId, CheckResult, LogGroupBlock, LogsBlock, skipped, utc_text
+from gate.cloud.model import REQUEST_LOG, SYSTEM_LOG, LogFetch, LogRecord
+from gate.model import (
+    CheckId,
+    CheckResult,
+    LogGroupBlock,
+    LogKind,
+    LogsBlock,
+    skipped,
+    utc_text,
+)
 
 CHECK_ID: CheckId = "logs.errors"
 _SAMPLE = 300
@@ -35,7 +49,22 @@ _MASKS = (
     ),
     (re.compile(r"\d+(?:\.\d+)?"), "<n>"),
 )
-_SEVERITY_RANK = ("ERROR", "CRITICAL", "ALERT", "EMERGENCY")
+_SEVERITY_RANK = ("DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT",
+                  "EMERGENCY")  # fmt: skip
+# Cloud Run's wording in its request and system logs, and what it means.
+_PLATFORM_WORDS: tuple[tuple[str, LogKind], ...] = (
+    ("no available instance", "capacity"),
+    ("not authenticated", "iam"),
+    ("not authorized", "iam"),
+    ("maximum request timeout", "timeout"),
+    ("connection to the instance had an error", "crash"),
+    ("memory limit", "crash"),
+    ("probe failed", "startup"),
+    ("failed to start", "startup"),
+    ("was not started", "startup"),
+)
+_STATUS_KINDS: dict[int, LogKind] = {429: "capacity", 401: "iam", 403: "iam", 504: "timeout",
+                                     503: "crash"}  # fmt: skip
 
 
 def fingerprint(message: str) -> str:
@@ -46,9 +75,20 @@ def fingerprint(message: str) -> str:
     return " ".join(first.split())[:_SAMPLE]
 
 
+def kind_of(entry: LogRecord) -> LogKind:
+    """Who wrote the entry and about what: the app, or Cloud Run (by its own wording)."""
+    if entry.log not in (REQUEST_LOG, SYSTEM_LOG):
+        return "app"
+    text = entry.message.lower()
+    word = next((kind for phrase, kind in _PLATFORM_WORDS if phrase in text), None)
+    if word is not None:
+        return word
+    return _STATUS_KINDS.get(entry.status or 0, "platform")
+
+
 @dataclass(frozen=True)
 class LogGroup:
-    """Entries sharing one fingerprint."""
+    """Entries sharing one fingerprint (and the same expectation)."""
 
     fingerprint: str
     count: int
@@ -56,6 +96,9 @@ class LogGroup:
     first: datetime
     sample: str
     caused_by_gate: bool
+    kind: LogKind
+    expected: bool
+    counted: bool
 
     def as_dict(self) -> LogGroupBlock:
         """JSON form for the report's ``logs`` block."""
@@ -66,6 +109,9 @@ class LogGroup:
             "first": utc_text(self.first),
             "sample": self.sample,
             "caused_by_gate": self.caused_by_gate,
+            "kind": self.kind,
+            "expected": self.expected,
+            "counted": self.counted,
         }
 
 
@@ -83,29 +129,66 @@ def from_gate(entry: LogRecord, trace_id: str | None) -> bool:
     return bool(trace_id) and entry.trace.endswith(f"/{trace_id}")
 
 
+@dataclass(frozen=True)
+class Expected:
+    """What the gate caused knowing it would be refused: reported, never counted.
+
+    ``traces``: the negative-credential sessions' traces (the app refusing a
+    forged token is their point). ``iam_trace``: with ``--iam``, the run's own
+    trace, whose IAM refusals the front end logged while the binding propagated
+    and the gate retried.
+    """
+
+    traces: frozenset[str] = frozenset()
+    iam_trace: str | None = None
+
+    def covers(self, entry: LogRecord) -> bool:
+        """True when the gate caused the entry and expected it."""
+        trace = entry.trace.rpartition("/")[2]
+        if trace in self.traces:
+            return True
+        return bool(self.iam_trace) and trace == self.iam_trace and kind_of(entry) == "iam"
+
+
+NOTHING_EXPECTED = Expected()
+
+
+def counts(entry: LogRecord, expected: Expected) -> bool:
+    """True when the entry counts toward ``--max-log-errors``."""
+    context = entry.log == SYSTEM_LOG and _rank(entry.severity) < _rank("WARNING")
+    return not context and not expected.covers(entry)
+
+
 def group_entries(
-    entries: Sequence[LogRecord], trace_id: str | None, ignore: Sequence[re.Pattern[str]]
+    entries: Sequence[LogRecord],
+    trace_id: str | None,
+    ignore: Sequence[re.Pattern[str]],
+    expected: Expected = NOTHING_EXPECTED,
 ) -> tuple[list[LogGroup], int]:
-    """Group entries by fingerprint, largest first; also return how many were ignored."""
-    groups: dict[str, list[LogRecord]] = {}
+    """Group entries by fingerprint, counted ones first, largest first; and how many ignored."""
+    groups: dict[tuple[str, bool, bool], list[LogRecord]] = {}
     ignored = 0
     for entry in entries:
         if is_ignored(entry, ignore):
             ignored += 1
             continue
-        groups.setdefault(fingerprint(entry.message), []).append(entry)
+        key = (fingerprint(entry.message), expected.covers(entry), counts(entry, expected))
+        groups.setdefault(key, []).append(entry)
     result = [
         LogGroup(
-            fingerprint=key,
+            fingerprint=text,
             count=len(members),
             severity=max((m.severity for m in members), key=_rank),
             first=min(m.timestamp for m in members),
             sample=members[0].message[:_SAMPLE],
             caused_by_gate=any(from_gate(m, trace_id) for m in members),
+            kind=kind_of(members[0]),
+            expected=foreseen,
+            counted=counted,
         )
-        for key, members in groups.items()
+        for (text, foreseen, counted), members in groups.items()
     ]
-    result.sort(key=lambda g: (-g.count, g.first))
+    result.sort(key=lambda g: (not g.counted, -g.count, g.first))
     return result, ignored
 
 
@@ -115,15 +198,18 @@ def judge_logs(
     ignore: Sequence[re.Pattern[str]],
     max_errors: int,
     skip_reason: str | None = None,
+    expected: Expected = NOTHING_EXPECTED,
 ) -> tuple[CheckResult, LogsBlock | None]:
     """The ``logs.errors`` result and the report's ``logs`` block."""
     if data is None:
         return skipped(CHECK_ID, skip_reason or "not run"), None
-    groups, ignored = group_entries(data.entries, trace_id, ignore)
-    counted = sum(g.count for g in groups)
+    groups, ignored = group_entries(data.entries, trace_id, ignore, expected)
+    counted = sum(g.count for g in groups if g.counted)
+    foreseen = sum(g.count for g in groups if g.expected)
     block: LogsBlock = {
         "filter": data.filter,
         "count": counted,
+        "expected": foreseen,
         "ignored": ignored,
         "calls": data.calls,
         "settle_s": data.settle_s,
@@ -131,13 +217,14 @@ def judge_logs(
         "groups": [g.as_dict() for g in groups],
     }
     evidence = {"filter": data.filter, "calls": data.calls, "groups": block["groups"][:10]}
+    noise = f", {ignored} ignored" if ignored else ""
+    noise += f", {foreseen} expected (caused by the gate's own refused probes)" if foreseen else ""
     if counted <= max_errors:
-        noise = f", {ignored} ignored" if ignored else ""
         return (
             CheckResult(
                 CHECK_ID,
                 "pass",
-                f"{counted} ERROR entries for {data.revision} (allowed {max_errors}{noise}; "
+                f"{counted} error entries for {data.revision} (allowed {max_errors}{noise}; "
                 f"{data.calls} list calls over {data.settle_s:g} s)",
                 data.duration_ms,
                 attempts=data.calls,
@@ -145,28 +232,41 @@ def judge_logs(
             ),
             block,
         )
+    bad = [g for g in groups if g.counted]
     shown = "; ".join(
-        f"{g.count} x {g.severity}{' [gate probe]' * g.caused_by_gate}: {g.sample[:120]!r}"
-        for g in groups[:_SHOWN_GROUPS]
-    )
-    ours = sum(g.count for g in groups if g.caused_by_gate)
-    hint = (
-        f"{ours} of them were logged while serving the gate's own probes (trace {trace_id}): "
-        "read those entries first"
-        if ours
-        else "none carries the gate's trace id: they come from other traffic to this revision"
+        f"{g.count} x {g.severity}{f' [{g.kind}]' * (g.kind != 'app')}"
+        f"{' [gate probe]' * g.caused_by_gate}: {g.sample[:120]!r}"
+        for g in bad[:_SHOWN_GROUPS]
     )
     return (
         CheckResult(
             CHECK_ID,
             "fail",
-            f"{counted} ERROR entries in {len(groups)} groups for {data.revision} "
-            f"(allowed {max_errors}): {shown}",
+            f"{counted} error entries in {len(bad)} groups for {data.revision} "
+            f"(allowed {max_errors}{noise}): {shown}",
             data.duration_ms,
             attempts=data.calls,
             diagnosis="log_errors_found",
-            hint=hint + "; drop known noise with --ignore-log REGEX",
+            hint=_hint(bad, trace_id) + "; drop known noise with --ignore-log REGEX",
             evidence=evidence,
         ),
         block,
     )
+
+
+def _hint(bad: Sequence[LogGroup], trace_id: str | None) -> str:
+    kinds = {g.kind for g in bad}
+    if "startup" in kinds:
+        return "Cloud Run's system log says the revision's container did not start: read it first"
+    if "capacity" in kinds:
+        return (
+            "Cloud Run refused requests for lack of an instance: raise max instances or "
+            "concurrency, or keep min instances warm"
+        )
+    ours = sum(g.count for g in bad if g.caused_by_gate)
+    if ours:
+        return (
+            f"{ours} of them were logged while serving the gate's own probes (trace "
+            f"{trace_id}): read those entries first"
+        )
+    return "none carries the gate's trace id: they come from other traffic to this revision"

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, unquote
 
 from gate.cloud.calls import Budget
-from gate.cloud.model import LogRecord
+from gate.cloud.model import REQUEST_LOG, SYSTEM_LOG, LogRecord
 
 VIEWER = "roles/logging.viewer"
+_NO_TEXT = "(no text payload)"
 _PAGE_SIZE = 1000
 MAX_ENTRIES = 5000
 _SEVERITY_NAMES = {
@@ -30,16 +32,26 @@ _SEVERITY_NAMES = {
 }
 
 
-def revision_filter(service: str, revision: str, region: str, since: datetime) -> str:
-    """The Logging filter for a revision's ERROR-or-worse entries since ``since``."""
+def revision_filter(project: str, service: str, revision: str, region: str, since: datetime) -> str:
+    """The Logging filter for what went wrong in a revision since ``since``.
+
+    Entries at ERROR and above; Cloud Run's request log at WARNING and above
+    with a status of 400 or more (the front end logs capacity and IAM refusals
+    at WARNING only); and Cloud Run's system log whatever its severity (startup
+    probe failures of a revision that never became ready).
+    """
     stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    requests = f"projects/{project}/logs/{quote(REQUEST_LOG, safe='')}"
+    system = f"projects/{project}/logs/{quote(SYSTEM_LOG, safe='')}"
     return (
         'resource.type="cloud_run_revision"'
         f' AND resource.labels.service_name="{service}"'
         f' AND resource.labels.revision_name="{revision}"'
         f' AND resource.labels.location="{region}"'
-        " AND severity>=ERROR"
         f' AND timestamp>="{stamp}"'
+        " AND (severity>=ERROR"
+        f' OR (logName="{requests}" AND severity>=WARNING AND httpRequest.status>=400)'
+        f' OR logName="{system}")'
     )
 
 
@@ -53,16 +65,23 @@ def _message(entry: Any) -> str:
             if key in payload:
                 return str(payload[key])
         return str(dict(payload))
-    return "(no text payload)"
+    return _NO_TEXT
 
 
 def _record(entry: Any) -> LogRecord:
+    request = entry.http_request
+    status = int(request.status) if request and request.status else None
+    message = _message(entry)
+    if status is not None and message == _NO_TEXT:
+        message = f"HTTP {status} {request.request_method} {request.request_url}".strip()
     return LogRecord(
         timestamp=entry.timestamp,
         severity=_SEVERITY_NAMES.get(int(entry.severity), str(entry.severity)),
-        message=_message(entry),
+        message=message,
         trace=entry.trace,
         insert_id=entry.insert_id,
+        log=unquote(entry.log_name.partition("/logs/")[2]),
+        status=status,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from gate.model import TrafficBlock, TrafficKind
 
@@ -63,11 +63,17 @@ class ServiceState:
     latest_ready: str
     traffic: tuple[TrafficEntry, ...]
     statuses: tuple[TrafficEntry, ...]
+    latest_created: str = ""
 
     @property
     def short_name(self) -> str:
         """The service id without project and region."""
         return self.name.rsplit("/", 1)[-1]
+
+    def serving(self) -> str:
+        """The revisions receiving traffic, as ``rev (100%)`` text."""
+        shares = [f"{s.revision} ({s.percent}%)" for s in self.statuses if s.percent > 0]
+        return ", ".join(shares) or "nothing"
 
     def percent_of(self, revision: str) -> int:
         """The share of traffic ``revision`` receives."""
@@ -78,28 +84,63 @@ class ServiceState:
         return next((s for s in self.statuses if s.revision == revision and s.tag), None)
 
     def tagged(self, tag: str) -> TrafficEntry | None:
-        """The traffic status carrying ``tag`` (with its revision and tag URL), if any."""
-        return next((s for s in self.statuses if s.tag == tag), None)
+        """The traffic target carrying ``tag``: its status (revision, tag URL) when it has one.
+
+        A tag is looked up in the traffic as requested too: the tag of a revision
+        that never became ready exists only there (without a URL), and must still
+        lead to that revision rather than to "no such tag".
+        """
+        status = next((s for s in self.statuses if s.tag == tag), None)
+        return status or next((t for t in self.traffic if t.tag == tag and t.revision), None)
+
+
+ReadyState = Literal["ready", "failed", "pending"]
+REQUEST_LOG = "run.googleapis.com/requests"
+"""Cloud Run's request log: one entry per request, written by the front end."""
+SYSTEM_LOG = "run.googleapis.com/varlog/system"
+"""Cloud Run's system log: instance starts, startup probes, memory kills."""
 
 
 @dataclass(frozen=True)
 class RevisionInfo:
-    """A revision's name, creation time and readiness."""
+    """A revision's name, creation time, and its Ready condition.
+
+    ``state`` is the Ready condition's state (``pending`` while Cloud Run still
+    reconciles it); ``reason`` and ``message`` are the condition's, as Cloud Run
+    wrote them (e.g. the container did not listen on ``PORT``); ``ports`` the
+    names of its container ports (``h2c`` means end-to-end HTTP/2).
+    """
 
     name: str
     created: datetime
-    ready: bool
+    state: ReadyState = "ready"
+    reason: str = ""
+    message: str = ""
+    ports: tuple[str, ...] = ()
+
+    @property
+    def ready(self) -> bool:
+        """True when the revision's Ready condition succeeded."""
+        return self.state == "ready"
 
 
 @dataclass(frozen=True)
 class LogRecord:
-    """One log entry, reduced to what grouping and the report need."""
+    """One log entry, reduced to what grouping and the report need.
+
+    ``log`` is the log's id (``run.googleapis.com/requests`` for Cloud Run's
+    request log, ``run.googleapis.com/varlog/system`` for its system log, else
+    the container's stdout/stderr); ``status`` the HTTP status of a request-log
+    entry.
+    """
 
     timestamp: datetime
     severity: str
     message: str
     trace: str
     insert_id: str
+    log: str = ""
+    status: int | None = None
 
 
 def previous_ready(revisions: Sequence[RevisionInfo], before: str) -> RevisionInfo | None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gate.cloud.calls import Budget
-from gate.cloud.model import RevisionInfo, ServiceState, TrafficEntry
+from gate.cloud.model import ReadyState, RevisionInfo, ServiceState, TrafficEntry
 from gate.model import TrafficKind
 
 VIEWER = "roles/run.viewer"
@@ -44,15 +44,37 @@ def _state(service: Any) -> ServiceState:
         latest_ready=_short(service.latest_ready_revision),
         traffic=tuple(_entry(t) for t in service.traffic),
         statuses=tuple(_entry(s, s.uri) for s in service.traffic_statuses),
+        latest_created=_short(service.latest_created_revision),
     )
+
+
+def _reason(condition: Any) -> str:
+    """The condition's reason, whichever of its reason fields Cloud Run filled."""
+    for reason in (condition.revision_reason, condition.reason):
+        if int(reason) != 0:
+            return str(reason.name)
+    return ""
 
 
 def _revision(revision: Any) -> RevisionInfo:
     from google.cloud import run_v2
 
-    succeeded = run_v2.Condition.State.CONDITION_SUCCEEDED
-    ready = any(c.type_ == "Ready" and c.state == succeeded for c in revision.conditions)
-    return RevisionInfo(_short(revision.name), revision.create_time, ready)
+    states = run_v2.Condition.State
+    ready = next((c for c in revision.conditions if c.type_ == "Ready"), None)
+    state: ReadyState = "pending"
+    if ready is not None and ready.state == states.CONDITION_SUCCEEDED:
+        state = "ready"
+    elif ready is not None and ready.state == states.CONDITION_FAILED:
+        state = "failed"
+    ports = tuple(p.name for c in revision.containers for p in c.ports if p.name)
+    return RevisionInfo(
+        name=_short(revision.name),
+        created=revision.create_time,
+        state=state,
+        reason=_reason(ready) if ready is not None else "",
+        message=ready.message if ready is not None else "",
+        ports=ports,
+    )
 
 
 def _clients(endpoint: str | None) -> tuple[Any, Any]:

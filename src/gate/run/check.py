@@ -35,7 +35,7 @@ from gate.probes.transcript import (
 )
 from gate.probes.ws import WsPlan, probe_ws
 from gate.run.load import concurrency, latency
-from gate.run.plans import Plans, build_redactor
+from gate.run.plans import Plans, build_redactor, trace_headers
 from gate.run.scenario import run_scenario
 from gate.threads import blocking
 from gate.timing import Deadline, Stopwatch
@@ -77,16 +77,18 @@ async def _nothing() -> None:
 class CheckRun:
     """The checks of ``gate check`` against one target.
 
-    ``headers`` are sent with every request and upgrade (trace context);
-    ``secret_headers`` too, and they are redacted like every other secret
-    (the ID token of ``--iam``).
+    With ``trace_id`` (``gate verify``), every request and upgrade carries that
+    trace, so the service's logs can be matched to the gate's probes, except
+    the negative-credential sessions: each carries a trace of its own
+    (:attr:`negative_traces`), so that what the app logs about a forged token
+    is known as expected. ``secret_headers`` are sent with every request and
+    redacted like every other secret (the ID token of ``--iam``).
     """
 
     def __init__(
         self,
         settings: Settings,
         credential: Credential | None,
-        headers: Mapping[str, str] | None = None,
         secret_headers: Mapping[str, str] | None = None,
         run_id: str | None = None,
         trace_id: str | None = None,
@@ -96,10 +98,13 @@ class CheckRun:
         self.platform = platform
         self.credential = credential
         self.run_id = run_id or uuid.uuid4().hex
+        self.trace_id = trace_id
         self.placeholders = {"run_id": self.run_id, "trace_id": trace_id or ""}
+        self.negative_traces: dict[str, str] = {}
         secrets = dict(secret_headers or {})
         self.redactor = build_redactor(settings, credential, secrets)
-        self.plans = Plans.of(settings, {**(headers or {}), **secrets}, platform)
+        traced = trace_headers(trace_id) if trace_id else {}
+        self.plans = Plans.of(settings, {**traced, **secrets}, platform)
 
     def _auth_skip_reason(self) -> str | None:
         if not self.settings.check_auth:
@@ -110,9 +115,15 @@ class CheckRun:
 
     def _negative_plans(self, negatives: Negatives) -> list[WsPlan]:
         # Negative sessions start with the main one, so they get the same cold-start retries.
-        plans = [self.plans.socket("no credential", None)]
-        plans += [self.plans.socket(label, token) for label, token in negatives.labelled()]
-        return plans
+        sessions: list[tuple[str, str | None]] = [("no credential", None), *negatives.labelled()]
+        return [self._negative(label, token) for label, token in sessions]
+
+    def _negative(self, label: str, token: str | None) -> WsPlan:
+        if self.trace_id is None:
+            return self.plans.socket(label, token)
+        trace = uuid.uuid4().hex
+        self.negative_traces[label] = trace
+        return self.plans.socket(label, token, trace_headers(trace))
 
     async def _socket(self, plan: WsPlan, deadline: Deadline) -> WsSession:
         late = _ws_late(plan, deadline.elapsed_ms())

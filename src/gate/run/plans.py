@@ -8,6 +8,7 @@ matcher of ``--expect``, and the one redactor that knows every secret of the run
 from __future__ import annotations
 
 import functools
+import secrets
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,15 @@ def offered_subprotocols(
         return plain, None
     rendered = settings.subprotocol_template.format(token=token, token_b64url=b64url(token))
     return (rendered, *plain), 0
+
+
+def trace_headers(trace_id: str) -> dict[str, str]:
+    """One trace, in Google's and W3C's header formats (the span is Cloud Run's to replace)."""
+    span = secrets.randbits(63) or 1
+    return {
+        "X-Cloud-Trace-Context": f"{trace_id}/{span};o=1",
+        "traceparent": f"00-{trace_id}-{span:016x}-01",
+    }
 
 
 def build_redactor(
@@ -89,8 +99,10 @@ class Plans:
             for path in s.health_paths
         ]
 
-    def socket(self, label: str, token: str | None) -> WsPlan:
-        """A WebSocket session offering ``token`` (``None``: no credential)."""
+    def socket(
+        self, label: str, token: str | None, headers: Mapping[str, str] | None = None
+    ) -> WsPlan:
+        """A WebSocket session offering ``token`` (``None``: no credential), with ``headers``."""
         s = self.settings
         offered, credential_at = offered_subprotocols(s, token)
         return WsPlan(
@@ -98,7 +110,7 @@ class Plans:
             url=s.ws_url,
             offered=offered,
             credential_at=credential_at,
-            headers=self.headers,
+            headers={**self.headers, **(headers or {})},
             send=s.send,
             matcher=message_matcher(s.expect),
             connect_timeout=s.connect_timeout,

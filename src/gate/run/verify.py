@@ -2,17 +2,22 @@
 
 The order of a run:
 
-1. read the service and resolve the revision under test and the URL that
-   reaches it alone (the service URL when it holds 100% of traffic, else its
-   tag URL; ``--tag`` reads the tag URL from the traffic status, never guesses);
-2. run the checks of ``gate check`` against that URL, every request carrying
-   one trace id in ``X-Cloud-Trace-Context`` and ``traceparent``;
-3. ``logs.errors``: poll the revision's ERROR entries until the logs settle;
-4. on a failure with ``--on-failure rollback``: move 100% of traffic back
+1. read the service and resolve the revision under test (by default the latest
+   created one) and the URL that reaches it alone (:mod:`gate.run.resolve`);
+2. ``revision.ready``: judge its Ready condition first. A revision that never
+   became Ready fails the run without any probe (it serves nothing);
+3. run the checks of ``gate check`` against that URL, every request carrying
+   one trace id in ``X-Cloud-Trace-Context`` and ``traceparent``, each
+   negative-credential session a trace of its own;
+4. ``logs.errors``: poll the revision's entries until the logs settle (ERROR
+   and above, Cloud Run's request-log refusals at WARNING, its system log);
+   what the negative sessions caused is reported as expected, never counted;
+5. on a failure with ``--on-failure rollback``: move 100% of traffic back
    (snapshot or previous ready revision) and re-run the checks against the
-   service URL to record whether the rollback is healthy; on a pass with
-   ``--promote``: give the revision 100%. ``--dry-run`` decides and reports
-   without changing anything.
+   service URL to record whether the rollback is healthy (a revision that
+   never became Ready took no traffic: nothing is moved unless traffic was
+   pinned to it); on a pass with ``--promote``: give the revision 100%.
+   ``--dry-run`` decides and reports without changing anything.
 
 The probes and the log polling share ``--deadline``; the actions after the
 verdict (the traffic update, its operation, the re-check) have their own
@@ -25,20 +30,22 @@ included) exits 3, with the report still written.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from gate.checks.logs import from_gate, is_ignored, judge_logs
+from gate.checks.frontend import UNKNOWN_PLATFORM, Platform
+from gate.checks.logs import Expected, counts, from_gate, is_ignored, judge_logs, kind_of
+from gate.checks.revision import judge_ready
 from gate.cloud.calls import Budget
 from gate.cloud.model import LogRecord, RunApi, ServiceState, previous_ready
 from gate.config.settings import Settings, VerifyOptions
 from gate.config.tokens import Credential
 from gate.config.validate import validate_url
-from gate.errors import ConfigError, GateError
+from gate.errors import GateError
 from gate.model import (
+    CHECK_IDS,
     ActionBlock,
     CheckResult,
     CheckSummary,
@@ -47,11 +54,13 @@ from gate.model import (
     RunResult,
     TargetBlock,
     checks_failed,
+    skipped,
 )
 from gate.run.check import CheckRun
 from gate.run.logs import poll_logs
+from gate.run.resolve import Target, resolve
 from gate.timing import Deadline, Stopwatch
-from gate.traffic.actions import apply, revision_of_tag
+from gate.traffic.actions import apply
 from gate.traffic.plan import Plan, action_block, promote, restore, rollback_to
 from gate.traffic.snapshot import load_snapshot
 
@@ -61,66 +70,13 @@ ACTION_TIMEOUT_S = 120.0
 """Seconds the actions after the verdict may take: the update, its operation, the re-check."""
 
 
-@dataclass(frozen=True)
-class Target:
-    """The revision under test and how to reach it."""
-
-    state: ServiceState
-    revision: str
-    created: datetime
-    url: str
-    tag: str | None
-
-
-def trace_headers(trace_id: str) -> dict[str, str]:
-    """One trace for the run, in Google's and W3C's header formats."""
-    span = secrets.randbits(63) or 1
-    return {
-        "X-Cloud-Trace-Context": f"{trace_id}/{span};o=1",
-        "traceparent": f"00-{trace_id}-{span:016x}-01",
-    }
-
-
-async def resolve(cloud: RunApi, options: VerifyOptions) -> Target:
-    """Find the revision under test and a URL that reaches it alone."""
-    state = await cloud.service()
-    if options.tag is not None:
-        revision = revision_of_tag(state, options.tag)
-        status = state.tagged(options.tag)
-        if status is None or not status.uri:
-            raise ConfigError(
-                f"--tag {options.tag}: the traffic status of {state.short_name} has no URL for "
-                "that tag yet: wait for the deploy to finish and re-run"
-            )
-        if options.revision is not None and options.revision != revision:
-            raise ConfigError(
-                f"--tag {options.tag} points at {revision}, not --revision "
-                f"{options.revision}: give one of them"
-            )
-        info = await cloud.revision(revision)
-        return Target(state, revision, info.created, status.uri, options.tag)
-    revision = options.revision or state.latest_ready
-    if not revision:
-        raise ConfigError(f"service {state.short_name} has no ready revision yet: deploy first")
-    info = await cloud.revision(revision)
-    if not info.ready:
-        raise ConfigError(
-            f"revision {revision} is not ready: its deploy failed, see its conditions"
-        )
-    share = state.percent_of(revision)
-    if share == 100:
-        return Target(state, revision, info.created, state.uri, None)
-    tagged = state.tag_of(revision)
-    if tagged is not None and tagged.uri:
-        return Target(state, revision, info.created, tagged.uri, tagged.tag)
-    raise ConfigError(
-        f"revision {revision} receives {share}% of traffic and has no tag, so the gate cannot "
-        "reach it alone: deploy it with --tag and run `gate verify --tag TAG`"
-    )
-
-
 def _check_summary(checks: Sequence[CheckResult]) -> list[CheckSummary]:
     return [{"id": c.id, "status": c.status, "diagnosis": c.diagnosis} for c in checks]
+
+
+def _pinned_to(state: ServiceState, revision: str) -> bool:
+    """True when the traffic as requested sends a share to ``revision`` by name."""
+    return any(t.revision == revision and t.percent > 0 for t in state.traffic)
 
 
 class Verifier:
@@ -149,26 +105,21 @@ class Verifier:
 
         return {"X-Serverless-Authorization": f"Bearer {await fetch_id_token(audience, budget)}"}
 
-    def _checks(self, url: str) -> CheckRun:
+    def _checks(self, url: str, platform: Platform = UNKNOWN_PLATFORM) -> CheckRun:
         settings = replace(self.settings, url=validate_url(url))
         return CheckRun(
-            settings,
-            self.credential,
-            trace_headers(self.trace_id),
-            self.secret_headers,
-            self.run_id,
-            self.trace_id,
+            settings, self.credential, self.secret_headers, self.run_id, self.trace_id, platform
         )
 
     async def _logs(
-        self, target: Target, budget: Budget, failed: bool
+        self, target: Target, budget: Budget, failed: bool, expected: Expected
     ) -> tuple[CheckResult, LogsBlock | None, str | None]:
         """``logs.errors``, the report's ``logs`` block, and an error when Logging failed.
 
         Polling stops early once the verdict cannot change (more entries than
-        allowed) and, when a check failed, once an entry logged while serving
-        the gate's own probes has arrived: that entry is the most useful
-        evidence, and it may be ingested after unrelated ones.
+        allowed) and, when a check failed, once the entry that explains it has
+        arrived (one logged while serving the gate's own probes, or Cloud Run's
+        startup-probe line): it may be ingested after unrelated ones.
         """
         from gate.cloud.logs import CloudLogs, revision_filter
 
@@ -179,13 +130,16 @@ class Verifier:
 
         def enough(entries: Sequence[LogRecord]) -> bool:
             kept = [e for e in entries if not is_ignored(e, options.ignore_log)]
-            explained = not failed or any(from_gate(e, self.trace_id) for e in kept)
-            return len(kept) > options.max_log_errors and explained
+            explained = not failed or any(
+                from_gate(e, self.trace_id) or kind_of(e) == "startup" for e in kept
+            )
+            counted = [e for e in kept if counts(e, expected)]
+            return len(counted) > options.max_log_errors and explained
 
         self.progress("reading the revision's errors from Cloud Logging")
         settle = max(0.0, min(options.log_settle, budget.deadline.remaining() - 1.0))
         log_filter = revision_filter(
-            options.service, target.revision, options.region, target.created
+            options.project, options.service, target.revision, options.region, target.info.created
         )
         try:
             logs = await CloudLogs.connect(options.project, budget)
@@ -197,12 +151,13 @@ class Verifier:
             result, block = judge_logs(None, None, (), 0, f"not run: {exc.message}")
             return result, block, exc.message
         result, block = judge_logs(
-            fetched, self.trace_id, options.ignore_log, options.max_log_errors
-        )
+            fetched, self.trace_id, options.ignore_log, options.max_log_errors,
+            expected=expected,
+        )  # fmt: skip
         return result, block, None
 
     async def run(self) -> RunResult:
-        """Resolve, check, read logs, act; always return a result for the report.
+        """Resolve, judge readiness, check, read logs, act; always return a result.
 
         Errors before the checks (a missing service, a denied read) propagate as
         :class:`~gate.errors.GateError`: there is nothing to report yet.
@@ -214,14 +169,24 @@ class Verifier:
         budget = Budget(deadline)
         options = self.options
         cloud = await CloudRun.connect(options.project, options.region, options.service, budget)
-        target = await resolve(cloud, options)
-        # The service URL is the audience Cloud Run accepts for its tag URLs too.
-        self.secret_headers = await self._iam_headers(target.state.uri, budget)
-        self.progress(f"checking {target.revision} at {target.url}")
-        run = self._checks(target.url)
-        checks = await run.run(deadline)
+        target = await resolve(cloud, options, self.settings.retry_budget, deadline)
+        ready = judge_ready(target.info, target.state, target.waited_s)
+        if target.url is not None:
+            # The service URL is the audience Cloud Run accepts for its tag URLs too.
+            self.secret_headers = await self._iam_headers(target.state.uri, budget)
+            self.progress(f"checking {target.revision} at {target.url}")
+            run = self._checks(target.url, Platform(options.iam, "h2c" in target.info.ports))
+            probed = await run.run(deadline)
+        else:
+            run = self._checks(target.state.uri)
+            reason = f"not run: revision {target.revision} is not Ready, so it serves nothing"
+            probed = tuple(skipped(check_id, reason) for check_id in CHECK_IDS)
+        checks = (ready, *probed)
+        expected = Expected(
+            frozenset(run.negative_traces.values()), self.trace_id if options.iam else None
+        )
         logs_check, logs_block, logs_error = await self._logs(
-            target, budget, checks_failed(checks, strict=False)
+            target, budget, checks_failed(checks, strict=False), expected
         )
         checks = (*checks, logs_check)
         failed = checks_failed(checks, self.settings.strict)
@@ -251,17 +216,23 @@ class Verifier:
 
     async def _decide(self, cloud: RunApi, target: Target, failed: bool) -> tuple[Plan | None, str]:
         options = self.options
+        state = target.state
         if failed and options.on_failure == "rollback":
+            if not target.info.ready and not _pinned_to(state, target.revision):
+                return None, (
+                    f"traffic never left {state.serving()}: {target.revision} never became "
+                    "Ready, so there is nothing to roll back"
+                )
             if options.restore is not None:
-                return restore(target.state, load_snapshot(options.restore, target.state.name)), ""
+                return restore(state, load_snapshot(options.restore, state.name)), ""
             previous = previous_ready(await cloud.revisions(), target.revision)
             if previous is None:
                 return None, f"no ready revision older than {target.revision} to roll back to"
-            return rollback_to(target.state, previous.name), ""
+            return rollback_to(state, previous.name), ""
         if failed:
             return None, "the release failed; --on-failure fail leaves traffic as it is"
         if options.promote:
-            return promote(target.state, target.revision), ""
+            return promote(state, target.revision), ""
         return None, "passed; --promote not given"
 
     async def _perform(
@@ -272,7 +243,7 @@ class Verifier:
         except GateError as exc:
             return action_block(None, "failed", exc.message), exc.message
         if plan is None:
-            if failed and self.options.on_failure == "rollback":
+            if failed and self.options.on_failure == "rollback" and target.info.ready:
                 return action_block(None, "failed", reason), reason
             return action_block(None, "skipped", reason), None
         self.progress(f"{plan.kind}: {plan.source} -> {plan.target}")
@@ -283,7 +254,7 @@ class Verifier:
         if after is None or plan.kind != "rollback":
             return action_block(plan, status, reason), None
         self.progress(f"verifying the rollback at {after.uri}")
-        recheck = await self._checks(after.uri).run(Deadline(self.settings.deadline))
+        recheck = await self._checks(after.uri).run(Deadline(ACTION_TIMEOUT_S))
         healthy = not any(c.status == "fail" for c in recheck)
         return action_block(plan, "done", verified=healthy, checks=_check_summary(recheck)), None
 

@@ -22,7 +22,6 @@ what the gate asked. Tests and the demo inject failures through
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
@@ -31,6 +30,7 @@ from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import grpc
 from google.cloud import run_v2
@@ -39,26 +39,26 @@ from google.longrunning import operations_pb2
 from google.protobuf import any_pb2
 from google.rpc import status_pb2
 
-_FILTER_CLAUSE = re.compile(r'^(?P<field>[a-z_.]+)\s*(?P<op>>=|<=|=|>|<)\s*"?(?P<value>[^"]*)"?$')
-_FILTER_FIELDS = {
-    "resource.type": ("=",),
-    "resource.labels.service_name": ("=",),
-    "resource.labels.revision_name": ("=",),
-    "resource.labels.location": ("=",),
-    "severity": (">=",),
-    "timestamp": (">=", ">"),
-}
-_SEVERITIES = {
-    "DEFAULT": 0,
-    "DEBUG": 100,
-    "INFO": 200,
-    "NOTICE": 300,
-    "WARNING": 400,
-    "ERROR": 500,
-    "CRITICAL": 600,
-    "ALERT": 700,
-    "EMERGENCY": 800,
-}
+from gate.sandbox.logfilter import SEVERITIES, FilterError, matches, parse_log_filter
+
+NOT_LISTENING = (
+    "The user-provided container failed to start and listen on the port defined provided by "
+    "the PORT=8080 environment variable within the allocated timeout. This can happen when the "
+    "container port is misconfigured or if the timeout is too short."
+)
+
+
+def _ready_condition(ready: bool) -> Any:
+    """A Ready condition that succeeded, or failed as a container that never listened."""
+    state = run_v2.Condition.State
+    if ready:
+        return run_v2.Condition(type_="Ready", state=state.CONDITION_SUCCEEDED)
+    return run_v2.Condition(
+        type_="Ready",
+        state=state.CONDITION_FAILED,
+        revision_reason=run_v2.Condition.RevisionReason.HEALTH_CHECK_CONTAINER_ERROR,
+        message=NOT_LISTENING,
+    )
 
 
 def _not_found(name: str) -> _Abort:
@@ -87,42 +87,6 @@ class Call:
     request: Any
 
 
-def parse_log_filter(text: str) -> list[tuple[str, str, str]]:
-    """Parse the gate's filter subset: clauses joined by AND, one known field each."""
-    clauses: list[tuple[str, str, str]] = []
-    for raw in re.split(r"\s+AND\s+", text.strip()):
-        match = _FILTER_CLAUSE.match(raw.strip())
-        if match is None:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"unsupported filter clause: {raw!r}")
-        name, op, value = match["field"], match["op"], match["value"]
-        if name not in _FILTER_FIELDS or op not in _FILTER_FIELDS[name]:
-            raise _Abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"the emulator does not support {name}{op}: extend it or change the filter",
-            )
-        if name == "severity" and value not in _SEVERITIES:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"unknown severity {value!r}")
-        clauses.append((name, op, value))
-    return clauses
-
-
-def _matches(entry: _Log, clauses: list[tuple[str, str, str]]) -> bool:
-    resource = entry.entry.resource
-    for name, op, value in clauses:
-        if name == "resource.type" and resource.type != value:
-            return False
-        label = name.rpartition(".")[2]
-        if name.startswith("resource.labels.") and resource.labels.get(label) != value:
-            return False
-        if name == "severity" and int(entry.entry.severity) < _SEVERITIES[value]:
-            return False
-        if name == "timestamp":
-            bound = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            if entry.timestamp < bound or (op == ">" and entry.timestamp == bound):
-                return False
-    return True
-
-
 @dataclass
 class CloudEmulator:
     """State and gRPC server of the emulated APIs."""
@@ -136,6 +100,7 @@ class CloudEmulator:
     fail_next_update: str | None = None
     tag_urls: dict[tuple[str, str], str] = field(default_factory=dict)
     _operations: dict[str, operations_pb2.Operation] = field(default_factory=dict)
+    _settles_at: dict[str, float] = field(default_factory=dict)
     _logs: list[_Log] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _server: grpc.Server | None = None
@@ -168,25 +133,34 @@ class CloudEmulator:
         created: datetime | None = None,
         traffic: bool = True,
         tag: str | None = None,
+        port: str = "http1",
+        pending_for_s: float = 0.0,
     ) -> None:
-        """Deploy a revision: like ``gcloud run deploy``, with or without traffic and a tag."""
+        """Deploy a revision: like ``gcloud run deploy``, with or without traffic and a tag.
+
+        A revision that is not ``ready`` failed its startup probe: its Ready
+        condition says so, the service keeps its latest ready revision, and its
+        tag exists only in the traffic as requested. ``pending_for_s`` keeps the
+        Ready condition reconciling for that long (a deploy still rolling out).
+        ``port`` names the container port (``h2c``: end-to-end HTTP/2).
+        """
         with self._lock:
             svc = self.services[self.service_name(service)]
             full = f"{svc.name}/revisions/{revision}"
-            condition = run_v2.Condition(
-                type_="Ready",
-                state=(
-                    run_v2.Condition.State.CONDITION_SUCCEEDED
-                    if ready
-                    else run_v2.Condition.State.CONDITION_FAILED
-                ),
-            )
             self.revisions[full] = run_v2.Revision(
                 name=full,
                 service=svc.name,
                 create_time=created or datetime.now(UTC),
-                conditions=[condition],
+                conditions=[_ready_condition(ready)],
+                containers=[
+                    run_v2.Container(
+                        name=f"{service}-1",
+                        image=f"europe-docker.pkg.dev/{self.project}/images/{service}",
+                        ports=[run_v2.ContainerPort(name=port, container_port=8080)],
+                    )
+                ],
             )
+            self._settles_at[full] = time.monotonic() + pending_for_s
             previous = svc.latest_ready_revision.rsplit("/", 1)[-1]
             svc.latest_created_revision = full
             if ready:
@@ -222,11 +196,18 @@ class CloudEmulator:
         trace: str | None = None,
         delay_s: float = 0.0,
         when: datetime | None = None,
+        log: str = "run.googleapis.com/stderr",
+        status: int | None = None,
     ) -> None:
-        """Append a log entry as Cloud Run would; it becomes visible after ``delay_s``."""
+        """Append a log entry as Cloud Run would; it becomes visible after ``delay_s``.
+
+        ``log`` is the log's id (``run.googleapis.com/requests`` for the request
+        log, with the request's HTTP ``status``; ``.../varlog/system``).
+        """
         timestamp = when or datetime.now(UTC)
         entry = LogEntry(
-            log_name=f"projects/{self.project}/logs/run.googleapis.com%2Fstderr",
+            log_name=f"projects/{self.project}/logs/{quote(log, safe='')}",
+            http_request={"status": status, "request_method": "GET"} if status else None,
             resource={
                 "type": "cloud_run_revision",
                 "labels": {
@@ -238,7 +219,7 @@ class CloudEmulator:
                 },
             },
             timestamp=timestamp,
-            severity=_SEVERITIES[severity],
+            severity=SEVERITIES[severity],
             text_payload=message,
             insert_id=uuid.uuid4().hex[:16],
             trace=f"projects/{self.project}/traces/{trace}" if trace else "",
@@ -269,6 +250,8 @@ class CloudEmulator:
         short = svc.name.rsplit("/", 1)[-1]
         for target in targets:
             revision = target.revision or latest
+            if not self._is_ready(f"{svc.name}/revisions/{revision}"):
+                continue  # a revision that never became ready serves nothing
             uri = ""
             if target.tag:
                 uri = self.tag_urls.get((short, target.tag), "")
@@ -363,7 +346,7 @@ class CloudEmulator:
             if request.parent not in self.services:
                 raise _not_found(request.parent)
             found = sorted(
-                (r for r in self.revisions.values() if r.service == request.parent),
+                (self._view(r) for r in self.revisions.values() if r.service == request.parent),
                 key=lambda r: r.create_time,
                 reverse=True,
             )
@@ -376,7 +359,29 @@ class CloudEmulator:
             revision = self.revisions.get(request.name)
         if revision is None:
             raise _not_found(request.name)
-        return revision
+        return self._view(revision)
+
+    def _is_ready(self, name: str) -> bool:
+        """Whether the revision became (or will become, once deployed) ready."""
+        revision = self.revisions.get(name)
+        return revision is not None and revision.conditions[0].state == (
+            run_v2.Condition.State.CONDITION_SUCCEEDED
+        )
+
+    def _view(self, revision: Any) -> Any:
+        """The revision as read now: still reconciling until its ``pending_for_s`` is over."""
+        if time.monotonic() >= self._settles_at.get(revision.name, 0.0):
+            return revision
+        view = run_v2.Revision.deserialize(run_v2.Revision.serialize(revision))
+        view.conditions = [
+            run_v2.Condition(
+                type_="Ready",
+                state=run_v2.Condition.State.CONDITION_RECONCILING,
+                revision_reason=run_v2.Condition.RevisionReason.PENDING,
+                message="Deploying revision.",
+            )
+        ]
+        return view
 
     def _list_log_entries(self, request: Any) -> Any:
         self._record("ListLogEntries", request)
@@ -385,13 +390,18 @@ class CloudEmulator:
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"resource_names must be [projects/{self.project}]",
             )
-        clauses = parse_log_filter(request.filter)
+        try:
+            condition = parse_log_filter(request.filter)
+        except FilterError as exc:
+            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
         if request.order_by not in ("", "timestamp asc", "timestamp desc"):
             raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"order_by {request.order_by!r}")
         now = time.monotonic()
         with self._lock:
             visible = [
-                log for log in self._logs if log.visible_at <= now and _matches(log, clauses)
+                log
+                for log in self._logs
+                if log.visible_at <= now and matches(condition, log.entry, log.timestamp)
             ]
         visible.sort(key=lambda log: log.timestamp, reverse=request.order_by == "timestamp desc")
         entries, token = self._page(

@@ -22,6 +22,17 @@ FAULTS: dict[str, str] = {
     "cold-start": "answers 503 with Retry-After to everything for --cold-start seconds",
     "garbage": "answers every connection with bytes that are not HTTP",
     "hang": "accepts connections and never answers",
+    "empty-reply": "accepts each connection, reads the request and closes without answering",
+    "rate-limited": "Cloud Run's front end: 429 'Rate exceeded.' (no instance free)",
+    "not-ready-page": "Cloud Run's front end: Google's 503 page, service not available yet",
+    "h2c-reset": "health answers; the upgrade gets the 503 'upstream connect error' of h2c",
+    "iam-forbidden": "Cloud Run's front end: Google's 403 page, no permission (IAM)",
+    "iam-token-rejected": "Cloud Run's front end: Google's 401 page, invalid_token challenge",
+    "bad-gateway": "a proxy in front answers 502 Bad Gateway to everything",
+    "close-1008": 'closes with 1008 "invalid token" on the first message (auth in the handler)',
+    "binary-reply": "answers the first message in a binary frame",
+    "accepts-alg-none": "accepts an unsigned token (alg: none)",
+    "ignores-claims": "verifies the signature but not the audience or issuer",
 }
 
-RAW_FAULTS = frozenset({"garbage", "hang"})
+RAW_FAULTS = frozenset({"garbage", "hang", "empty-reply"})

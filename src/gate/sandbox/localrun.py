@@ -20,7 +20,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from gate.cloud.model import SYSTEM_LOG
 from gate.sandbox.emulator import CloudEmulator
+from gate.sandbox.frontend import STARTUP_PROBE_FAILED
 from gate.sandbox.service import Sandbox, SandboxConfig
 
 _PIPE_CHUNK = 64 * 1024
@@ -97,9 +99,11 @@ class LocalCloudRun:
         jwt_secret: str | None = None,
         log_delay_s: float = 0.5,
         emulator: CloudEmulator | None = None,
+        audience: str | None = None,
     ) -> None:
         self.service = service
         self.jwt_secret = jwt_secret
+        self.audience = audience
         self.log_delay_s = log_delay_s
         self._owns_emulator = emulator is None
         self.emulator = emulator or CloudEmulator(project=project, region=region)
@@ -139,25 +143,54 @@ class LocalCloudRun:
         tag: str | None = None,
         created: datetime | None = None,
         ready: bool = True,
+        port: str = "http1",
+        pending_for_s: float = 0.0,
+        **config: Any,
     ) -> None:
-        """Start a sandbox revision and record it as deployed, like ``gcloud run deploy``."""
-        config = SandboxConfig(
-            fault=fault,
-            jwt_secret=self.jwt_secret,
-            revision=revision,
-            service=self.service,
-            log_sink=lambda record: self._log(revision, record),
-        )
-        sandbox = Sandbox(config)
-        await sandbox.start()
-        self.sandboxes[revision] = sandbox
-        self.ports[revision] = sandbox.port
-        if tag is not None and (self.service, tag) not in self.emulator.tag_urls:
-            url = await self.router.listen(lambda: self._pick_by_tag(tag))
-            self.emulator.tag_urls[(self.service, tag)] = url
+        """Start a sandbox revision and record it as deployed, like ``gcloud run deploy``.
+
+        A revision that is not ``ready`` never listens: no sandbox starts, and
+        Cloud Run's system log says the startup probe failed, as it does about
+        240 s after such a deploy. ``config`` goes to the sandbox
+        (:class:`~gate.sandbox.service.SandboxConfig`, e.g. ``fault_for_s``).
+        """
+        if ready:
+            sandbox = Sandbox(
+                SandboxConfig(
+                    fault=fault,
+                    jwt_secret=self.jwt_secret,
+                    audience=self.audience,
+                    revision=revision,
+                    service=self.service,
+                    log_sink=lambda record: self._log(revision, record),
+                    **config,
+                )
+            )
+            await sandbox.start()
+            self.sandboxes[revision] = sandbox
+            self.ports[revision] = sandbox.port
+            if tag is not None and (self.service, tag) not in self.emulator.tag_urls:
+                url = await self.router.listen(lambda: self._pick_by_tag(tag))
+                self.emulator.tag_urls[(self.service, tag)] = url
+        else:
+            self._never_started(revision)
         self.emulator.add_revision(
-            self.service, revision, ready=ready, created=created, traffic=traffic, tag=tag
-        )
+            self.service, revision, ready=ready, created=created, traffic=traffic, tag=tag,
+            port=port, pending_for_s=pending_for_s,
+        )  # fmt: skip
+
+    def _never_started(self, revision: str) -> None:
+        """Cloud Run's system log about a container that never listened on its port."""
+        container = f"{self.service}-1"
+        for severity, message in (
+            ("INFO", "Starting new instance. Reason: DEPLOYMENT_ROLLOUT - Instance started due "
+             "to traffic shifting between revisions or a new deployment."),
+            ("ERROR", STARTUP_PROBE_FAILED.format(container=container)),
+        ):  # fmt: skip
+            self.emulator.write_log(
+                self.service, revision, message, severity=severity, log=SYSTEM_LOG,
+                delay_s=self.log_delay_s,
+            )  # fmt: skip
 
     def _log(self, revision: str, record: dict[str, Any]) -> None:
         severity = str(record.get("severity", "DEFAULT"))
@@ -168,6 +201,8 @@ class LocalCloudRun:
             severity=severity,
             trace=record.get("trace"),
             delay_s=self.log_delay_s,
+            log=str(record.get("log", "run.googleapis.com/stderr")),
+            status=record.get("status"),
         )
 
     def _pick_by_traffic(self) -> int | None:

@@ -36,6 +36,19 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from gate.sandbox.faults import FAULTS, RAW_FAULTS
+from gate.sandbox.frontend import (
+    H2C_RESET,
+    INVALID_TOKEN_CHALLENGE,
+    MALFORMED_RESPONSE,
+    NO_INSTANCE,
+    NOT_AUTHENTICATED,
+    NOT_AUTHORIZED,
+    RATE_EXCEEDED,
+    forbidden_page,
+    front_end_headers,
+    not_ready_page,
+    unauthorized_page,
+)
 
 PLAIN_SUBPROTOCOL = "chat.v1"
 AGENT_EVENTS: tuple[str, ...] = (
@@ -60,14 +73,22 @@ def stderr_sink(record: dict[str, Any]) -> None:
 class SandboxConfig:
     """How the sandbox behaves.
 
-    Besides ``fault``: ``delay_s`` delays every HTTP answer, upgrade and reply (a
+    Besides ``fault``: ``fault_for_s`` ends a front-end fault after that many
+    seconds (an IAM binding that propagates, a revision that becomes ready);
+    ``refusal_severity`` is the severity at which refused tokens are logged;
+    ``audience`` and ``issuer`` are checked in tokens when set;
+    ``delay_s`` delays every HTTP answer, upgrade and reply (a
     stand-in for network distance, used by latency tests and the benchmark);
     ``max_sessions`` refuses upgrades beyond that many open sockets with 403;
     ``scramble_events`` swaps two agent events; ``drop_events`` omits some.
     """
 
     fault: str = "none"
+    fault_for_s: float | None = None
+    refusal_severity: str = "WARNING"
     jwt_secret: str | None = None
+    audience: str | None = None
+    issuer: str | None = None
     cold_start_s: float = 2.0
     delay_s: float = 0.0
     max_sessions: int | None = None
@@ -102,6 +123,19 @@ def _json_response(status: int, body: Mapping[str, Any], reason: str = "") -> Re
     return Response(status, reason or HTTPStatus(status).phrase, headers, payload)
 
 
+def _front_end_response(
+    status: int, body: str, content_type: str = "text/html; charset=UTF-8"
+) -> Response:
+    from http import HTTPStatus
+
+    payload = body.encode()
+    headers = Headers()
+    for name, value in front_end_headers(content_type).items():
+        headers[name] = value
+    headers["Content-Length"] = str(len(payload))
+    return Response(status, HTTPStatus(status).phrase, headers, payload)
+
+
 def _text_response(status: int, text: str, extra: Mapping[str, str] | None = None) -> Response:
     from http import HTTPStatus
 
@@ -124,6 +158,10 @@ class SandboxService:
         self.tokens_seen: list[str] = []
         self.sessions = 0
         self.traces_seen: list[str | None] = []
+
+    def request_log(self, severity: str, message: str, status: int, trace: str | None) -> None:
+        """What Cloud Run's front end writes to the request log about a refused request."""
+        self.log(severity, message, trace, log="run.googleapis.com/requests", status=status)
 
     def log(self, severity: str, message: str, trace: str | None, **fields: Any) -> None:
         """Emit one structured log record."""
@@ -175,12 +213,24 @@ class SandboxService:
             return None
         if token is None:
             return "missing token"
+        checked = fault != "ignores-claims"
         try:
+            if (
+                fault == "accepts-alg-none"
+                and jwt.get_unverified_header(token).get("alg") == "none"
+            ):
+                return None
             jwt.decode(
                 token,
                 secret,
                 algorithms=["HS256"],
-                options={"verify_aud": False, "verify_exp": fault != "expired-accepted"},
+                audience=self.config.audience if checked else None,
+                issuer=self.config.issuer if checked else None,
+                options={
+                    "verify_aud": checked and self.config.audience is not None,
+                    "verify_iss": checked and self.config.issuer is not None,
+                    "verify_exp": fault != "expired-accepted",
+                },
             )
         except jwt.ExpiredSignatureError:
             return "token expired"
@@ -222,6 +272,9 @@ class SandboxService:
         self.traces_seen.append(trace)
         if self.cold():
             return _text_response(503, "starting up", {"Retry-After": "1"})
+        refusal = self.front_end(path, trace)
+        if refusal is not None:
+            return refusal
         if path in ("/health", "/api/health"):
             if self.config.fault == "health-500":
                 self.log("ERROR", "health handler failed: database pool exhausted", trace)
@@ -252,13 +305,43 @@ class SandboxService:
             return _json_response(403, {"error": "forbidden"})
         refused = self.authenticate(token)
         if refused:
-            self.log("WARNING", f"websocket auth failed: {refused}", trace)
+            self.log(self.config.refusal_severity, f"websocket auth failed: {refused}", trace)
             return _json_response(403, {"error": refused})
         limit = self.config.max_sessions
         if limit is not None and self.sessions >= limit:
             self.log("ERROR", f"session limit reached ({limit} concurrent sockets)", trace)
             return _json_response(403, {"error": "too many sessions"})
         self.sessions += 1
+        return None
+
+    def front_end(self, path: str, trace: str | None) -> Response | None:
+        """What stands in front of the app answers instead of it, for the front-end faults.
+
+        Each refusal is also written to the request log, at the severity and in
+        the words Cloud Run uses (capacity and IAM at WARNING, the rest at ERROR).
+        """
+        fault = self.config.fault
+        lasting = self.config.fault_for_s
+        if lasting is not None and time.monotonic() - self.started >= lasting:
+            return None
+        if fault == "rate-limited":
+            self.request_log("WARNING", NO_INSTANCE, 429, trace)
+            return _front_end_response(429, RATE_EXCEEDED, "text/html; charset=UTF-8")
+        if fault == "not-ready-page":
+            return _front_end_response(503, not_ready_page())
+        if fault == "iam-forbidden":
+            self.request_log("WARNING", NOT_AUTHENTICATED, 403, trace)
+            return _front_end_response(403, forbidden_page(path))
+        if fault == "iam-token-rejected":
+            self.request_log("WARNING", NOT_AUTHORIZED, 401, trace)
+            response = _front_end_response(401, unauthorized_page())
+            response.headers["www-authenticate"] = INVALID_TOKEN_CHALLENGE
+            return response
+        if fault == "bad-gateway":
+            return _text_response(502, "Bad Gateway")
+        if fault == "h2c-reset" and path == "/ws":
+            self.request_log("ERROR", MALFORMED_RESPONSE, 503, trace)
+            return _front_end_response(503, H2C_RESET, "text/plain")
         return None
 
     def select_subprotocol(
@@ -308,6 +391,13 @@ class SandboxService:
                     self.log("ERROR", "message handler exited: main cleanup", trace)
                     await connection.close(1000, "main cleanup")
                     return
+                if fault == "close-1008":
+                    self.log("WARNING", "websocket session refused: invalid token", trace)
+                    await connection.close(1008, "invalid token")
+                    return
+                if fault == "binary-reply":
+                    await connection.send(json.dumps({"type": "pong"}).encode())
+                    continue
                 if fault == "crash":
                     self.log(
                         "ERROR",
@@ -393,6 +483,10 @@ class Sandbox:
             if self.config.fault == "garbage":
                 writer.write(b"\x16\x03\x01\x02\x00garbage\xff\xfe not http\r\n\r\n")
                 await writer.drain()
+                writer.close()
+            elif self.config.fault == "empty-reply":
+                with contextlib.suppress(asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                    await _reader.readuntil(b"\r\n\r\n")
                 writer.close()
             else:
                 await asyncio.sleep(3600)

@@ -26,12 +26,6 @@ class Plan:
     etag: str
 
 
-def serving(state: ServiceState) -> str:
-    """The revisions receiving traffic, as ``rev (100%)`` text."""
-    shares = [f"{s.revision} ({s.percent}%)" for s in state.statuses if s.percent > 0]
-    return ", ".join(shares) or "nothing"
-
-
 def _tags(state: ServiceState) -> list[TrafficEntry]:
     return [
         TrafficEntry("REVISION", s.revision, 0, s.tag)
@@ -43,13 +37,13 @@ def _tags(state: ServiceState) -> list[TrafficEntry]:
 def rollback_to(state: ServiceState, revision: str) -> Plan:
     """Send 100% of traffic to ``revision``."""
     split = (TrafficEntry("REVISION", revision, 100), *_tags(state))
-    return Plan("rollback", serving(state), revision, split, state.etag)
+    return Plan("rollback", state.serving(), revision, split, state.etag)
 
 
 def restore(state: ServiceState, split: tuple[TrafficEntry, ...]) -> Plan:
     """Put back the traffic recorded by ``gate snapshot``."""
     target = ", ".join(f"{t.revision} ({t.percent}%)" for t in split if t.percent) or "nothing"
-    return Plan("rollback", serving(state), target, split, state.etag)
+    return Plan("rollback", state.serving(), target, split, state.etag)
 
 
 def promote(state: ServiceState, revision: str) -> Plan:
@@ -57,7 +51,7 @@ def promote(state: ServiceState, revision: str) -> Plan:
     latest = revision == state.latest_ready
     first = TrafficEntry("LATEST" if latest else "REVISION", "" if latest else revision, 100)
     target = f"{revision} (LATEST)" if latest else revision
-    return Plan("promote", serving(state), target, (first, *_tags(state)), state.etag)
+    return Plan("promote", state.serving(), target, (first, *_tags(state)), state.etag)
 
 
 def already(state: ServiceState, plan: Plan) -> bool:
