@@ -449,3 +449,134 @@ def test_live_progress_on_a_terminal(cloud: CloudThread, tmp_path: Path) -> None
     assert "for Cloud Logging to settle" in progress
     assert "\x1b[K" in progress
     assert "\x1b" not in stdout.decode()
+
+
+def test_a_newest_revision_that_never_started_fails_and_is_never_promoted(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    """The old revision keeps serving; the gate judges the latest created one, not it."""
+    cloud.deploy(NEW, ready=False)
+    run = gate_cloud(*_verify("--promote"))
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert run.report is not None
+    ready = run.check("revision.ready")
+    assert ready["diagnosis"] == "revision_not_ready"
+    assert "failed to start and listen on the port" in ready["summary"]
+    assert "HEALTH_CHECK_CONTAINER_ERROR" in ready["summary"]
+    assert OLD in ready["hint"]
+    assert run.check("ws.upgrade")["status"] == "skip"
+    assert run.report["target"]["revision"] == NEW
+    assert cloud.emulator.calls_to("UpdateService") == []
+    assert cloud.emulator.traffic_of("svc")[0][:2] == (OLD, 100)
+    groups = run.report["logs"]["groups"]
+    startup = [g for g in groups if g["kind"] == "startup"]
+    assert startup
+    assert "STARTUP TCP probe failed" in startup[0]["sample"]
+    info = [g for g in groups if g["severity"] == "INFO"]
+    assert info
+    assert not info[0]["counted"]  # an instance starting is context
+
+
+def test_a_failed_revision_by_name_or_tag_fails_the_same_way(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, ready=False, traffic=False, tag=TAG)
+    by_name = gate_cloud(*_verify("--revision", NEW))
+    assert by_name.exit_code == 1
+    assert by_name.check("revision.ready")["diagnosis"] == "revision_not_ready"
+    by_tag = gate_cloud(*_verify("--tag", TAG))  # the tag exists only in the requested traffic
+    assert by_tag.exit_code == 1, by_tag.stdout + by_tag.stderr
+    assert by_tag.check("revision.ready")["diagnosis"] == "revision_not_ready"
+    assert by_tag.report is not None
+    assert by_tag.report["target"]["tag"] == TAG
+
+
+def test_rollback_of_a_revision_that_never_served_changes_nothing(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, ready=False)
+    run = gate_cloud(*_verify("--on-failure", "rollback"))
+    assert run.exit_code == 1
+    assert run.report is not None
+    action = run.report["action"]
+    assert (action["kind"], action["status"]) == ("none", "skipped")
+    assert f"traffic never left {OLD} (100%)" in action["reason"]
+    assert cloud.emulator.calls_to("UpdateService") == []
+
+
+def test_traffic_pinned_to_a_failed_revision_is_moved_back(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, ready=False, traffic=False)
+    cloud.emulator.request_traffic("svc", [(NEW, 50), (OLD, 50)])
+    run = gate_cloud(*_verify("--revision", NEW, "--on-failure", "rollback"))
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert run.report is not None
+    assert (run.report["action"]["kind"], run.report["action"]["status"]) == ("rollback", "done")
+    assert cloud.emulator.traffic_of("svc")[0][:2] == (OLD, 100)
+
+
+def test_a_revision_still_deploying_is_waited_for(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, pending_for_s=1.0)
+    run = gate_cloud(*_verify())
+    assert run.exit_code == 0, run.stdout + run.stderr
+    ready = run.check("revision.ready")
+    assert ready["status"] == "pass"
+    assert ready["evidence"]["waited_s"] >= 1.0
+    assert len(cloud.emulator.calls_to("GetRevision")) >= 2
+
+
+def test_partial_traffic_without_a_tag_names_what_serves(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, traffic=False)
+    run = gate_cloud(*_verify())
+    assert run.exit_code == 2
+    assert f"serving: {OLD} (100%)" in run.stderr
+
+
+def test_negative_session_log_noise_is_expected_not_counted(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    """A healthy release whose app logs every refused token at ERROR passes."""
+    cloud.deploy(NEW, refusal_severity="ERROR")
+    run = gate_cloud(*_verify("--log-settle", "1"))
+    assert run.exit_code == 0, run.stdout
+    assert run.report is not None
+    logs = run.report["logs"]
+    assert logs["count"] == 0
+    assert logs["expected"] >= 3
+    assert all(g["expected"] and not g["counted"] for g in logs["groups"])
+    assert "[expected: the gate's refused probes]" in run.stdout
+
+
+def test_a_warning_429_request_log_entry_is_pulled_and_counted(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW)
+    cloud.emulator.write_log(
+        "svc", NEW, "The request was aborted because there was no available instance.",
+        severity="WARNING", log="run.googleapis.com/requests", status=429,
+    )  # fmt: skip
+    cloud.emulator.write_log("svc", NEW, "a warning of the app itself", severity="WARNING")
+    run = gate_cloud(*_verify())
+    check = run.check("logs.errors")
+    assert check["diagnosis"] == "log_errors_found"
+    assert run.report is not None
+    groups = run.report["logs"]["groups"]
+    assert [(g["kind"], g["count"], g["counted"]) for g in groups] == [("capacity", 1, True)]
+    assert "max instances" in check["hint"]
+    assert "httpRequest.status>=400" in run.report["logs"]["filter"]
+
+
+def test_h2c_port_is_named_when_the_upgrade_is_reset(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, "h2c-reset", port="h2c")
+    run = gate_cloud(*_verify("--no-logs"))
+    upgrade = run.check("ws.upgrade")
+    assert upgrade["diagnosis"] == "upstream_reset"
+    assert "container port is named h2c" in upgrade["hint"]
+    assert run.check("revision.ready")["evidence"]["ports"] == ["h2c"]

@@ -12,16 +12,17 @@ import click
 
 from gate.cli.output import fail, finish, report_path
 from gate.errors import GateError
-from gate.sandbox.faults import FAULTS
+from gate.sandbox.faults import DEMO_FAULTS, FAULTS
 
 
 @click.command()
 @click.option(
     "--fault",
-    type=click.Choice(sorted(FAULTS)),
+    type=click.Choice(sorted([*FAULTS, *DEMO_FAULTS])),
     default="close-on-message",
     show_default=True,
-    help="The failure the second sandbox reproduces.",
+    help="The failure of the new revision (see `gate sandbox faults`; never-starts: its "
+    "container never listens).",
 )
 @click.option(
     "--report-json",

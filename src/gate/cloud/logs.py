@@ -116,6 +116,10 @@ class CloudLogs:
         )
         return cls(project, client, budget)
 
+    def close(self) -> None:
+        """Close the client's channel."""
+        self._client.transport.close()
+
     async def fetch(self, log_filter: str) -> tuple[list[LogRecord], int, bool]:
         """All matching entries (every page, up to ``MAX_ENTRIES``): entries, calls, truncated."""
         from google.cloud.logging_v2.types import ListLogEntriesRequest

@@ -117,6 +117,11 @@ class CloudRun:
         name = f"projects/{project}/locations/{region}/services/{service}"
         return cls(name, services, revisions, budget)
 
+    def close(self) -> None:
+        """Close the clients' channels (the emulator's server may stop right after)."""
+        for client in (self._services, self._revisions):
+            client.transport.close()
+
     def within(self, budget: Budget) -> CloudRun:
         """The same clients, with calls bounded by another budget (e.g. the actions')."""
         return CloudRun(self.name, self._services, self._revisions, budget)

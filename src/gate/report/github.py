@@ -6,6 +6,7 @@ Pure functions; :mod:`gate.report.ci` decides when to use them and where to writ
 from __future__ import annotations
 
 from gate.model import MultiResult, RunResult
+from gate.report.text import group_tags
 
 _ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skip": "⏭️"}
 
@@ -37,14 +38,15 @@ def summary_markdown(result: RunResult) -> str:
     if hints:
         lines += ["", "**Where to look**", ""]
         lines += [f"- `{c.id}`: {_cell(c.hint or '')}" for c in hints]
-    if result.logs is not None and result.logs.get("groups"):
-        lines += ["", f"**Cloud Logging**: {result.logs['count']} ERROR entries", "",
-                  "| count | severity | first | from the gate's probes | sample |",
+    if result.logs is not None and result.logs["groups"]:
+        lines += ["", f"**Cloud Logging**: {result.logs['count']} error entries "
+                  f"({result.logs['expected']} expected)", "",
+                  "| count | severity | first | marks | sample |",
                   "| --- | --- | --- | --- | --- |"]  # fmt: skip
         for group in result.logs["groups"][:10]:
             lines.append(
                 f"| {group['count']} | {group['severity']} | {group['first']} | "
-                f"{'yes' if group['caused_by_gate'] else ''} | {_cell(group['sample'])[:200]} |"
+                f"{_cell(group_tags(group))} | {_cell(group['sample'])[:200]} |"
             )
     if result.action is not None:
         action = result.action

@@ -8,7 +8,14 @@ free of control characters, as CI logs need.
 
 from __future__ import annotations
 
-from gate.model import ActionBlock, CheckResult, LogsBlock, MultiResult, RunResult
+from gate.model import (
+    ActionBlock,
+    CheckResult,
+    LogGroupBlock,
+    LogsBlock,
+    MultiResult,
+    RunResult,
+)
 
 _LABELS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP"}
 _SHOWN_GROUPS = 5
@@ -46,18 +53,29 @@ def check_lines(check: CheckResult, colour: bool) -> list[str]:
 def _log_lines(logs: LogsBlock) -> list[str]:
     groups = logs.get("groups", [])
     lines = [
-        f"logs: {logs.get('count', 0)} ERROR entries in {len(groups)} groups "
-        f"({logs.get('ignored', 0)} ignored, {logs.get('calls', 0)} list calls)"
+        f"logs: {logs['count']} error entries in {sum(g['counted'] for g in groups)} groups "
+        f"({logs['expected']} expected, {logs['ignored']} ignored, {logs['calls']} list calls)"
     ]
     for group in groups[:_SHOWN_GROUPS]:
-        origin = " [gate probe]" if group.get("caused_by_gate") else ""
         lines.append(
-            f"  {group['count']:>4} x {group['severity']:<8} first {group['first']}{origin}  "
-            f"{_clean(group['sample'])[:160]}"
+            f"  {group['count']:>4} x {group['severity']:<8} first {group['first']}"
+            f"{group_tags(group)}  {_clean(group['sample'])[:160]}"
         )
     if len(groups) > _SHOWN_GROUPS:
         lines.append(f"  ... {len(groups) - _SHOWN_GROUPS} more groups in the JSON report")
     return lines
+
+
+def group_tags(group: LogGroupBlock) -> str:
+    """The markers of a log group: who wrote it, and why it does not count when it does not."""
+    tags: list[str] = [group["kind"]] if group["kind"] != "app" else []
+    if group["caused_by_gate"]:
+        tags.append("gate probe")
+    if group["expected"]:
+        tags.append("expected: the gate's refused probes")
+    elif not group["counted"]:
+        tags.append("context, not counted")
+    return "".join(f" [{tag}]" for tag in tags)
 
 
 def action_line(action: ActionBlock) -> str:

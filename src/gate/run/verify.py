@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from gate.checks.frontend import UNKNOWN_PLATFORM, Platform
 from gate.checks.logs import Expected, counts, from_gate, is_ignored, judge_logs, kind_of
@@ -63,6 +64,9 @@ from gate.timing import Deadline, Stopwatch
 from gate.traffic.actions import apply
 from gate.traffic.plan import Plan, action_block, promote, restore, rollback_to
 from gate.traffic.snapshot import load_snapshot
+
+if TYPE_CHECKING:
+    from gate.cloud.run import CloudRun
 
 Progress = Callable[[str], None]
 
@@ -143,10 +147,13 @@ class Verifier:
         )
         try:
             logs = await CloudLogs.connect(options.project, budget)
-            fetched = await poll_logs(
-                logs, log_filter, target.revision, settle, enough,
-                lambda s: self.progress(f"waiting {s:.1f} s for Cloud Logging to settle"),
-            )  # fmt: skip
+            try:
+                fetched = await poll_logs(
+                    logs, log_filter, target.revision, settle, enough,
+                    lambda s: self.progress(f"waiting {s:.1f} s for Cloud Logging to settle"),
+                )  # fmt: skip
+            finally:
+                logs.close()
         except GateError as exc:
             result, block = judge_logs(None, None, (), 0, f"not run: {exc.message}")
             return result, block, exc.message
@@ -169,6 +176,15 @@ class Verifier:
         budget = Budget(deadline)
         options = self.options
         cloud = await CloudRun.connect(options.project, options.region, options.service, budget)
+        try:
+            return await self._gate(cloud, started_at, deadline, budget)
+        finally:
+            cloud.close()
+
+    async def _gate(
+        self, cloud: CloudRun, started_at: datetime, deadline: Deadline, budget: Budget
+    ) -> RunResult:
+        options = self.options
         target = await resolve(cloud, options, self.settings.retry_budget, deadline)
         ready = judge_ready(target.info, target.state, target.waited_s)
         if target.url is not None:

@@ -24,6 +24,7 @@ from gate.config.tokens import TokenSpec, load_credential
 from gate.model import RunResult
 from gate.run.loop import run
 from gate.run.verify import Verifier
+from gate.sandbox.faults import NEVER_STARTS
 from gate.sandbox.localrun import LocalCloudRun
 
 DEMO_SECRET_ENV = "GATE_DEMO_SECRET"  # noqa: S105 (a variable name; the secret is random)
@@ -33,10 +34,15 @@ OLD, NEW, TAG = "chat-backend-00001-old", "chat-backend-00002-new", "candidate"
 
 async def _deploy_and_verify(fault: str) -> RunResult:
     secret = secrets.token_urlsafe(32)
-    async with LocalCloudRun(SERVICE, jwt_secret=secret, log_delay_s=0.8) as cloud:
+    async with LocalCloudRun(
+        SERVICE, jwt_secret=secret, log_delay_s=0.8, audience=SERVICE
+    ) as cloud:
         await cloud.deploy(OLD, created=datetime.now(UTC) - timedelta(hours=1))
         healthy = fault == "none"
-        await cloud.deploy(NEW, fault, traffic=not healthy, tag=TAG if healthy else None)
+        if fault == NEVER_STARTS:
+            await cloud.deploy(NEW, ready=False)
+        else:
+            await cloud.deploy(NEW, fault, traffic=not healthy, tag=TAG if healthy else None)
         os.environ.update(cloud.env)
         settings = Settings(
             url=cloud.url,
@@ -46,7 +52,9 @@ async def _deploy_and_verify(fault: str) -> RunResult:
             message_timeout=3.0,
             deadline=20.0,
             retry_budget=2.0,
-            token=TokenSpec(jwt_secret_env=DEMO_SECRET_ENV, jwt_secret_env_explicit=True),
+            token=TokenSpec(
+                jwt_secret_env=DEMO_SECRET_ENV, jwt_secret_env_explicit=True, audience=SERVICE
+            ),
         )
         options = VerifyOptions(
             project=cloud.emulator.project,
@@ -66,6 +74,8 @@ def run_demo(fault: str) -> tuple[str, RunResult]:
     result = run(_deploy_and_verify(fault))
     if fault == "none":
         story = f"{NEW} deployed with --no-traffic --tag {TAG}; gate verify --tag {TAG} --promote"
+    elif fault == NEVER_STARTS:
+        story = f"{NEW} deployed with traffic but never listens; gate verify --on-failure rollback"
     else:
         story = (
             f"{NEW} deployed with traffic and --fault {fault}; gate verify --on-failure rollback"

@@ -181,6 +181,12 @@ class CloudEmulator:
                 targets.append(self._revision_target(revision, 0, tag))
             self._set_traffic(svc, targets)
 
+    def request_traffic(self, service: str, shares: list[tuple[str, int]]) -> None:
+        """Ask for traffic pinned to revisions by name, as an operator would by hand."""
+        with self._lock:
+            svc = self.services[self.service_name(service)]
+            self._set_traffic(svc, [self._revision_target(r, p) for r, p in shares])
+
     @staticmethod
     def _revision_target(revision: str, percent: int, tag: str = "") -> Any:
         kind = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION

@@ -36,3 +36,9 @@ FAULTS: dict[str, str] = {
 }
 
 RAW_FAULTS = frozenset({"garbage", "hang", "empty-reply"})
+
+NEVER_STARTS = "never-starts"
+DEMO_FAULTS: dict[str, str] = {
+    NEVER_STARTS: "the new revision's container never listens: Cloud Run never makes it Ready",
+}
+"""Deploy outcomes ``gate demo`` shows besides the sandbox's faults."""

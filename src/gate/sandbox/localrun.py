@@ -172,12 +172,12 @@ class LocalCloudRun:
             if tag is not None and (self.service, tag) not in self.emulator.tag_urls:
                 url = await self.router.listen(lambda: self._pick_by_tag(tag))
                 self.emulator.tag_urls[(self.service, tag)] = url
-        else:
-            self._never_started(revision)
         self.emulator.add_revision(
             self.service, revision, ready=ready, created=created, traffic=traffic, tag=tag,
             port=port, pending_for_s=pending_for_s,
         )  # fmt: skip
+        if not ready:
+            self._never_started(revision)
 
     def _never_started(self, revision: str) -> None:
         """Cloud Run's system log about a container that never listened on its port."""
