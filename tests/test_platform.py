@@ -179,6 +179,7 @@ def test_iam_fetches_an_id_token_and_waits_for_the_binding(
     checks = {c["id"]: c for c in data["checks"]}
     assert run.exit_code == 0, run.stdout + run.stderr
     assert checks["http.health"]["attempts"] > 1
+    assert "IAM changes take" in checks["ws.upgrade"]["evidence"]["retries"]
     assert tokens.audiences == [cloud.local.url]  # the service URL is the audience
     text = run.stdout + run.stderr + report.read_text()
     assert tokens.issued

@@ -51,6 +51,10 @@ class Platform:
 
 
 UNKNOWN_PLATFORM = Platform()
+IAM_RETRIES = (
+    "with --iam, the front end's 401/403 were retried within --retry-budget: IAM changes take "
+    "from ~40 s to minutes to apply"
+)
 
 
 @dataclass(frozen=True)

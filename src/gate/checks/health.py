@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gate.checks.frontend import (
+    IAM_RETRIES,
     UNKNOWN_PLATFORM,
     Platform,
     front_end_answer,
@@ -188,6 +189,8 @@ def judge_health(
     warnings: list[Finding] = []
     requests: list[dict[str, object]] = []
     evidence: dict[str, object] = {"requests": requests}
+    if platform.iam:
+        evidence["retries"] = IAM_RETRIES
     failure: CheckResult | None = None
     for path, transcript in zip(paths, transcripts, strict=True):
         final = transcript.final

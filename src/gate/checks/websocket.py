@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gate.checks.frontend import (
+    IAM_RETRIES,
     UNKNOWN_PLATFORM,
     Platform,
     front_end_answer,
@@ -140,6 +141,8 @@ def judge_upgrade(
     attempts = len(session.attempts)
     duration = _session_ms(session)
     evidence = session_evidence(session)
+    if platform.iam:
+        evidence["retries"] = IAM_RETRIES
     if session.upgraded:
         connect = f" (TCP connect {final.connect_ms} ms)" if final.connect_ms is not None else ""
         return CheckResult(
