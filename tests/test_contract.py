@@ -56,7 +56,7 @@ def test_exit_codes() -> None:
 
 def test_exit_code_enum_is_the_whole_table() -> None:
     assert {code.name: code.value for code in ExitCode} == {
-        "PASS": 0, "FAIL": 1, "USAGE": 2, "GATE": 3,
+        "PASS": 0, "FAIL": 1, "USAGE": 2, "GATE": 3, "INTERRUPTED": 130, "TERMINATED": 143,
     }  # fmt: skip
 
 

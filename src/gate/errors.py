@@ -30,6 +30,10 @@ class ExitCode(enum.IntEnum):
     """Bad input: one line on stderr names the value and what to do."""
     GATE = 3
     """The gate could not finish its own work, or hit a bug of its own."""
+    INTERRUPTED = 130
+    """SIGINT (Ctrl-C) stopped the run; the reports say what was interrupted."""
+    TERMINATED = 143
+    """SIGTERM stopped the run (a CI job cancelled); the reports say what was interrupted."""
 
 
 class GateError(Exception):

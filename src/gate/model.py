@@ -179,6 +179,9 @@ class TargetBlock(TypedDict, total=False):
     tag: str | None
 
 
+SNAPSHOT_SCHEMA = "gate.snapshot/v1"
+"""The schema of the files ``gate snapshot`` writes and ``--restore`` reads."""
+
 UNSIGNED = "unsigned token (alg: none)"
 """The label of the negative session whose acceptance is the most severe finding."""
 
@@ -248,6 +251,7 @@ def checks_failed(checks: Sequence[CheckResult], strict: bool) -> bool:
 
 
 _WORST_FIRST: tuple[Verdict, ...] = ("error", "fail", "pass")
+_SIGNALLED = {"SIGINT": ExitCode.INTERRUPTED, "SIGTERM": ExitCode.TERMINATED}
 _EXIT_OF: dict[Verdict, ExitCode] = {
     "pass": ExitCode.PASS,
     "fail": ExitCode.FAIL,
@@ -270,6 +274,7 @@ class RunResult:
     action: ActionBlock | None = None
     error: str | None = None
     error_overrides_failure: bool = False
+    interrupted: str | None = None
 
     @property
     def warnings(self) -> tuple[Finding, ...]:
@@ -284,13 +289,17 @@ class RunResult:
     @property
     def verdict(self) -> Verdict:
         """``error`` when the gate could not finish and the failure is not certain."""
+        if self.interrupted is not None:
+            return "error"
         if self.error is not None and (self.error_overrides_failure or not self.failed):
             return "error"
         return "fail" if self.failed else "pass"
 
     @property
     def exit_code(self) -> ExitCode:
-        """The exit code that goes with :attr:`verdict`."""
+        """The exit code that goes with :attr:`verdict` (130/143 when a signal stopped it)."""
+        if self.interrupted is not None:
+            return _SIGNALLED[self.interrupted]
         return _EXIT_OF[self.verdict]
 
 
@@ -311,8 +320,14 @@ class MultiResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """The exit code that goes with :attr:`verdict`."""
-        return _EXIT_OF[self.verdict]
+        """The exit code that goes with :attr:`verdict` (130/143 when a signal stopped it)."""
+        signalled = next((r.interrupted for _n, r in self.results if r.interrupted), None)
+        return _SIGNALLED[signalled] if signalled else _EXIT_OF[self.verdict]
+
+    @property
+    def interrupted(self) -> str | None:
+        """The signal that stopped the run, if one did."""
+        return next((r.interrupted for _n, r in self.results if r.interrupted), None)
 
     @property
     def error(self) -> str | None:

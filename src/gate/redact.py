@@ -1,53 +1,152 @@
-"""Redaction of secrets at the moment a transcript is recorded.
+"""Redaction of secrets: when a transcript is recorded, and again at every output.
 
-Every probe receives one :class:`Redactor` that knows the run's secret values
-(tokens, their base64url forms, the credential-bearing subprotocol, header
-values, signing secrets). Anything a probe stores (exception text, response
-headers, message bodies) passes through :meth:`Redactor.text` first, so the
-transcript itself holds no secret and no renderer has to remember to redact.
-As a second line of defence, anything shaped like a JWT is masked too.
+One :class:`Redactor` per command knows every secret of the run: header
+values, tokens, signing secrets, the ID token of ``--iam``, webhook URLs. Each
+is registered with the forms a server may reflect it in: the value itself, the
+credential alone after a scheme (``Bearer S`` -> ``S``; ``Basic`` decoded too),
+its URL-encoded and base64 forms, and for a JWT each of its three segments
+(the signature among them), so that quoting one segment, or the signature in
+full, reveals nothing.
+
+The probes record through :meth:`Redactor.record`, which redacts *before*
+cutting a text to its excerpt (a secret cut in half is no longer the secret,
+and would slip through); the output boundary (every renderer and every file
+written) runs :meth:`Redactor.text` over everything once more. That second
+pass also masks the start of a secret left at the end of an already cut text,
+and, as a last line of defence, anything shaped like a JWT.
+
+Secrets of four characters or more are masked wherever they stand; shorter
+ones (no secret is refused for being short) where they stand alone, between
+characters that are not letters or digits, since masking every ``ab`` inside
+other words would make the report unreadable without protecting anything.
+Everything recorded is also sanitised of control characters.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterable, Mapping
+from urllib.parse import quote, quote_plus
+
+from gate.text import ELLIPSIS, excerpt, sanitize
 
 REDACTED = "[redacted]"
 
 _JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
-_SHORTEST_SECRET = 4
+_SHORT = 4
+_CUT = 8  # the shortest start of a secret masked at the end of a cut text
+_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9_-]*)\s+(?P<credential>\S+)$")
+
+
+def _encodings(secret: str) -> set[str]:
+    """The forms a value takes when a server or a proxy re-encodes it."""
+    raw = secret.encode()
+    standard = base64.b64encode(raw).decode()
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        standard,
+        standard.rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    }
+
+
+def _segments(token: str) -> set[str]:
+    """Each segment of a JWT (header, claims, signature), or nothing for another token."""
+    parts = token.split(".")
+    return {part for part in parts if part} if len(parts) == 3 else set()
+
+
+def _basic(credential: str) -> set[str]:
+    """What a Basic credential carries: ``user:password``, and the password."""
+    try:
+        decoded = base64.b64decode(credential, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return set()
+    return {decoded, decoded.partition(":")[2]} - {""}
 
 
 class Redactor:
-    """Replaces known secret values and JWT-shaped strings with ``[redacted]``."""
+    """Replaces known secrets, in every form registered, and JWT-shaped strings."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets: list[str] = []
+        self._long: tuple[str, ...] = ()
+        self._short: re.Pattern[str] | None = None
+        self._shorts: frozenset[str] = frozenset()
         self.add(*secrets)
 
     def add(self, *secrets: str) -> None:
-        """Register more secret values; very short values are ignored to avoid noise.
+        """Register secrets with their encoded forms, and, for JWTs, their segments.
 
-        The list is replaced, never changed in place, so a probe thread reading it
-        while the run registers the negative tokens sees the old or the new list.
+        The lists are replaced, never changed in place, so a probe thread reading
+        them while the run registers more sees the old or the new ones.
         """
-        known = set(self._secrets)
-        more = [s for s in secrets if len(s) >= _SHORTEST_SECRET and s not in known]
+        forms: set[str] = set()
+        for secret in secrets:
+            if not secret:
+                continue
+            forms |= _encodings(secret)
+            for segment in _segments(secret):
+                forms |= _encodings(segment)
+        longs = {f for f in forms if len(f) >= _SHORT} | set(self._long)
         # Longest first, so a secret that contains another is masked whole.
-        self._secrets = sorted([*self._secrets, *dict.fromkeys(more)], key=len, reverse=True)
+        self._long = tuple(sorted(longs, key=len, reverse=True))
+        shorts = self._shorts | {f for f in forms if len(f) < _SHORT}
+        if shorts != self._shorts:
+            alternatives = "|".join(re.escape(s) for s in sorted(shorts, key=len, reverse=True))
+            self._short = re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
+            self._shorts = frozenset(shorts)
+
+    def add_header(self, value: str) -> None:
+        """Register a header value, and the credential alone after its scheme."""
+        self.add(value)
+        match = _SCHEME.match(value.strip())
+        if match is not None:
+            credential = match["credential"]
+            self.add(credential)
+            if match["scheme"].lower() == "basic":
+                self.add(*_basic(credential))
 
     def text(self, value: str) -> str:
-        """Return ``value`` with every secret masked."""
-        for secret in self._secrets:
+        """``value`` with every registered secret masked, cut secrets included."""
+        for secret in self._long:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        return _JWT_SHAPE.sub(REDACTED, value)
+        if self._short is not None:
+            value = self._short.sub(REDACTED, value)
+        return _JWT_SHAPE.sub(REDACTED, self._mask_cut(value))
+
+    def _mask_cut(self, value: str) -> str:
+        """Mask the start of a secret that ends a text (a text cut short, with or without …)."""
+        cut = value.endswith(ELLIPSIS)
+        head = value[: -len(ELLIPSIS)] if cut else value
+        tail = head[-_CUT:]
+        if len(tail) < _CUT:
+            return value
+        for secret in self._long:
+            start = secret.find(tail)
+            while start >= 0:
+                prefix = secret[: start + _CUT]
+                if head.endswith(prefix):
+                    return head[: -len(prefix)] + REDACTED + (ELLIPSIS if cut else "")
+                start = secret.find(tail, start + 1)
+        return value
+
+    def record(self, value: str, limit: int | None = None) -> str:
+        """What a probe keeps of a text a server sent: redacted, sanitised, then cut."""
+        clean = sanitize(self.text(value))
+        return clean if limit is None else excerpt(clean, limit)
 
     def reveals(self, value: str) -> bool:
-        """True when ``value`` contains a known secret (e.g. an echoed credential)."""
-        return any(secret in value for secret in self._secrets)
+        """True when ``value`` contains a registered secret (e.g. an echoed credential)."""
+        if any(secret in value for secret in self._long):
+            return True
+        return self._short is not None and self._short.search(value) is not None
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
-        """Return a copy of ``headers`` with secret-bearing values masked."""
-        return {name: self.text(value) for name, value in headers.items()}
+        """A copy of ``headers`` with secrets masked in names and values alike."""
+        return {self.record(name): self.record(value) for name, value in headers.items()}

@@ -11,14 +11,17 @@ never 1 (which a pipeline reads as "the release failed"). Exit codes are
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from gate import __version__
 from gate.cli.check import check
-from gate.cli.output import crash, leave
+from gate.cli.output import crash, leave, stopped
 from gate.cli.sandbox import demo, sandbox
 from gate.cli.traffic import promote, rollback, snapshot
 from gate.cli.verify import verify
+from gate.errors import ExitCode
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -42,8 +45,14 @@ def main() -> None:
     """
     try:
         try:
-            cli(prog_name="gate")
+            code = cli.main(prog_name="gate", standalone_mode=False)
+        except click.exceptions.Abort:  # Ctrl-C before the run began: nothing to report
+            stopped("SIGINT", "nothing was run")
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
         except Exception:
             crash()
+        sys.exit(code if isinstance(code, int) else ExitCode.PASS)
     except SystemExit as done:
         leave(done)

@@ -13,6 +13,7 @@ from gate.cli.progress import progress
 from gate.cli.table import OPTIONS
 from gate.errors import ConfigError, GateError
 from gate.model import Result
+from gate.redact import Redactor
 
 
 @click.command()
@@ -22,11 +23,12 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
     """Probe the service at URL and name the exact failure.
 
     Exit codes: 0 pass, 1 a check failed, 2 usage or configuration error,
-    3 the gate could not complete its own work.
+    3 the gate could not complete its own work, 130/143 interrupted by a signal.
     """
     from gate.run.check import check_one, check_targets
-    from gate.run.loop import run
+    from gate.run.supervisor import Supervisor
 
+    redactor, supervisor = Redactor(), Supervisor()
     try:
         json_path = report_path("--report-json", options["report_json"])
         junit_path = report_path("--junit", options["junit"])
@@ -39,7 +41,8 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
                 raise ConfigError("give the service URL, or [[targets]] in gate.toml")
             settings, credential = prepare(ctx, {**options, "url": url})
             progress(f"checking {settings.url} (deadline {settings.deadline:g} s)")
-            result = run(check_one(settings, credential))
+            work = check_one(settings, credential, redactor, supervisor)
+            result = supervisor.run(work, settings.deadline)
         else:
             prepared = []
             for name, target_opts in per_target(ctx, {"url": url, **options}, every):
@@ -47,7 +50,8 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
                     raise ConfigError(f"gate.toml: target {name!r} has no url")
                 prepared.append((name, *prepare(ctx, target_opts)))
             progress(f"checking {len(prepared)} targets")
-            result = run(check_targets(prepared))
+            limit = max(settings.deadline for _name, settings, _credential in prepared)
+            result = supervisor.run(check_targets(prepared, redactor, supervisor), limit)
     except GateError as error:
-        fail(error)
-    finish(result, json_path, junit_path)
+        fail(error, redactor)
+    finish(result, json_path, junit_path, redactor)

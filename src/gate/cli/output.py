@@ -2,8 +2,10 @@
 
 Reports are rendered by :mod:`gate.report`; this module puts them where the
 user and the CI around them expect them (stdout, ``--report-json``,
-``--junit``, GitHub's files) and exits with the verdict's code. It is the only
-module that calls ``sys.exit``.
+``--junit``, GitHub's files) and exits with the verdict's code. It is the
+output boundary: every result is redacted (:mod:`gate.report.redaction`) before
+any renderer sees it, and every text written passes the redactor once more.
+It is the only module that exits.
 """
 
 from __future__ import annotations
@@ -21,14 +23,16 @@ from gate import __version__
 from gate.cli.progress import progress_done
 from gate.errors import ConfigError, ExitCode, GateError
 from gate.model import Result
+from gate.redact import Redactor
 
 ISSUES_URL = "https://github.com/smoke-gate/smoke-gate/issues"
 
 
-def fail(error: GateError) -> NoReturn:
+def fail(error: GateError, redactor: Redactor | None = None) -> NoReturn:
     """One line on stderr, and the error's exit code."""
     progress_done()
-    click.echo(f"gate: error: {error.message}", err=True)
+    message = redactor.text(error.message) if redactor is not None else error.message
+    click.echo(f"gate: error: {message}", err=True)
     sys.exit(error.exit_code)
 
 
@@ -41,6 +45,13 @@ def crash() -> NoReturn:
         err=True,
     )
     sys.exit(ExitCode.GATE)
+
+
+def stopped(signal_name: str, what: str) -> NoReturn:
+    """A signal stopped a command with no report to write: one line, and 130 or 143."""
+    progress_done()
+    click.echo(f"gate: interrupted by {signal_name}: {what}", err=True)
+    sys.exit(ExitCode.INTERRUPTED if signal_name == "SIGINT" else ExitCode.TERMINATED)
 
 
 def report_path(option: str, path: str | None) -> Path | None:
@@ -57,30 +68,44 @@ def _colour() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def _write(path: Path, text: str, option: str) -> None:
+def write(path: Path, text: str, option: str, redactor: Redactor) -> None:
+    """Write an output file, redacted; a failure is the gate's own error (exit 3)."""
     try:
-        path.write_text(text, encoding="utf-8")
+        path.write_text(redactor.text(text), encoding="utf-8")
     except OSError as exc:
         fail(GateError(f"{option} {path}: cannot write it ({exc.strerror})"))
 
 
-def finish(result: Result, report_json: Path | None, junit: Path | None) -> NoReturn:
+def finish(
+    result: Result, report_json: Path | None, junit: Path | None, redactor: Redactor
+) -> NoReturn:
     """Render for the terminal and for the CI around it, then exit with the verdict's code."""
     from gate.report import ci
     from gate.report.json_report import render_json
     from gate.report.junit import render_junit
+    from gate.report.redaction import redacted
     from gate.report.text import render_any
 
     progress_done()
-    click.echo(render_any(result, colour=_colour()), nl=False)
+    result = redacted(result, redactor)
+    click.echo(redactor.text(render_any(result, colour=_colour())), nl=False)
     path = report_json or ci.default_report_path(os.environ)
     if path is not None:
-        _write(path, render_json(result), "--report-json")
+        write(path, render_json(result), "--report-json", redactor)
     if junit is not None:
-        _write(junit, render_junit(result), "--junit")
+        write(junit, render_junit(result), "--junit", redactor)
     if ci.on_github(os.environ):
-        for line in ci.publish_github(result, path, os.environ):
-            click.echo(line)
+        try:
+            lines = ci.publish_github(result, path, os.environ, redactor.text)
+        except OSError as exc:
+            click.echo(
+                f"gate: warning: cannot write GitHub's step summary or outputs "
+                f"({exc.strerror}): the verdict stands, the job summary is missing",
+                err=True,
+            )
+        else:
+            for line in lines:
+                click.echo(redactor.text(line))
     if result.error is not None:
         click.echo(f"gate: error: {result.error}", err=True)
     sys.exit(result.exit_code)

@@ -12,6 +12,7 @@ import click
 
 from gate.cli.output import fail, finish, report_path
 from gate.errors import GateError
+from gate.redact import Redactor
 from gate.sandbox.faults import DEMO_FAULTS, FAULTS
 
 
@@ -38,13 +39,14 @@ def demo(fault: str, report_json: str | None) -> None:
     """
     from gate.sandbox.demo import run_demo
 
+    redactor = Redactor()
     try:
         path = report_path("--report-json", report_json)
-        story, result = run_demo(fault)
+        story, result = run_demo(fault, redactor)
     except GateError as error:
-        fail(error)
+        fail(error, redactor)
     click.echo(f"demo: {story}\n")
-    finish(result, path, None)
+    finish(result, path, None, redactor)
 
 
 @click.group()

@@ -134,6 +134,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_log_errors", "--max-log-errors", "More ERROR entries than this fails logs.errors.",
            VERIFY, type=click.IntRange(min=0), default=0),
     Option("no_logs", "--no-logs", "Skip logs.errors.", VERIFY, is_flag=True),
+    Option("action_timeout", "--action-timeout",
+           "Seconds for the actions after the verdict: the traffic update, its operation and "
+           "the rollback's re-check (a budget of their own, beside --deadline).", SERVICE,
+           type=click.FloatRange(min=1, max=3600), default=120.0,
+           help_for={"snapshot": "Seconds the read of the service may take."}),
     Option("out", "--out", "Where to write the snapshot (JSON).", ("snapshot",), type=PATH,
            metavar="FILE", required=("snapshot",), shown="(required)"),
     Option("to", "--to", "Revision to send 100% of traffic to.", ("rollback",), metavar="REV"),

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gate.cli.options import declare
-from gate.cli.output import fail
+from gate.cli.output import fail, stopped, write
 from gate.cli.table import OPTIONS
-from gate.errors import GateError
+from gate.config.settings import service_path
+from gate.config.snapshot import load_snapshot
+from gate.errors import ConfigError, GateError
 from gate.model import ActionBlock
+from gate.redact import Redactor
+
+if TYPE_CHECKING:
+    from gate.run.supervisor import Supervisor
 
 
-def _act(work: Coroutine[Any, Any, ActionBlock]) -> None:
-    """Run one action and print its line."""
+def _act(work: Coroutine[Any, Any, ActionBlock], limit_s: float, supervisor: Supervisor) -> None:
+    """Run one action under ``supervisor`` and print its line."""
     from gate.report.text import action_line
-    from gate.run.loop import run
+    from gate.run.supervisor import Interrupted
 
     try:
-        action = run(work)
+        action = supervisor.run(work, limit_s)
+    except Interrupted as stop:
+        stopped(stop.name, f"during {stop.during}: traffic was left as it is")
     except GateError as error:
         fail(error)
     click.echo(action_line(action))
@@ -29,15 +38,20 @@ def _act(work: Coroutine[Any, Any, ActionBlock]) -> None:
 
 @click.command()
 @declare("snapshot", OPTIONS)
-def snapshot(project: str, region: str, service: str, out: str) -> None:
+def snapshot(project: str, region: str, service: str, out: str, action_timeout: float) -> None:
     """Record the service's traffic before a deploy, for `--restore` later."""
     from gate.run import traffic
-    from gate.run.loop import run
+    from gate.run.supervisor import Interrupted, Supervisor
 
+    supervisor = Supervisor()
     try:
-        data = run(traffic.snapshot(project, region, service, Path(out)))
+        work = traffic.snapshot(project, region, service, supervisor, action_timeout)
+        data = supervisor.run(work, action_timeout)
+    except Interrupted as stop:
+        stopped(stop.name, "no snapshot was written")
     except GateError as error:
         fail(error)
+    write(Path(out), json.dumps(data, indent=2) + "\n", "--out", Redactor())
     shares = ", ".join(f"{t['revision']} ({t['percent']}%)" for t in data["traffic"])
     click.echo(f"snapshot of {service}: {shares} -> {out}")
 
@@ -45,21 +59,49 @@ def snapshot(project: str, region: str, service: str, out: str) -> None:
 @click.command()
 @declare("rollback", OPTIONS)
 def rollback(
-    project: str, region: str, service: str, to: str | None, restore: str | None, dry_run: bool
+    project: str,
+    region: str,
+    service: str,
+    to: str | None,
+    restore: str | None,
+    dry_run: bool,
+    action_timeout: float,
 ) -> None:
     """Send traffic back: to --to, to a snapshot, or to the previous ready revision."""
     from gate.run import traffic
+    from gate.run.supervisor import Supervisor
 
-    path = Path(restore) if restore else None
-    _act(traffic.rollback(project, region, service, to, path, dry_run))
+    try:
+        if to is not None and restore is not None:
+            raise ConfigError("--to and --restore both given: choose one")
+        name = service_path(project, region, service)
+        recorded = load_snapshot(Path(restore), name) if restore else None
+    except GateError as error:
+        fail(error)
+    supervisor = Supervisor()
+    work = traffic.rollback(
+        project, region, service, to, recorded, dry_run, supervisor, action_timeout
+    )
+    _act(work, action_timeout, supervisor)
 
 
 @click.command()
 @declare("promote", OPTIONS)
 def promote(
-    project: str, region: str, service: str, revision: str | None, tag: str | None, dry_run: bool
+    project: str,
+    region: str,
+    service: str,
+    revision: str | None,
+    tag: str | None,
+    dry_run: bool,
+    action_timeout: float,
 ) -> None:
     """Give a revision 100% of traffic (as LATEST when it is the latest ready revision)."""
     from gate.run import traffic
+    from gate.run.supervisor import Supervisor
 
-    _act(traffic.promote(project, region, service, revision, tag, dry_run))
+    supervisor = Supervisor()
+    work = traffic.promote(
+        project, region, service, revision, tag, dry_run, supervisor, action_timeout
+    )
+    _act(work, action_timeout, supervisor)

@@ -14,6 +14,7 @@ from gate.cli.table import OPTIONS
 from gate.config.settings import build_verify_options
 from gate.errors import GateError
 from gate.model import Result
+from gate.redact import Redactor
 
 
 @click.command()
@@ -23,11 +24,13 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
     """Gate a Cloud Run revision: checks, Cloud Logging errors, then rollback or promotion.
 
     Exit codes: 0 pass, 1 the release failed (even after a rollback), 2 usage or
-    configuration error, 3 the gate could not complete its own work.
+    configuration error, 3 the gate could not complete its own work, 130/143
+    interrupted by a signal.
     """
-    from gate.run.loop import run
+    from gate.run.supervisor import Supervisor
     from gate.run.verify import Verifier, verify_targets
 
+    redactor, supervisor = Redactor(), Supervisor()
     try:
         json_path = report_path("--report-json", options["report_json"])
         junit_path = report_path("--junit", options["junit"])
@@ -36,14 +39,17 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
         if not every:
             cloud = build_verify_options(options)
             settings, credential = prepare(ctx, {**options, "url": RESOLVED_LATER})
-            result = run(Verifier(settings, credential, cloud, progress).run())
+            verifier = Verifier(settings, credential, cloud, redactor, supervisor, progress)
+            result = supervisor.run(verifier.run(), settings.deadline + cloud.action_timeout)
         else:
             prepared = []
             for name, target_opts in per_target(ctx, options, every):
                 cloud = build_verify_options(target_opts)
                 settings, credential = prepare(ctx, {**target_opts, "url": RESOLVED_LATER})
                 prepared.append((name, settings, credential, cloud))
-            result = run(verify_targets(prepared, progress))
+            limit = max(s.deadline + c.action_timeout for _n, s, _cr, c in prepared)
+            work = verify_targets(prepared, redactor, supervisor, progress)
+            result = supervisor.run(work, limit)
     except GateError as error:
-        fail(error)
-    finish(result, json_path, junit_path)
+        fail(error, redactor)
+    finish(result, json_path, junit_path, redactor)

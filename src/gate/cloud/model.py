@@ -38,19 +38,9 @@ class TrafficEntry:
         }
 
     @classmethod
-    def from_dict(cls, data: object) -> TrafficEntry:
-        """Inverse of :meth:`as_dict`, for a value read from a file: ``ValueError`` if malformed."""
-        if not isinstance(data, dict):
-            raise ValueError(f"a traffic target must be an object, not {data!r}")
-        kind, percent = data.get("type"), data.get("percent")
-        if kind != "LATEST" and kind != "REVISION":
-            raise ValueError(f"unknown traffic type {kind!r}")
-        if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
-            raise ValueError(f"percent {percent!r} is not a whole number from 0 to 100")
-        texts = {key: data.get(key, "") for key in ("revision", "tag", "uri")}
-        if not all(isinstance(value, str) for value in texts.values()):
-            raise ValueError("revision, tag and uri must be strings")
-        return cls(kind, str(texts["revision"]), percent, str(texts["tag"]), str(texts["uri"]))
+    def from_dict(cls, data: TrafficBlock) -> TrafficEntry:
+        """Inverse of :meth:`as_dict`."""
+        return cls(data["type"], data["revision"], data["percent"], data["tag"], data["uri"])
 
 
 @dataclass(frozen=True)

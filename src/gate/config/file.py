@@ -39,6 +39,29 @@ def find_config(explicit: str | None, cwd: Path | None = None) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+FILE_LIMIT = 1024 * 1024
+"""The most the gate reads of any file it is given (a config, a key, a snapshot, a CA bundle)."""
+
+
+def read_limited(path: Path, option: str, limit: int = FILE_LIMIT) -> bytes:
+    """The bytes of a file the user named, refused when unreadable or larger than ``limit``.
+
+    Read with a bound, so that ``/dev/zero`` or a huge file given by mistake is an
+    error naming it, not a process that reads forever.
+    """
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"{option} {path}: cannot read it ({reason}): check the path") from None
+    if len(data) > limit:
+        raise ConfigError(
+            f"{option} {path}: larger than {limit // 1024} KiB: give the intended file"
+        )
+    return data
+
+
 def read_config(
     path: Path, known: Iterable[str], sections: Iterable[str] = ()
 ) -> dict[str, object]:
@@ -47,12 +70,16 @@ def read_config(
     ``sections`` names the tables handled elsewhere (e.g. ``scenario``,
     ``targets``); they are returned as they are.
     """
+    data = read_limited(path, "--config")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"--config {path}: cannot read it ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}): fix the file") from None
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"--config {path}: not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        ) from None
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ConfigError(f"{path}: not valid TOML ({reason}): fix the file") from None
     allowed = set(known)
     tables = set(sections)
     values: dict[str, object] = {}

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from urllib.parse import SplitResult, urlsplit
 
 from gate.config.scenario import Scenario, parse_scenario
+from gate.config.snapshot import load_snapshot
 from gate.config.tokens import TokenSpec, parse_claim
 from gate.config.validate import (
     compile_ignores,
@@ -32,6 +33,7 @@ from gate.config.validate import (
 )
 from gate.errors import ConfigError
 from gate.matching import Json
+from gate.model import TrafficBlock
 
 DEFAULT_SEND = '{"type":"ping"}'
 
@@ -191,7 +193,18 @@ class VerifyOptions:
     log_settle: float = 15.0
     ignore_log: tuple[re.Pattern[str], ...] = ()
     max_log_errors: int = 0
-    restore: Path | None = None
+    restore: tuple[TrafficBlock, ...] | None = None
+    action_timeout: float = 120.0
+
+    @property
+    def service_name(self) -> str:
+        """The service's full resource name."""
+        return service_path(self.project, self.region, self.service)
+
+
+def service_path(project: str, region: str, service: str) -> str:
+    """``projects/P/locations/R/services/S``: a service's full resource name."""
+    return f"projects/{project}/locations/{region}/services/{service}"
 
 
 def build_verify_options(options: Options) -> VerifyOptions:
@@ -204,6 +217,7 @@ def build_verify_options(options: Options) -> VerifyOptions:
     restore = options["restore"]
     if restore and options["on_failure"] != "rollback":
         raise ConfigError("--restore needs --on-failure rollback")
+    name = service_path(options["project"], options["region"], options["service"])
     return VerifyOptions(
         project=options["project"],
         region=options["region"],
@@ -218,5 +232,6 @@ def build_verify_options(options: Options) -> VerifyOptions:
         log_settle=options["log_settle"],
         ignore_log=compile_ignores(options["ignore_log"]),
         max_log_errors=options["max_log_errors"],
-        restore=Path(restore) if restore else None,
+        restore=load_snapshot(Path(restore), name) if restore else None,
+        action_timeout=options["action_timeout"],
     )

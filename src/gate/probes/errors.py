@@ -86,7 +86,7 @@ def from_requests(exc: requests.RequestException, redactor: Redactor) -> ProbeEr
     else:
         kind = "protocol_error"
         cause = _first(exc, (http.client.HTTPException, OSError)) or exc
-    return ProbeError(kind, redactor.text(_describe(cause)))
+    return ProbeError(kind, redactor.record(_describe(cause)))
 
 
 def from_os(exc: OSError, phase: str, redactor: Redactor) -> ProbeError:
@@ -106,7 +106,7 @@ def from_os(exc: OSError, phase: str, redactor: Redactor) -> ProbeError:
         kind = "empty_reply"
     else:
         kind = "protocol_error"
-    return ProbeError(kind, redactor.text(f"{phase}: {_describe(exc)}"))
+    return ProbeError(kind, redactor.record(f"{phase}: {_describe(exc)}"))
 
 
 def handshake_response(exc: BaseException) -> Response | None:
@@ -129,9 +129,9 @@ def from_handshake(exc: InvalidHandshake | ValueError, redactor: Redactor) -> Pr
         status = response.status_code
         return ProbeError("upgrade_status", f"server answered the upgrade with HTTP {status}")
     if isinstance(exc, NegotiationError):
-        return ProbeError("subprotocol_negotiation", redactor.text(str(exc)))
+        return ProbeError("subprotocol_negotiation", redactor.record(str(exc)))
     if isinstance(exc, InvalidHeader):
-        return ProbeError("handshake_invalid", redactor.text(str(exc)))
+        return ProbeError("handshake_invalid", redactor.record(str(exc)))
     if isinstance(exc, InvalidMessage):
         cause = exc.__cause__
         if isinstance(cause, EOFError):
@@ -139,8 +139,8 @@ def from_handshake(exc: InvalidHandshake | ValueError, redactor: Redactor) -> Pr
                 "empty_reply", "the server closed the connection without answering the upgrade"
             )
         detail = f"not an HTTP response ({_describe(cause) if cause else exc})"
-        return ProbeError("protocol_error", redactor.text(detail))
-    return ProbeError("protocol_error", redactor.text(_describe(exc)))
+        return ProbeError("protocol_error", redactor.record(detail))
+    return ProbeError("protocol_error", redactor.record(_describe(exc)))
 
 
 _MESSAGE_TOO_BIG = 1009
@@ -154,14 +154,14 @@ def from_close(exc: ConnectionClosed, redactor: Redactor) -> tuple[WsClose, Prob
     """
     rcvd, sent = exc.rcvd, exc.sent
     if sent is not None and sent.code == _MESSAGE_TOO_BIG and not (rcvd and exc.rcvd_then_sent):
-        return WsClose(sent.code, redactor.text(sent.reason), "client"), ProbeError(
+        return WsClose(sent.code, redactor.record(sent.reason), "client"), ProbeError(
             "message_too_large", "a message exceeded --max-message-size; the gate closed with 1009"
         )
     if rcvd is not None and (sent is None or exc.rcvd_then_sent):
-        return WsClose(rcvd.code, redactor.text(rcvd.reason), "server"), None
+        return WsClose(rcvd.code, redactor.record(rcvd.reason), "server"), None
     if rcvd is None and sent is None:
         return WsClose(1006, "", "none"), None
     assert sent is not None
-    return WsClose(sent.code, redactor.text(sent.reason), "client"), ProbeError(
-        "protocol_error", redactor.text(f"the server broke the WebSocket protocol ({exc})")
+    return WsClose(sent.code, redactor.record(sent.reason), "client"), ProbeError(
+        "protocol_error", redactor.record(f"the server broke the WebSocket protocol ({exc})")
     )

@@ -77,9 +77,9 @@ def get_once(
             text = bytes(body[: plan.body_limit]).decode(response.encoding or "utf-8", "replace")
             recorded = HttpResponse(
                 status=response.status_code,
-                reason=redactor.text(response.reason or ""),
+                reason=redactor.record(response.reason or ""),
                 headers=redactor.headers(headers),
-                body=redactor.text(text),
+                body=redactor.record(text),
                 body_bytes=len(body),
                 body_truncated=truncated,
             )

@@ -19,7 +19,7 @@ from gate.matching import json_subset, parse_json
 from gate.probes.transcript import ProbeError, StepOutcome, StepRecord, WsClose, WsMessage
 from gate.probes.ws import Seen, receive, send_text
 from gate.redact import Redactor
-from gate.text import excerpt
+from gate.text import EXCERPT
 from gate.timing import Deadline, Stopwatch
 
 _KEPT_MESSAGES = 30
@@ -60,7 +60,7 @@ async def _step(
 ) -> StepRecord:
     watch = Stopwatch()
     matchers = [_matcher(item) for item in step.expect]
-    expected = tuple(redactor.text(describe(item)) for item in step.expect)
+    expected = tuple(redactor.record(describe(item)) for item in step.expect)
     matched = 0
     ahead: int | None = None
     reordered = False
@@ -86,7 +86,7 @@ async def _step(
         if isinstance(outcome, ProbeError):
             return record("deadline" if outcome.kind == "deadline" else "error", error=outcome)
         if outcome == "sent":
-            sent = redactor.text(excerpt(text))
+            sent = redactor.record(text, EXCERPT)
     if not matchers:
         return record("done")
 

@@ -46,7 +46,7 @@ from gate.probes.transcript import (
     WsSession,
 )
 from gate.redact import Redactor
-from gate.text import excerpt
+from gate.text import EXCERPT
 from gate.threads import blocking
 from gate.timing import Deadline, Stopwatch
 
@@ -90,7 +90,7 @@ def _record_handshake(response: Response, redactor: Redactor) -> Handshake:
     return Handshake(
         status=response.status_code,
         headers=redactor.headers(headers),
-        body=redactor.text(excerpt(body, _HANDSHAKE_BODY)),
+        body=redactor.record(body, _HANDSHAKE_BODY),
     )
 
 
@@ -157,7 +157,7 @@ def _selection(opened: _Opened, response: Response, plan: WsPlan, redactor: Reda
     """Record which subprotocol the server chose, and whether it echoed a secret."""
     chosen = ", ".join(response.headers.get_all("Sec-WebSocket-Protocol")) or None
     if chosen is not None:
-        opened.selected = redactor.text(chosen)
+        opened.selected = redactor.record(chosen)
         opened.selected_index = plan.offered.index(chosen) if chosen in plan.offered else None
     opened.echoed = any(redactor.reveals(value) for _name, value in response.headers.raw_items())
     return opened
@@ -282,7 +282,7 @@ async def receive(
                 seen = look(text, binary)
                 message = WsMessage(
                     at_ms=watch.ms(),
-                    text=redactor.text(excerpt(text)),
+                    text=redactor.record(text, EXCERPT),
                     size=len(data),
                     binary=binary,
                     matched=seen.matched,
@@ -337,7 +337,7 @@ async def exchange(
         if isinstance(outcome, ProbeError):
             return Exchange(None, watch.ms(), (), 0, False, error=outcome)
         if outcome == "sent":
-            sent = redactor.text(excerpt(plan.send))
+            sent = redactor.record(plan.send, EXCERPT)
 
     def look(text: str, _binary: bool) -> Seen:
         # A binary frame that would match is the reply in the wrong frame type: stop there too.
@@ -400,7 +400,7 @@ def record_session(
     return WsSession(
         label=plan.label,
         url=plan.url,
-        offered=tuple(redactor.text(name) for name in plan.offered),
+        offered=tuple(redactor.record(name) for name in plan.offered),
         credential_at=plan.credential_at,
         attempts=tuple(o.attempt for o in connected.outcomes),
         duration_ms=duration_ms,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from gate.model import MultiResult, RunResult
@@ -48,14 +48,17 @@ def _append(path: str | None, text: str) -> None:
 
 
 def publish_github(
-    result: RunResult | MultiResult, report: Path | None, env: Mapping[str, str]
+    result: RunResult | MultiResult,
+    report: Path | None,
+    env: Mapping[str, str],
+    redact: Callable[[str], str],
 ) -> list[str]:
-    """Write the step summary and outputs; return the annotation lines to print."""
-    _append(env.get("GITHUB_STEP_SUMMARY"), summary_any(result))
+    """Write the step summary and outputs (through ``redact``); return the annotation lines."""
+    _append(env.get("GITHUB_STEP_SUMMARY"), redact(summary_any(result)))
     outputs = f"verdict={result.verdict}\n"
     if report is not None:
         # A delimiter form, so that any path is safe as a value.
         marker = f"gate_{uuid.uuid4().hex}"
         outputs += f"report<<{marker}\n{report.resolve()}\n{marker}\n"
-    _append(env.get("GITHUB_OUTPUT"), outputs)
+    _append(env.get("GITHUB_OUTPUT"), redact(outputs))
     return annotations_any(result)

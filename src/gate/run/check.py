@@ -22,8 +22,8 @@ from gate.checks.health import judge_health
 from gate.checks.scenario import ScenarioRun, judge_scenario
 from gate.checks.websocket import judge_first_message, judge_subprotocol, judge_upgrade
 from gate.config.settings import Settings
-from gate.config.tokens import Credential, Negatives, b64url
-from gate.model import CheckResult, MultiResult, RunResult, TargetBlock
+from gate.config.tokens import Credential, Negatives
+from gate.model import CHECK_IDS, CheckResult, MultiResult, RunResult, TargetBlock, skipped
 from gate.probes.http import probe_http
 from gate.probes.transcript import (
     AuthProbe,
@@ -34,9 +34,11 @@ from gate.probes.transcript import (
     WsSession,
 )
 from gate.probes.ws import WsPlan, probe_ws
+from gate.redact import Redactor
 from gate.run.load import concurrency, latency
-from gate.run.plans import Plans, build_redactor, trace_headers
+from gate.run.plans import Plans, register_secrets, trace_headers
 from gate.run.scenario import run_scenario
+from gate.run.supervisor import Interrupted, Supervisor
 from gate.threads import blocking
 from gate.timing import Deadline, Stopwatch
 
@@ -93,6 +95,7 @@ class CheckRun:
         run_id: str | None = None,
         trace_id: str | None = None,
         platform: Platform = UNKNOWN_PLATFORM,
+        redactor: Redactor | None = None,
     ) -> None:
         self.settings = settings
         self.platform = platform
@@ -102,7 +105,7 @@ class CheckRun:
         self.placeholders = {"run_id": self.run_id, "trace_id": trace_id or ""}
         self.negative_traces: dict[str, str] = {}
         secrets = dict(secret_headers or {})
-        self.redactor = build_redactor(settings, credential, secrets)
+        self.redactor = register_secrets(redactor or Redactor(), settings, credential, secrets)
         traced = trace_headers(trace_id) if trace_id else {}
         self.plans = Plans.of(settings, {**traced, **secrets}, platform)
 
@@ -133,8 +136,7 @@ class CheckRun:
         """The negative sessions, once their tokens are forged (in a thread: an RSA key is slow)."""
         watch = Stopwatch()
         negatives = await blocking(lambda: credential.negatives)
-        for _label, token in negatives.labelled():
-            self.redactor.add(token, b64url(token))
+        self.redactor.add(*(token for _label, token in negatives.labelled()))
         plans = self._negative_plans(negatives)
         sessions = await asyncio.gather(*(self._socket(plan, deadline) for plan in plans))
         return AuthProbe(tuple(sessions), watch.ms())
@@ -201,12 +203,23 @@ class CheckRun:
         }
 
 
-async def check_one(settings: Settings, credential: Credential | None) -> RunResult:
-    """One ``gate check`` run, within ``settings.deadline``."""
+def not_finished(stop: Interrupted) -> tuple[CheckResult, ...]:
+    """The checks a signal stopped before they were judged: skipped, claiming nothing."""
+    return tuple(skipped(check_id, f"not finished: {stop}") for check_id in CHECK_IDS)
+
+
+async def check_one(
+    settings: Settings, credential: Credential | None, redactor: Redactor, supervisor: Supervisor
+) -> RunResult:
+    """One ``gate check`` run, within ``settings.deadline``; ``redactor`` learns its secrets."""
     started_at = datetime.now(UTC)
     deadline = Deadline(settings.deadline)
-    run = CheckRun(settings, credential)
-    checks = await run.run(deadline)
+    run = CheckRun(settings, credential, redactor=redactor)
+    error = interrupted = None
+    try:
+        checks = await supervisor.phase("the probes", run.run(deadline))
+    except Interrupted as stop:
+        checks, error, interrupted = not_finished(stop), f"{stop}: nothing was judged", stop.name
     return RunResult(
         run_id=run.run_id,
         started_at=started_at,
@@ -214,14 +227,22 @@ async def check_one(settings: Settings, credential: Credential | None) -> RunRes
         target=run.target(),
         checks=checks,
         strict=settings.strict,
+        error=error,
+        interrupted=interrupted,
     )
 
 
-async def check_targets(targets: Sequence[tuple[str, Settings, Credential | None]]) -> MultiResult:
+async def check_targets(
+    targets: Sequence[tuple[str, Settings, Credential | None]],
+    redactor: Redactor,
+    supervisor: Supervisor,
+) -> MultiResult:
     """``gate check`` on every target concurrently."""
     started_at = datetime.now(UTC)
     watch = Stopwatch()
-    results = await asyncio.gather(*(check_one(s, c) for _name, s, c in targets))
+    results = await asyncio.gather(
+        *(check_one(s, c, redactor, supervisor) for _name, s, c in targets)
+    )
     return MultiResult(
         run_id=uuid.uuid4().hex,
         started_at=started_at,

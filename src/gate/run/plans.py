@@ -45,15 +45,18 @@ def trace_headers(trace_id: str) -> dict[str, str]:
     }
 
 
-def build_redactor(
-    settings: Settings, credential: Credential | None, more: Mapping[str, str]
+def register_secrets(
+    redactor: Redactor,
+    settings: Settings,
+    credential: Credential | None,
+    more: Mapping[str, str],
 ) -> Redactor:
-    """A redactor that knows the secrets of this run: header values, the token, its forms.
+    """Teach ``redactor`` the secrets of this run: header values, the token, their forms.
 
     The negative tokens join it when they are forged, before any session sends them.
     """
-    redactor = Redactor(value for _name, value in settings.headers)
-    redactor.add(*more.values())
+    for value in (*(v for _name, v in settings.headers), *more.values()):
+        redactor.add_header(value)
     if credential is not None:
         redactor.add(*credential.secrets)
     return redactor

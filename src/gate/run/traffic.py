@@ -1,44 +1,71 @@
 """The standalone traffic commands, connected: ``gate snapshot``, ``rollback``, ``promote``.
 
 Each connects to Cloud Run and runs the action of :mod:`gate.traffic.actions`
-within the actions' budget (:data:`gate.run.verify.ACTION_TIMEOUT_S`).
+within ``--action-timeout``. A rollback or a promotion runs as one action of
+the supervisor: a signal that comes while it runs waits for it to finish.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
 
 from gate.cloud.calls import Budget
 from gate.cloud.model import RunApi
-from gate.model import ActionBlock
-from gate.run.verify import ACTION_TIMEOUT_S
+from gate.model import ActionBlock, TrafficBlock
+from gate.run.supervisor import Supervisor
 from gate.timing import Deadline
 from gate.traffic import actions
 from gate.traffic.snapshot import Snapshot
 
 
-async def _connect(project: str, region: str, service: str) -> RunApi:
+async def _connect(
+    project: str, region: str, service: str, supervisor: Supervisor, timeout_s: float
+) -> RunApi:
     from gate.cloud.run import CloudRun
 
-    return await CloudRun.connect(project, region, service, Budget(Deadline(ACTION_TIMEOUT_S)))
+    budget = Budget(Deadline(timeout_s))
+    return await supervisor.phase(
+        "connecting to Cloud Run", CloudRun.connect(project, region, service, budget)
+    )
 
 
-async def snapshot(project: str, region: str, service: str, out: Path) -> Snapshot:
-    """Write the service's traffic to ``out``; returns the snapshot."""
-    return await actions.take_snapshot(await _connect(project, region, service), out)
+async def snapshot(
+    project: str, region: str, service: str, supervisor: Supervisor, timeout_s: float
+) -> Snapshot:
+    """The service's traffic, as ``gate snapshot`` writes it."""
+    cloud = await _connect(project, region, service, supervisor, timeout_s)
+    return await supervisor.phase("reading the service", actions.take_snapshot(cloud))
 
 
 async def rollback(
-    project: str, region: str, service: str, to: str | None, restore: Path | None, dry_run: bool
+    project: str,
+    region: str,
+    service: str,
+    to: str | None,
+    recorded: Sequence[TrafficBlock] | None,
+    dry_run: bool,
+    supervisor: Supervisor,
+    timeout_s: float,
 ) -> ActionBlock:
     """Roll back; returns the action block."""
-    cloud = await _connect(project, region, service)
-    return await actions.rollback(cloud, to, restore, dry_run)
+    cloud = await _connect(project, region, service, supervisor, timeout_s)
+    return await supervisor.action(
+        "the rollback", lambda: actions.rollback(cloud, to, recorded, dry_run)
+    )
 
 
 async def promote(
-    project: str, region: str, service: str, revision: str | None, tag: str | None, dry_run: bool
+    project: str,
+    region: str,
+    service: str,
+    revision: str | None,
+    tag: str | None,
+    dry_run: bool,
+    supervisor: Supervisor,
+    timeout_s: float,
 ) -> ActionBlock:
     """Promote; returns the action block."""
-    cloud = await _connect(project, region, service)
-    return await actions.promote_revision(cloud, revision, tag, dry_run)
+    cloud = await _connect(project, region, service, supervisor, timeout_s)
+    return await supervisor.action(
+        "the promotion", lambda: actions.promote_revision(cloud, revision, tag, dry_run)
+    )

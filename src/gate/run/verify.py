@@ -21,7 +21,7 @@ The order of a run:
 
 The probes and the log polling share ``--deadline``; the actions after the
 verdict (the traffic update, its operation, the re-check) have their own
-budget of :data:`ACTION_TIMEOUT_S`, so a rollback is never skipped because the
+budget, ``--action-timeout`` (default 120 s), so a rollback is never skipped because the
 probes used the deadline up. The run exits 1 when the release failed, even
 after a successful rollback. An API failure during an action (an etag conflict
 included) exits 3, with the report still written.
@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -47,6 +47,7 @@ from gate.config.validate import validate_url
 from gate.errors import GateError
 from gate.model import (
     CHECK_IDS,
+    VERIFY_CHECK_IDS,
     ActionBlock,
     CheckResult,
     CheckSummary,
@@ -57,21 +58,46 @@ from gate.model import (
     checks_failed,
     skipped,
 )
+from gate.redact import Redactor
 from gate.run.check import CheckRun
 from gate.run.logs import poll_logs
 from gate.run.resolve import Target, resolve
+from gate.run.supervisor import Interrupted, Supervisor
 from gate.timing import Deadline, Stopwatch
 from gate.traffic.actions import apply
 from gate.traffic.plan import Plan, action_block, promote, restore, rollback_to
-from gate.traffic.snapshot import load_snapshot
 
 if TYPE_CHECKING:
     from gate.cloud.run import CloudRun
 
 Progress = Callable[[str], None]
 
-ACTION_TIMEOUT_S = 120.0
-"""Seconds the actions after the verdict may take: the update, its operation, the re-check."""
+
+@dataclass
+class _Record:
+    """What a ``verify`` run has found and done so far, kept when a signal stops it."""
+
+    started_at: datetime
+    deadline: Deadline
+    target: Target | None = None
+    run: CheckRun | None = None
+    checks: list[CheckResult] = field(default_factory=list)
+    logs: LogsBlock | None = None
+    logs_error: str | None = None
+    action: ActionBlock | None = None
+    action_error: str | None = None
+
+    def act(self, action: ActionBlock, error: str | None = None) -> None:
+        """Record the traffic action (and the error that stopped it)."""
+        self.action, self.action_error = action, error
+
+    def done(self) -> str:
+        """What the run had done when it stopped, for the report's error."""
+        if self.action is not None and self.action["status"] == "done":
+            return f"the {self.action['kind']} was done; it was not verified"
+        if self.action is not None:
+            return "traffic was left as it is"
+        return "traffic was left as it is; nothing was acted upon"
 
 
 def _check_summary(checks: Sequence[CheckResult]) -> list[CheckSummary]:
@@ -91,11 +117,15 @@ class Verifier:
         settings: Settings,
         credential: Credential | None,
         options: VerifyOptions,
+        redactor: Redactor,
+        supervisor: Supervisor,
         progress: Progress = lambda _message: None,
     ) -> None:
         self.settings = settings
         self.credential = credential
         self.options = options
+        self.redactor = redactor
+        self.supervisor = supervisor
         self.progress = progress
         self.trace_id = uuid.uuid4().hex
         self.run_id = uuid.uuid4().hex
@@ -112,8 +142,9 @@ class Verifier:
     def _checks(self, url: str, platform: Platform = UNKNOWN_PLATFORM) -> CheckRun:
         settings = replace(self.settings, url=validate_url(url))
         return CheckRun(
-            settings, self.credential, self.secret_headers, self.run_id, self.trace_id, platform
-        )
+            settings, self.credential, self.secret_headers, self.run_id, self.trace_id, platform,
+            self.redactor,
+        )  # fmt: skip
 
     async def _logs(
         self, target: Target, budget: Budget, failed: bool, expected: Expected
@@ -157,9 +188,14 @@ class Verifier:
         except GateError as exc:
             result, block = judge_logs(None, None, (), 0, f"not run: {exc.message}")
             return result, block, exc.message
+        # What the revision logged may quote a secret (a token it refused): redacted
+        # before anything is grouped, cut to a sample or shown.
+        entries = tuple(
+            replace(e, message=self.redactor.record(e.message)) for e in fetched.entries
+        )
         result, block = judge_logs(
-            fetched, self.trace_id, options.ignore_log, options.max_log_errors,
-            expected=expected,
+            replace(fetched, entries=entries), self.trace_id, options.ignore_log,
+            options.max_log_errors, expected=expected,
         )  # fmt: skip
         return result, block, None
 
@@ -167,67 +203,105 @@ class Verifier:
         """Resolve, judge readiness, check, read logs, act; always return a result.
 
         Errors before the checks (a missing service, a denied read) propagate as
-        :class:`~gate.errors.GateError`: there is nothing to report yet.
+        :class:`~gate.errors.GateError`: there is nothing to report yet. A signal
+        ends the run with a result that says what it interrupted.
         """
         from gate.cloud.run import CloudRun
 
-        started_at = datetime.now(UTC)
-        deadline = Deadline(self.settings.deadline)
-        budget = Budget(deadline)
+        record = _Record(datetime.now(UTC), Deadline(self.settings.deadline))
         options = self.options
-        cloud = await CloudRun.connect(options.project, options.region, options.service, budget)
+        budget = Budget(record.deadline)
         try:
-            return await self._gate(cloud, started_at, deadline, budget)
+            cloud = await self.supervisor.phase(
+                "connecting to Cloud Run",
+                CloudRun.connect(options.project, options.region, options.service, budget),
+            )
+        except Interrupted as stop:
+            return self._result(record, stop)
+        try:
+            await self._gate(cloud, record, budget)
+        except Interrupted as stop:
+            return self._result(record, stop)
         finally:
             cloud.close()
+        return self._result(record)
 
-    async def _gate(
-        self, cloud: CloudRun, started_at: datetime, deadline: Deadline, budget: Budget
-    ) -> RunResult:
-        options = self.options
-        target = await resolve(cloud, options, self.settings.retry_budget, deadline)
+    async def _gate(self, cloud: CloudRun, record: _Record, budget: Budget) -> None:
+        """The run's phases, recording what each gives, so an interruption keeps it."""
+        options, deadline = self.options, record.deadline
+        phase = self.supervisor.phase
+        target = await phase(
+            "resolving the revision",
+            resolve(cloud, options, self.settings.retry_budget, deadline),
+        )
+        record.target = target
         ready = judge_ready(target.info, target.state, target.waited_s)
+        record.checks = [ready]
         if target.url is not None:
             # The service URL is the audience Cloud Run accepts for its tag URLs too.
-            self.secret_headers = await self._iam_headers(target.state.uri, budget)
+            self.secret_headers = await phase(
+                "fetching an ID token", self._iam_headers(target.state.uri, budget)
+            )
             self.progress(f"checking {target.revision} at {target.url}")
             run = self._checks(target.url, Platform(options.iam, "h2c" in target.info.ports))
-            probed = await run.run(deadline)
+            record.run = run
+            record.checks += await phase("the probes", run.run(deadline))
         else:
-            run = self._checks(target.state.uri)
+            record.run = self._checks(target.state.uri)
             reason = f"not run: revision {target.revision} is not Ready, so it serves nothing"
-            probed = tuple(skipped(check_id, reason) for check_id in CHECK_IDS)
-        checks = (ready, *probed)
+            record.checks += [skipped(check_id, reason) for check_id in CHECK_IDS]
         expected = Expected(
-            frozenset(run.negative_traces.values()), self.trace_id if options.iam else None
+            frozenset(record.run.negative_traces.values()), self.trace_id if options.iam else None
         )
-        logs_check, logs_block, logs_error = await self._logs(
-            target, budget, checks_failed(checks, strict=False), expected
+        logs_check, record.logs, record.logs_error = await phase(
+            "reading Cloud Logging",
+            self._logs(target, budget, checks_failed(record.checks, strict=False), expected),
         )
-        checks = (*checks, logs_check)
-        failed = checks_failed(checks, self.settings.strict)
-        actions = cloud.within(Budget(Deadline(ACTION_TIMEOUT_S)))
-        action, action_error = await self._perform(actions, target, failed)
-        target_block: TargetBlock = {
-            **run.target(),
+        record.checks.append(logs_check)
+        failed = checks_failed(record.checks, self.settings.strict)
+        # The actions' own budget: the update, its operation and the re-check share it.
+        actions = Deadline(options.action_timeout)
+        await self._perform(cloud.within(Budget(actions)), target, failed, record, actions)
+
+    def _result(self, record: _Record, stop: Interrupted | None = None) -> RunResult:
+        """The run's result from what it recorded (and, when a signal stopped it, what was not)."""
+        options = self.options
+        target: TargetBlock = {
             "project": options.project,
             "region": options.region,
             "service": options.service,
-            "revision": target.revision,
-            "tag": target.tag,
         }
+        if record.run is not None and record.target is not None:
+            target = {
+                **record.run.target(),
+                **target,
+                "revision": record.target.revision,
+                "tag": record.target.tag,
+            }
+        checks = list(record.checks)
+        if stop is not None:
+            judged = {c.id for c in checks}
+            checks += [
+                skipped(check_id, f"not finished: {stop}")
+                for check_id in VERIFY_CHECK_IDS
+                if check_id not in judged
+            ]
+        error = record.action_error or record.logs_error
+        if stop is not None:
+            error = f"{stop}: {record.done()}"
         return RunResult(
             run_id=self.run_id,
-            started_at=started_at,
-            duration_ms=round(deadline.elapsed_ms(), 1),
-            target=target_block,
-            checks=checks,
+            started_at=record.started_at,
+            duration_ms=round(record.deadline.elapsed_ms(), 1),
+            target=target,
+            checks=tuple(checks),
             strict=self.settings.strict,
             trace_id=self.trace_id,
-            logs=logs_block,
-            action=action,
-            error=action_error or logs_error,
-            error_overrides_failure=action_error is not None,
+            logs=record.logs,
+            action=record.action,
+            error=error,
+            error_overrides_failure=record.action_error is not None,
+            interrupted=stop.name if stop is not None else None,
         )
 
     async def _decide(self, cloud: RunApi, target: Target, failed: bool) -> tuple[Plan | None, str]:
@@ -240,7 +314,7 @@ class Verifier:
                     "Ready, so there is nothing to roll back"
                 )
             if options.restore is not None:
-                return restore(state, load_snapshot(options.restore, state.name)), ""
+                return restore(state, options.restore), ""
             previous = previous_ready(await cloud.revisions(), target.revision)
             if previous is None:
                 return None, f"no ready revision older than {target.revision} to roll back to"
@@ -252,27 +326,41 @@ class Verifier:
         return None, "passed; --promote not given"
 
     async def _perform(
-        self, cloud: RunApi, target: Target, failed: bool
-    ) -> tuple[ActionBlock, str | None]:
+        self, cloud: RunApi, target: Target, failed: bool, record: _Record, actions: Deadline
+    ) -> None:
+        """Decide, carry out, and (after a rollback) re-check; the result goes in ``record``."""
         try:
             plan, reason = await self._decide(cloud, target, failed)
         except GateError as exc:
-            return action_block(None, "failed", exc.message), exc.message
+            record.act(action_block(None, "failed", exc.message), exc.message)
+            return
         if plan is None:
             if failed and self.options.on_failure == "rollback" and target.info.ready:
-                return action_block(None, "failed", reason), reason
-            return action_block(None, "skipped", reason), None
+                record.act(action_block(None, "failed", reason), reason)
+            else:
+                record.act(action_block(None, "skipped", reason))
+            return
         self.progress(f"{plan.kind}: {plan.source} -> {plan.target}")
+        dry_run = self.options.dry_run
         try:
-            status, reason, after = await apply(cloud, target.state, plan, self.options.dry_run)
+            status, reason, after = await self.supervisor.action(
+                f"the {plan.kind}", lambda: apply(cloud, target.state, plan, dry_run)
+            )
+        except Interrupted:
+            record.act(action_block(plan, "skipped", "a signal came first: traffic left as it is"))
+            raise
         except GateError as exc:
-            return action_block(plan, "failed", exc.message), exc.message
+            record.act(action_block(plan, "failed", exc.message), exc.message)
+            return
+        record.act(action_block(plan, status, reason))
         if after is None or plan.kind != "rollback":
-            return action_block(plan, status, reason), None
+            return
         self.progress(f"verifying the rollback at {after.uri}")
-        recheck = await self._checks(after.uri).run(Deadline(ACTION_TIMEOUT_S))
+        recheck = await self.supervisor.phase(
+            "verifying the rollback", self._checks(after.uri).run(actions)
+        )
         healthy = not any(c.status == "fail" for c in recheck)
-        return action_block(plan, "done", verified=healthy, checks=_check_summary(recheck)), None
+        record.act(action_block(plan, "done", verified=healthy, checks=_check_summary(recheck)))
 
 
 def _unresolved(options: VerifyOptions, error: GateError) -> RunResult:
@@ -290,6 +378,8 @@ def _unresolved(options: VerifyOptions, error: GateError) -> RunResult:
 
 async def verify_targets(
     targets: Sequence[tuple[str, Settings, Credential | None, VerifyOptions]],
+    redactor: Redactor,
+    supervisor: Supervisor,
     progress: Progress = lambda _message: None,
 ) -> MultiResult:
     """Verify every target concurrently, in this event loop, each with its own clients.
@@ -303,7 +393,10 @@ async def verify_targets(
     async def one(
         name: str, settings: Settings, credential: Credential | None, options: VerifyOptions
     ) -> RunResult:
-        verifier = Verifier(settings, credential, options, lambda m: progress(f"{name}: {m}"))
+        verifier = Verifier(
+            settings, credential, options, redactor, supervisor,
+            lambda m: progress(f"{name}: {m}"),
+        )  # fmt: skip
         try:
             return await verifier.run()
         except GateError as exc:

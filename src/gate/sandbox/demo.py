@@ -22,17 +22,19 @@ from datetime import UTC, datetime, timedelta
 from gate.config.settings import Settings, VerifyOptions
 from gate.config.tokens import TokenSpec, load_credential
 from gate.model import RunResult
-from gate.run.loop import run
+from gate.redact import Redactor
+from gate.run.supervisor import Supervisor
 from gate.run.verify import Verifier
 from gate.sandbox.faults import NEVER_STARTS
 from gate.sandbox.localrun import LocalCloudRun
 
+_DEMO_LIMIT_S = 60.0  # the demo's deadline and its actions' budget, with room to spare
 DEMO_SECRET_ENV = "GATE_DEMO_SECRET"  # noqa: S105 (a variable name; the secret is random)
 SERVICE = "chat-backend"
 OLD, NEW, TAG = "chat-backend-00001-old", "chat-backend-00002-new", "candidate"
 
 
-async def _deploy_and_verify(fault: str) -> RunResult:
+async def _deploy_and_verify(fault: str, redactor: Redactor, supervisor: Supervisor) -> RunResult:
     secret = secrets.token_urlsafe(32)
     async with LocalCloudRun(
         SERVICE, jwt_secret=secret, log_delay_s=0.8, audience=SERVICE
@@ -66,12 +68,13 @@ async def _deploy_and_verify(fault: str) -> RunResult:
             log_settle=3.0,
         )
         credential = load_credential(settings.token, {DEMO_SECRET_ENV: secret})
-        return await Verifier(settings, credential, options).run()
+        return await Verifier(settings, credential, options, redactor, supervisor).run()
 
 
-def run_demo(fault: str) -> tuple[str, RunResult]:
+def run_demo(fault: str, redactor: Redactor) -> tuple[str, RunResult]:
     """Deploy, gate and act; returns a one-line description of the scenario and the result."""
-    result = run(_deploy_and_verify(fault))
+    supervisor = Supervisor()
+    result = supervisor.run(_deploy_and_verify(fault, redactor, supervisor), _DEMO_LIMIT_S)
     if fault == "none":
         story = f"{NEW} deployed with --no-traffic --tag {TAG}; gate verify --tag {TAG} --promote"
     elif fault == NEVER_STARTS:

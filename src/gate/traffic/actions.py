@@ -8,12 +8,11 @@ update call. The Cloud Run client comes in as a :class:`~gate.cloud.model.RunApi
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from collections.abc import Sequence
 
 from gate.cloud.model import RunApi, ServiceState, previous_ready
 from gate.errors import ConfigError, GateFailure
-from gate.model import ActionBlock, ActionStatus
+from gate.model import ActionBlock, ActionStatus, TrafficBlock
 from gate.traffic.plan import (
     Plan,
     action_block,
@@ -22,7 +21,7 @@ from gate.traffic.plan import (
     restore,
     rollback_to,
 )
-from gate.traffic.snapshot import Snapshot, load_snapshot, snapshot_dict
+from gate.traffic.snapshot import Snapshot, snapshot_dict
 
 
 async def apply(
@@ -50,25 +49,18 @@ async def _report(cloud: RunApi, state: ServiceState, plan: Plan, dry_run: bool)
     return action_block(plan, status, reason)
 
 
-async def take_snapshot(cloud: RunApi, out: Path) -> Snapshot:
-    """Write the service's current traffic to ``out``."""
-    data = snapshot_dict(await cloud.service())
-    try:
-        out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"--out {out}: cannot write it ({exc.strerror})") from None
-    return data
+async def take_snapshot(cloud: RunApi) -> Snapshot:
+    """The service's current traffic, as ``gate snapshot`` writes it."""
+    return snapshot_dict(await cloud.service())
 
 
 async def rollback(
-    cloud: RunApi, to: str | None, restore_from: Path | None, dry_run: bool
+    cloud: RunApi, to: str | None, recorded: Sequence[TrafficBlock] | None, dry_run: bool
 ) -> ActionBlock:
-    """Roll back to ``to``, to a snapshot, or to the ready revision before the serving one."""
-    if to is not None and restore_from is not None:
-        raise ConfigError("--to and --restore both given: choose one")
+    """Roll back to ``to``, to a snapshot's traffic, or to the ready one before the serving one."""
     state = await cloud.service()
-    if restore_from is not None:
-        plan = restore(state, load_snapshot(restore_from, state.name))
+    if recorded is not None:
+        plan = restore(state, recorded)
     else:
         if to is None:
             current = _serving_revision(state)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gate.cloud.model import ServiceState, TrafficEntry
-from gate.model import ActionBlock, ActionKind, ActionStatus, CheckSummary
+from gate.model import ActionBlock, ActionKind, ActionStatus, CheckSummary, TrafficBlock
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,9 @@ def rollback_to(state: ServiceState, revision: str) -> Plan:
     return Plan("rollback", state.serving(), revision, split, state.etag)
 
 
-def restore(state: ServiceState, split: tuple[TrafficEntry, ...]) -> Plan:
+def restore(state: ServiceState, recorded: Sequence[TrafficBlock]) -> Plan:
     """Put back the traffic recorded by ``gate snapshot``."""
+    split = tuple(TrafficEntry.from_dict(t) for t in recorded)
     target = ", ".join(f"{t.revision} ({t.percent}%)" for t in split if t.percent) or "nothing"
     return Plan("rollback", state.serving(), target, split, state.etag)
 

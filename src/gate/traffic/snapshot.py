@@ -1,4 +1,4 @@
-"""Snapshots of a service's traffic (``gate snapshot``), and reading one back for ``--restore``.
+"""Snapshots of a service's traffic (``gate snapshot``); :mod:`gate.config.snapshot` reads them.
 
 A snapshot records the traffic with ``LATEST`` resolved to the revision it
 meant at the time: restoring "LATEST" after a bad deploy would send traffic to
@@ -7,16 +7,11 @@ the bad revision.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TypedDict
 
 from gate.cloud.model import ServiceState, TrafficEntry
-from gate.errors import ConfigError
-from gate.model import TrafficBlock, utc_text
-
-SNAPSHOT_SCHEMA = "gate.snapshot/v1"
+from gate.model import SNAPSHOT_SCHEMA, TrafficBlock, utc_text
 
 
 class Snapshot(TypedDict):
@@ -43,33 +38,3 @@ def snapshot_dict(state: ServiceState) -> Snapshot:
         "taken_at": utc_text(datetime.now(UTC)),
         "traffic": traffic,
     }
-
-
-def load_snapshot(path: Path, service_name: str) -> tuple[TrafficEntry, ...]:
-    """The traffic recorded by ``gate snapshot`` for this service, read and validated."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"--restore {path}: cannot read it ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"--restore {path}: not JSON ({exc.msg}): use a `gate snapshot` file"
-        ) from None
-    if not isinstance(data, dict) or data.get("schema") != SNAPSHOT_SCHEMA:
-        raise ConfigError(
-            f"--restore {path}: not a {SNAPSHOT_SCHEMA} file: write one with `gate snapshot`"
-        )
-    if data.get("service") != service_name:
-        raise ConfigError(
-            f"--restore {path}: the snapshot is of {data.get('service')}, not {service_name}"
-        )
-    traffic = data.get("traffic")
-    try:
-        if not isinstance(traffic, list):
-            raise ValueError("traffic must be a list of targets")
-        split = tuple(TrafficEntry.from_dict(t) for t in traffic)
-    except ValueError as exc:
-        raise ConfigError(f"--restore {path}: malformed traffic ({exc})") from None
-    if sum(t.percent for t in split) != 100:
-        raise ConfigError(f"--restore {path}: the traffic percents do not add up to 100")
-    return split

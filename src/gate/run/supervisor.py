@@ -1,0 +1,100 @@
+"""The supervisor of a run: its event loop, its signals, and the limit no run may outlive.
+
+Every network step is clipped to what remains of the run's deadline by the
+step itself; the supervisor owns what is above them:
+
+* the phases of a run (probes, reading Cloud Logging, a rollback's re-check) run
+  through :meth:`Supervisor.phase`: on SIGINT or SIGTERM the phases in flight are
+  cancelled and raise :class:`Interrupted`, so the run stops starting new work
+  and reports what was interrupted;
+* a traffic change runs through :meth:`Supervisor.action`: it is never started
+  after a signal, and never cancelled once started (a traffic update left half
+  done is worse than a late exit), so a signal waits for it;
+* the whole command runs under one hard limit (the deadline, the actions'
+  budget, and a margin): if the gate itself ever outlives it, the run is
+  stopped and the command fails as the gate's own error, never as a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from gate.errors import GateFailure
+
+T = TypeVar("T")
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_MARGIN_S = 5.0
+
+
+class Interrupted(Exception):
+    """A signal stopped the run during ``during``."""
+
+    def __init__(self, signum: int, during: str) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name} during {during}")
+        self.signum = signum
+        self.during = during
+
+    @property
+    def name(self) -> str:
+        """``SIGINT`` or ``SIGTERM``."""
+        return signal.Signals(self.signum).name
+
+
+class Supervisor:
+    """One command's supervisor: see the module docstring."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._phases: set[asyncio.Future[Any]] = set()
+
+    def _on_signal(self, signum: int) -> None:
+        self.signum = signum
+        for phase in list(self._phases):
+            phase.cancel()
+
+    def _stop_if_signalled(self, during: str) -> None:
+        if self.signum is not None:
+            raise Interrupted(self.signum, during)
+
+    async def phase(self, during: str, work: Awaitable[T]) -> T:
+        """``work``, cancelled by a signal (then :class:`Interrupted` names ``during``)."""
+        self._stop_if_signalled(during)
+        task = asyncio.ensure_future(work)
+        self._phases.add(task)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if self.signum is not None and task.cancelled():
+                raise Interrupted(self.signum, during) from None
+            raise
+        finally:
+            self._phases.discard(task)
+
+    async def action(self, during: str, work: Callable[[], Awaitable[T]]) -> T:
+        """Start ``work()`` unless a signal came, and let it finish even if one comes now."""
+        self._stop_if_signalled(f"before {during}")
+        return await work()
+
+    def run(self, main: Coroutine[Any, Any, T], limit_s: float) -> T:
+        """Run ``main`` in a new event loop with the signal handlers, within ``limit_s``."""
+        return asyncio.run(self._supervised(main, limit_s))
+
+    async def _supervised(self, main: Coroutine[Any, Any, T], limit_s: float) -> T:
+        loop = asyncio.get_running_loop()
+        for signum in SIGNALS:
+            loop.add_signal_handler(signum, self._on_signal, signum)
+        try:
+            async with asyncio.timeout(limit_s + _MARGIN_S):
+                return await main
+        except TimeoutError:
+            raise GateFailure(
+                f"the run outlived its limit of {limit_s + _MARGIN_S:g} s although every step "
+                "has a timeout: this is a bug in smoke-gate, please report it"
+            ) from None
+        finally:
+            for signum in SIGNALS:
+                loop.remove_signal_handler(signum)
