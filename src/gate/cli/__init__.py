@@ -17,7 +17,7 @@ import click
 
 from gate import __version__
 from gate.cli.check import check
-from gate.cli.output import crash, leave, stopped
+from gate.cli.output import crash, leave, stopped, usage
 from gate.cli.sandbox import demo, sandbox
 from gate.cli.traffic import promote, rollback, snapshot
 from gate.cli.verify import verify
@@ -48,6 +48,8 @@ def main() -> None:
             code = cli.main(prog_name="gate", standalone_mode=False)
         except click.exceptions.Abort:  # Ctrl-C before the run began: nothing to report
             stopped("SIGINT", "nothing was run")
+        except click.UsageError as error:
+            usage(error)
         except click.ClickException as error:
             error.show()
             sys.exit(error.exit_code)

@@ -8,6 +8,7 @@ file (``--config PATH``, or ``./gate.toml``; loaded into click's
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -31,8 +32,20 @@ class _Lines(click.types.StringParamType):
     envvar_list_splitter = "\n"
 
 
+class Finite(click.FloatRange):
+    """A ``FloatRange`` that also refuses ``nan`` and infinity, which compare as in range."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return number
+
+
 LINES = _Lines()
-SECONDS = click.FloatRange(min=0.001)
+HOUR = 3600.0
+SECONDS = Finite(min=0.001, max=HOUR)
+"""A time limit: more than nothing, at most an hour (Cloud Run's longest request)."""
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,13 @@ def stopped(signal_name: str, what: str) -> NoReturn:
     sys.exit(ExitCode.INTERRUPTED if signal_name == "SIGINT" else ExitCode.TERMINATED)
 
 
+def usage(error: click.UsageError) -> NoReturn:
+    """A command line click refused: one line naming the value, and where the options are."""
+    command = error.ctx.command_path if error.ctx is not None else "gate"
+    click.echo(f"gate: error: {error.format_message()}: see `{command} --help`", err=True)
+    sys.exit(ExitCode.USAGE)
+
+
 def report_path(option: str, path: str | None) -> Path | None:
     """A report file's path, refused before any work when its folder does not exist."""
     if path is None:

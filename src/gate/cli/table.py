@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import click
 
-from gate.cli.options import LINES, SECONDS, Option
+from gate.cli.options import HOUR, LINES, SECONDS, Finite, Option
 from gate.config.settings import DEFAULT_SEND
 
 CHECK = ("check",)
@@ -21,6 +21,8 @@ PROBES = ("check", "verify")
 VERIFY = ("verify",)
 SERVICE = ("verify", "snapshot", "rollback", "promote")
 PATH = click.Path(dir_okay=False)
+MAX_LOAD = 1000
+"""The most connections or samples a run opens: beyond it the gate is a load tester."""
 
 OPTIONS: tuple[Option, ...] = (
     Option("url", "URL", "The service's base URL.", CHECK, argument=True, shown="(required)"),
@@ -70,7 +72,7 @@ OPTIONS: tuple[Option, ...] = (
            "Extra claim (VALUE parsed as JSON when it can be); repeatable.", PROBES,
            multiple=True, type=LINES, metavar="KEY=VALUE"),
     Option("jwt_ttl", "--jwt-ttl", "Lifetime of minted tokens, in seconds.", PROBES,
-           type=SECONDS, default=300.0),
+           type=Finite(min=1, max=7 * 24 * HOUR), default=300.0),
     Option("connect_timeout", "--connect-timeout", "Seconds for DNS and TCP connect, per step.",
            PROBES, type=SECONDS, default=10.0),
     Option("read_timeout", "--read-timeout", "Seconds for a response or the upgrade, per step.",
@@ -79,18 +81,20 @@ OPTIONS: tuple[Option, ...] = (
            default=60.0),
     Option("retry_budget", "--retry-budget",
            "Seconds of retries for cold-start outcomes (refused, 429, 502-504).", PROBES,
-           type=click.FloatRange(min=0), default=30.0),
+           type=Finite(min=0, max=HOUR), default=30.0),
     Option("ca_bundle", "--ca-bundle", "Extra CA certificates to trust (verification stays on).",
            PROBES, type=PATH, metavar="PEM"),
     Option("header", "--header",
            "Extra request header; repeatable; values are redacted in output.", PROBES,
            multiple=True, type=LINES, metavar="'NAME: VALUE'"),
     Option("connections", "--connections",
-           "Also open N authenticated sockets at once; each must complete (ws.concurrency).",
-           PROBES, type=click.IntRange(min=0), default=0, shown="0 (off)"),
+           "Also open N authenticated sockets at once (at most 1000); each must complete "
+           "(ws.concurrency).", PROBES, type=click.IntRange(min=0, max=MAX_LOAD), default=0,
+           shown="0 (off)"),
     Option("samples", "--samples",
-           "Repeat health, handshake and first exchange N times; report p50/p95/max.", PROBES,
-           type=click.IntRange(min=0), default=0, shown="0 (off; 5 with `--budget`)"),
+           "Repeat health, handshake and first exchange N times (at most 1000); report "
+           "p50/p95/max.", PROBES, type=click.IntRange(min=0, max=MAX_LOAD), default=0,
+           shown="0 (off; 5 with `--budget`)"),
     Option("budget", "--budget",
            "Latency budget on p95: health, handshake or first_message, e.g. health=100ms.",
            PROBES, multiple=True, metavar="NAME=DURATION"),
@@ -128,7 +132,7 @@ OPTIONS: tuple[Option, ...] = (
            VERIFY, is_flag=True),
     Option("log_settle", "--log-settle",
            "Seconds to keep polling Cloud Logging after the last probe.", VERIFY,
-           type=click.FloatRange(min=0), default=15.0),
+           type=Finite(min=0, max=600), default=15.0),
     Option("ignore_log", "--ignore-log", "Drop log entries matching REGEX; repeatable.", VERIFY,
            multiple=True, type=LINES, metavar="REGEX"),
     Option("max_log_errors", "--max-log-errors", "More ERROR entries than this fails logs.errors.",
@@ -137,7 +141,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("action_timeout", "--action-timeout",
            "Seconds for the actions after the verdict: the traffic update, its operation and "
            "the rollback's re-check (a budget of their own, beside --deadline).", SERVICE,
-           type=click.FloatRange(min=1, max=3600), default=120.0,
+           type=Finite(min=1, max=HOUR), default=120.0,
            help_for={"snapshot": "Seconds the read of the service may take."}),
     Option("out", "--out", "Where to write the snapshot (JSON).", ("snapshot",), type=PATH,
            metavar="FILE", required=("snapshot",), shown="(required)"),

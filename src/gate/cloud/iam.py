@@ -18,7 +18,8 @@ def _fetch(audience: str) -> str:
     try:
         request = google.auth.transport.requests.Request()
         token = id_token.fetch_id_token(request, audience)  # type: ignore[no-untyped-call]
-    except auth_exc.GoogleAuthError as exc:
+    except (auth_exc.GoogleAuthError, ValueError, KeyError) as exc:
+        # ValueError and KeyError: a token endpoint answering something else than its JSON.
         raise GateFailure(
             f"--iam: could not fetch an ID token for {audience} ({exc}): run with "
             "a service account (GOOGLE_APPLICATION_CREDENTIALS or the metadata server) that has "

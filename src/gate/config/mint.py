@@ -15,6 +15,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from gate.config.file import read_limited
 from gate.config.tokens import (
     OTHER_AUDIENCE,
     OTHER_ISSUER,
@@ -78,13 +79,7 @@ def from_key_file(spec: TokenSpec, clock: Callable[[], float]) -> Credential:
     """Mint an RS256/ES256 (or ``--jwt-algorithm``) token with the PEM key of ``--jwt-key-file``."""
     path = spec.jwt_key_file
     assert path is not None
-    try:
-        pem = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(
-            f"--jwt-key-file {path}: cannot read it ({exc.strerror}): "
-            "check the path and permissions"
-        ) from None
+    pem = read_limited(path, "--jwt-key-file")
     try:
         key = load_pem_private_key(pem, password=None)
     except (ValueError, TypeError):

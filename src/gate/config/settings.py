@@ -63,7 +63,7 @@ class Settings:
     read_timeout: float = 10.0
     deadline: float = 60.0
     retry_budget: float = 30.0
-    ca_bundle: Path | None = None
+    ca_bundle: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     strict: bool = False
     scenario: Scenario | None = None
@@ -92,7 +92,7 @@ class Settings:
         """A verifying TLS context (system CAs plus ``--ca-bundle``); ``None`` for http://."""
         if self.base.scheme != "https":
             return None
-        return _tls_context(str(self.ca_bundle) if self.ca_bundle is not None else None)
+        return _tls_context(self.ca_bundle)
 
 
 @functools.lru_cache(maxsize=8)
@@ -101,7 +101,7 @@ def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     # target of the process (an SSLContext is safe to share).
     context = ssl.create_default_context()
     if ca_bundle is not None:
-        context.load_verify_locations(cafile=ca_bundle)
+        context.load_verify_locations(cadata=ca_bundle)
     return context
 
 

@@ -215,4 +215,6 @@ def parse_claim(item: str) -> tuple[str, Json]:
         value: Json = json.loads(raw)
     except json.JSONDecodeError:
         value = raw
+    except RecursionError:
+        raise ConfigError(f"--jwt-claim {key.strip()}: the JSON is nested too deeply") from None
     return key.strip(), value

@@ -6,6 +6,7 @@ values are not echoed) and ends with what to do.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import ssl
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from gate.config.file import read_limited
 from gate.errors import ConfigError
 from gate.matching import Json
 
@@ -62,7 +64,31 @@ def validate_url(url: str) -> str:
         )
     if port == 0:
         raise ConfigError(f"URL {url!r} has port 0: give the port the service listens on")
+    _validate_host(url, parts.hostname)
     return url.rstrip("/") if parts.path not in ("", "/") else f"{parts.scheme}://{parts.netloc}"
+
+
+_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
+
+
+def _validate_host(url: str, host: str) -> None:
+    """A host must be an IP address or a name of valid labels (IDNA names included)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return
+    try:
+        ascii_host = host.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ConfigError(
+            f"URL {url!r}: host {host!r} is not a valid host name (empty or overlong label): "
+            "check the URL"
+        ) from None
+    labels = ascii_host.split(".")
+    if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise ConfigError(f"URL {url!r}: host {host!r} is not a valid host name: check the URL")
 
 
 def validate_path(option: str, path: str) -> str:
@@ -86,6 +112,13 @@ def parse_header(item: str) -> tuple[str, str]:
     value = value.strip()
     if any(ch in value for ch in "\r\n\0"):
         raise ConfigError(f"--header {name}: the value contains a line break or NUL")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            f"--header {name}: the value has characters HTTP headers cannot carry "
+            "(only Latin-1): percent-encode them"
+        ) from None
     return name, value
 
 
@@ -100,6 +133,8 @@ def parse_json_option(option: str, raw: str | None) -> Json:
             f"{option} is not valid JSON ({exc.msg} at column {exc.colno}): quote it, "
             f'e.g. {option} \'{{"status": "healthy"}}\''
         ) from None
+    except RecursionError:
+        raise ConfigError(f"{option}: the JSON is nested too deeply: simplify it") from None
     return value
 
 
@@ -126,18 +161,19 @@ def validate_subprotocols(template: str, names: Sequence[str]) -> None:
             raise ConfigError(f"--subprotocol {name!r} is not a valid subprotocol token")
 
 
-def validate_ca_bundle(path: Path | None) -> Path | None:
-    """The CA bundle must be a readable PEM file."""
+def validate_ca_bundle(path: Path | None) -> str | None:
+    """The CA bundle must be a readable PEM file of certificates; returns its text."""
     if path is None:
         return None
+    data = read_limited(path, "--ca-bundle")
     try:
-        ssl.create_default_context().load_verify_locations(cafile=str(path))
-    except (OSError, ssl.SSLError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not PEM"
+        text = data.decode("ascii")
+        ssl.create_default_context().load_verify_locations(cadata=text)
+    except (UnicodeDecodeError, ssl.SSLError, ValueError):
         raise ConfigError(
-            f"--ca-bundle {path}: cannot load it ({reason}): give a PEM file of CA certificates"
+            f"--ca-bundle {path}: not PEM certificates: give a PEM file of CA certificates"
         ) from None
-    return path
+    return text
 
 
 def parse_budget(item: str) -> tuple[str, float]:

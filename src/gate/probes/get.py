@@ -43,6 +43,14 @@ def _session(context: ssl.SSLContext | None) -> requests.Session:
     return session
 
 
+def _decode(body: bytes, charset: str | None) -> str:
+    """The body as text in its declared charset, or UTF-8 when that charset is unknown."""
+    try:
+        return body.decode(charset or "utf-8", "replace")
+    except LookupError:  # e.g. charset=utf8mb4: fall back, as httpx does
+        return body.decode("utf-8", "replace")
+
+
 def get_once(
     plan: HttpPlan, deadline: Deadline, redactor: Redactor, started_ms: float
 ) -> HttpAttempt:
@@ -74,7 +82,7 @@ def get_once(
                         error=ProbeError("deadline", "the body was still arriving at the deadline"),
                     )
             headers = dict(list(response.headers.items())[:_KEPT_HEADERS])
-            text = bytes(body[: plan.body_limit]).decode(response.encoding or "utf-8", "replace")
+            text = _decode(bytes(body[: plan.body_limit]), response.encoding)
             recorded = HttpResponse(
                 status=response.status_code,
                 reason=redactor.record(response.reason or ""),

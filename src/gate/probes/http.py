@@ -14,8 +14,10 @@ import asyncio
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from gate import __version__
+from gate.probes.resolve import resolve
 from gate.probes.retry import RetryPolicy, with_retries
 from gate.probes.transcript import HttpAttempt, HttpTranscript, ProbeError
 from gate.redact import Redactor
@@ -49,18 +51,31 @@ async def probe_http(plan: HttpPlan, deadline: Deadline, redactor: Redactor) -> 
     """GET ``plan.url``, retrying cold-start outcomes, and return the transcript."""
     watch = Stopwatch()
 
+    parts = urlsplit(plan.url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+
     async def attempt() -> HttpAttempt:
         started_ms = deadline.elapsed_ms()
-        hard_limit = deadline.remaining()
+        clock = Stopwatch()
+        # Resolve first, bounded: requests' own lookup cannot be interrupted.
+        resolved = await resolve(host, port, plan.connect_timeout, deadline, redactor)
+        if isinstance(resolved, ProbeError):
+            return HttpAttempt(started_ms, clock.ms(), error=resolved)
+        # A response and its body within connect + read (+1 s); requests clips each step too.
+        hard_limit = min(deadline.remaining(), plan.connect_timeout + plan.read_timeout + 1.0)
         try:
             async with asyncio.timeout(hard_limit):
                 return await blocking(_get, plan, deadline, redactor, started_ms)
         except TimeoutError:
-            return HttpAttempt(
-                started_ms,
-                round(hard_limit * 1000.0, 1),
-                error=ProbeError("deadline", "no complete answer before the run's deadline"),
+            late = (
+                ProbeError("deadline", "no complete answer before the run's deadline")
+                if deadline.expired()
+                else ProbeError(
+                    "read_timeout", "no complete answer within --connect-timeout + --read-timeout"
+                )
             )
+            return HttpAttempt(started_ms, clock.ms(), error=late)
 
     attempts = await with_retries(attempt, plan.retry, deadline)
     return HttpTranscript("GET", plan.url, tuple(attempts), watch.ms())

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import socket
 import ssl
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +34,7 @@ from websockets.typing import Subprotocol
 from gate.matching import looks_like_error
 from gate.probes.errors import from_close, from_handshake, from_os, handshake_response
 from gate.probes.http import USER_AGENT
+from gate.probes.resolve import Address, resolve
 from gate.probes.retry import RetryPolicy, with_retries
 from gate.probes.transcript import (
     Exchange,
@@ -47,7 +47,6 @@ from gate.probes.transcript import (
 )
 from gate.redact import Redactor
 from gate.text import EXCERPT
-from gate.threads import blocking
 from gate.timing import Deadline, Stopwatch
 
 KEPT_MESSAGES = 20
@@ -94,25 +93,11 @@ def _record_handshake(response: Response, redactor: Redactor) -> Handshake:
     )
 
 
-# (family, type, proto, canonname, sockaddr), as socket.getaddrinfo gives them.
-Address = tuple[int, int, int, str, tuple[Any, ...]]
-
-
-async def _addresses(host: str, port: int) -> Sequence[Address]:
-    """The addresses to try: an IP literal as it is, a name through the system resolver."""
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return await blocking(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
-    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-    return [(family, socket.SOCK_STREAM, 0, "", (host, port))]
-
-
-async def tcp_connect(host: str, port: int) -> socket.socket:
+async def tcp_connect(addresses: Sequence[Address]) -> socket.socket:
     """A connected non-blocking socket to the first address that accepts."""
     loop = asyncio.get_running_loop()
-    last_error: OSError = OSError(f"no address for {host}")
-    for family, kind, proto, _name, address in await _addresses(host, port):
+    last_error: OSError = OSError("no address to connect to")
+    for family, kind, proto, _name, address in addresses:
         sock = socket.socket(family, kind, proto)
         sock.setblocking(False)
         try:
@@ -177,9 +162,12 @@ async def _open(plan: WsPlan, deadline: Deadline, redactor: Redactor) -> _Opened
         handshake = _record_handshake(response, redactor) if response is not None else None
         return WsAttempt(started_ms, watch.ms(), connect_ms, handshake=handshake, error=error)
 
+    addresses = await resolve(host, port, plan.connect_timeout, deadline, redactor)
+    if isinstance(addresses, ProbeError):
+        return _Opened(attempt(None, addresses), None)
     try:
         async with asyncio.timeout(deadline.clip(plan.connect_timeout)):
-            sock = await tcp_connect(host, port)
+            sock = await tcp_connect(addresses)
     except TimeoutError:
         return _Opened(attempt(None, _timeout_error(deadline, "connect")), None)
     except OSError as exc:

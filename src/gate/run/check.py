@@ -135,7 +135,13 @@ class CheckRun:
     async def _auth(self, credential: Credential, deadline: Deadline) -> AuthProbe:
         """The negative sessions, once their tokens are forged (in a thread: an RSA key is slow)."""
         watch = Stopwatch()
-        negatives = await blocking(lambda: credential.negatives)
+        try:
+            # Bounded like every step: generating an RSA key takes a moment, never longer.
+            async with asyncio.timeout(deadline.remaining()):
+                negatives = await blocking(lambda: credential.negatives)
+        except TimeoutError:
+            late = _ws_late(self.plans.socket("token signed by a wrong key", None), 0.0)
+            return AuthProbe((late(watch.ms()),), watch.ms())
         self.redactor.add(*(token for _label, token in negatives.labelled()))
         plans = self._negative_plans(negatives)
         sessions = await asyncio.gather(*(self._socket(plan, deadline) for plan in plans))

@@ -18,7 +18,10 @@ step itself; the supervisor owns what is above them:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import resource
 import signal
+import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -28,6 +31,7 @@ T = TypeVar("T")
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _MARGIN_S = 5.0
+_OPEN_FILES = 4096  # 1000 sockets, the sandbox's own in tests, and the rest
 
 
 class Interrupted(Exception):
@@ -81,11 +85,13 @@ class Supervisor:
 
     def run(self, main: Coroutine[Any, Any, T], limit_s: float) -> T:
         """Run ``main`` in a new event loop with the signal handlers, within ``limit_s``."""
+        _allow_sockets()
         return asyncio.run(self._supervised(main, limit_s))
 
     async def _supervised(self, main: Coroutine[Any, Any, T], limit_s: float) -> T:
         loop = asyncio.get_running_loop()
-        for signum in SIGNALS:
+        handled = threading.current_thread() is threading.main_thread()
+        for signum in SIGNALS if handled else ():
             loop.add_signal_handler(signum, self._on_signal, signum)
         try:
             async with asyncio.timeout(limit_s + _MARGIN_S):
@@ -96,5 +102,14 @@ class Supervisor:
                 "has a timeout: this is a bug in smoke-gate, please report it"
             ) from None
         finally:
-            for signum in SIGNALS:
+            for signum in SIGNALS if handled else ():
                 loop.remove_signal_handler(signum)
+
+
+def _allow_sockets() -> None:
+    """Raise the open-file limit to what 1000 connections need, where the system allows it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = _OPEN_FILES if hard == resource.RLIM_INFINITY else min(_OPEN_FILES, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
