@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from gate.cli import cli
+from gate.sandbox.localrun import LocalCloudRun
 from gate.sandbox.service import SandboxConfig
-from tests.servers import SandboxThread
+from tests.servers import BackgroundLoop, CloudThread, SandboxThread, TokenEndpoint
 
 SECRET = "sandbox-secret-0123456789abcdef-XYZ"
 
@@ -99,3 +101,21 @@ def gate_process(tmp_path: Path) -> Callable[..., GateRun]:
         return GateRun(done.returncode, done.stdout, done.stderr, data)
 
     return run
+
+
+@pytest.fixture
+def private_cloud(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[tuple[CloudThread, TokenEndpoint]]:
+    """A local Cloud Run whose service is private, and a token endpoint for --iam."""
+    with (
+        TokenEndpoint(tmp_path) as tokens,
+        BackgroundLoop("local-cloud-run") as loop,
+        CloudThread(loop, LocalCloudRun("svc", jwt_secret=SECRET, log_delay_s=0.1)) as cloud,
+    ):
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tokens.credentials))
+        for name, value in cloud.env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("GATE_JWT_SECRET", SECRET)
+        cloud.deploy("svc-00001-old", created=datetime.now(UTC) - timedelta(hours=1))
+        yield cloud, tokens

@@ -290,6 +290,7 @@ class TokenEndpoint:
         self.folder = folder
         self.issued: list[str] = []
         self.audiences: list[str] = []
+        self.on_issue: Callable[[str], None] | None = None  # e.g. a revision that logs it
 
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -301,6 +302,8 @@ class TokenEndpoint:
                   "exp": now + 3600, "sub": "gate@demo-project.iam.gserviceaccount.com"}  # fmt: skip
         token = jwt.encode(claims, "id-token-signing-key-for-tests-0123456789", algorithm="HS256")
         self.issued.append(token)
+        if self.on_issue is not None:
+            self.on_issue(token)
         return web.json_response({"id_token": token})
 
     def __enter__(self) -> TokenEndpoint:

@@ -9,8 +9,7 @@ the gate mints with an audience or issuer, correctly signed tokens for others.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,9 @@ import pytest
 from gate.checks.retry import http_retry_delay, ws_retry_delay
 from gate.probes.transcript import Handshake, HttpAttempt, HttpResponse, WsAttempt
 from gate.sandbox.frontend import forbidden_page, not_ready_page
-from gate.sandbox.localrun import LocalCloudRun
 from tests.conftest import SECRET, GateRun
 from tests.frontend import FrontEnd, h2c_reset, on_paths, server_error_500
-from tests.servers import BackgroundLoop, CloudThread, TokenEndpoint
+from tests.servers import CloudThread, TokenEndpoint
 
 ENV = {"GATE_JWT_SECRET": SECRET}
 PLAIN = ["--subprotocol", "chat.v1", "--expect-subprotocol", "chat.v1"]
@@ -144,24 +142,6 @@ def test_tokens_for_another_audience_and_issuer(sandbox: Any, gate: Callable[...
     assert "token for another audience: replied" in auth["summary"]
     assert "token from another issuer: replied" in auth["summary"]
     assert "UNSIGNED" not in auth["summary"]
-
-
-@pytest.fixture
-def private_cloud(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[tuple[CloudThread, TokenEndpoint]]:
-    """A local Cloud Run whose service is private, and a token endpoint for --iam."""
-    with (
-        TokenEndpoint(tmp_path) as tokens,
-        BackgroundLoop("local-cloud-run") as loop,
-        CloudThread(loop, LocalCloudRun("svc", jwt_secret=SECRET, log_delay_s=0.1)) as cloud,
-    ):
-        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tokens.credentials))
-        for name, value in cloud.env.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("GATE_JWT_SECRET", SECRET)
-        cloud.deploy("svc-00001-old", created=datetime.now(UTC) - timedelta(hours=1))
-        yield cloud, tokens
 
 
 def test_iam_fetches_an_id_token_and_waits_for_the_binding(

@@ -268,13 +268,21 @@ def judge_subprotocol(session: WsSession, expect: str | None) -> CheckResult:
             "the server's selection order",
         )
     warnings: tuple[Finding, ...] = ()
-    if session.credential_echoed or session.selected_index == session.credential_at:
+    if session.selected_index == session.credential_at:
         warnings = (
             Finding(
                 "credential_echoed",
                 "the server selected the credential-bearing subprotocol, so the token is "
                 "echoed in a response header (and in proxy logs); prefer a plain "
                 "--subprotocol name for the server to select",
+            ),
+        )
+    elif session.credential_echoed:
+        warnings = (
+            Finding(
+                "credential_echoed",
+                "the server echoed a credential in the upgrade's response headers (so it "
+                "reaches proxy logs too); stop reflecting request headers in responses",
             ),
         )
     return CheckResult(

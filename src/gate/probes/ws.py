@@ -144,7 +144,10 @@ def _selection(opened: _Opened, response: Response, plan: WsPlan, redactor: Reda
     if chosen is not None:
         opened.selected = redactor.record(chosen)
         opened.selected_index = plan.offered.index(chosen) if chosen in plan.offered else None
-    opened.echoed = any(redactor.reveals(value) for _name, value in response.headers.raw_items())
+    opened.echoed = any(
+        redactor.reveals(name) or redactor.reveals(value)
+        for name, value in response.headers.raw_items()
+    )
     return opened
 
 
