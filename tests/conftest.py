@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from gate.sandbox.service import SandboxConfig
 from tests.servers import BackgroundLoop, CloudThread, SandboxThread, TokenEndpoint
 
 SECRET = "sandbox-secret-0123456789abcdef-XYZ"
+OLD, NEW = "svc-00001-old", "svc-00002-new"
 
 
 @dataclass
@@ -33,6 +35,62 @@ class GateRun:
     def check(self, check_id: str) -> dict[str, Any]:
         assert self.report is not None
         return next(c for c in self.report["checks"] if c["id"] == check_id)
+
+
+@dataclass
+class Stopped:
+    """A gate process stopped by a signal."""
+
+    code: int
+    stdout: str
+    stderr: str
+    report: dict[str, Any]  # empty for the commands that write none
+    after_signal_s: float
+
+
+def interrupt(
+    args: list[str],
+    env: dict[str, str],
+    ready: Callable[[], bool],
+    signum: int,
+    folder: Path,
+    reports: bool = True,
+) -> Stopped:
+    """Start ``gate ARGS``, wait until ``ready()``, send ``signum``, and collect the outcome.
+
+    With ``reports``, the run writes a JSON and a JUnit report, and both must exist.
+    """
+    report = folder / "report.json"
+    junit = folder / "junit.xml"
+    extra = ["--report-json", str(report), "--junit", str(junit)] if reports else []
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("GATE_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gate", *args, *extra],
+        env={**full_env, "GATE_JWT_SECRET": SECRET, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        waited = time.monotonic() + 20
+        while not ready():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < waited, "the run never reached the phase"
+            time.sleep(0.05)
+        time.sleep(0.3)  # well inside the phase
+        sent = time.monotonic()
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=30)
+        after = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "Traceback" not in stderr, stderr
+    if not reports:
+        return Stopped(process.returncode, stdout, stderr, {}, after)
+    assert junit.exists(), "no JUnit report after the signal"
+    return Stopped(process.returncode, stdout, stderr, json.loads(report.read_text()), after)
 
 
 def _wants_report(args: tuple[str, ...]) -> bool:
@@ -119,3 +177,31 @@ def private_cloud(
         monkeypatch.setenv("GATE_JWT_SECRET", SECRET)
         cloud.deploy("svc-00001-old", created=datetime.now(UTC) - timedelta(hours=1))
         yield cloud, tokens
+
+
+@pytest.fixture
+def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CloudThread]:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "does-not-exist.json"))
+    with (
+        BackgroundLoop("local-cloud-run") as loop,
+        CloudThread(loop, LocalCloudRun("svc", jwt_secret=SECRET, log_delay_s=0.2)) as local,
+    ):
+        for name, value in local.env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("GATE_JWT_SECRET", SECRET)
+        local.deploy(OLD, created=datetime.now(UTC) - timedelta(hours=1))
+        yield local
+
+
+@pytest.fixture
+def gate_cloud(tmp_path: Path) -> Callable[..., GateRun]:
+    def run(*args: str) -> GateRun:
+        report = tmp_path / "verify.json"
+        report.unlink(missing_ok=True)
+        extra = ["--report-json", str(report)] if args[0] == "verify" else []
+        scope = ["--project", "demo-project", "--region", "europe-west1", "--service", "svc"]
+        result = CliRunner().invoke(cli, [*args, *scope, *extra], catch_exceptions=False)
+        data = json.loads(report.read_text()) if report.exists() else None
+        return GateRun(result.exit_code, result.stdout, result.stderr, data)
+
+    return run

@@ -16,10 +16,13 @@ The gate runs its own event loop in the test's thread, so servers run in a
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime
+import hashlib
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import threading
@@ -138,9 +141,12 @@ class CloudThread:
 class RawServer:
     """A TCP server on 127.0.0.1 running ``behaviour`` for each connection."""
 
-    def __init__(self, behaviour: Behaviour, context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, behaviour: Behaviour, context: ssl.SSLContext | None = None, rcvbuf: int = 0
+    ) -> None:
         self.behaviour = behaviour
         self.context = context
+        self.rcvbuf = rcvbuf  # a small receive window, so that a peer's send fills it fast
         self.port = 0
         self.connections = 0
         self._writers: list[asyncio.StreamWriter] = []
@@ -155,7 +161,11 @@ class RawServer:
         self._loop = BackgroundLoop("raw-server").start()
 
         async def start() -> asyncio.Server:
-            return await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.context)
+            listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            if self.rcvbuf:  # accepted sockets inherit it, and it turns off autotuning
+                listening.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
+            listening.bind(("127.0.0.1", 0))
+            return await asyncio.start_server(self._handle, sock=listening, ssl=self.context)
 
         self._server = self._loop.call(start())
         self.port = self._server.sockets[0].getsockname()[1]
@@ -179,6 +189,40 @@ class RawServer:
 async def read_request(reader: asyncio.StreamReader) -> bytes:
     """Read an HTTP request head."""
     return await reader.readuntil(b"\r\n\r\n")
+
+
+def accept_upgrade(head: bytes, writer: asyncio.StreamWriter, subprotocol: str = "") -> None:
+    """Answer a WebSocket upgrade request with 101, selecting ``subprotocol`` if given."""
+    key = re.search(rb"(?im)^sec-websocket-key:\s*(\S+)", head)
+    assert key is not None, head
+    digest = hashlib.sha1(key[1] + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()  # noqa: S324 (RFC 6455)
+    lines = [
+        b"HTTP/1.1 101 Switching Protocols",
+        b"Upgrade: websocket",
+        b"Connection: Upgrade",
+        b"Sec-WebSocket-Accept: " + base64.b64encode(digest),
+    ]
+    if subprotocol:
+        lines.append(b"Sec-WebSocket-Protocol: " + subprotocol.encode())
+    writer.write(b"\r\n".join(lines) + b"\r\n\r\n")
+
+
+async def read_frame_head(reader: asyncio.StreamReader) -> tuple[int, int, bytes]:
+    """A client frame's opcode, payload length and mask, without reading the payload."""
+    first, second = await reader.readexactly(2)
+    length = second & 0x7F
+    if length == 126:
+        length = int.from_bytes(await reader.readexactly(2), "big")
+    elif length == 127:
+        length = int.from_bytes(await reader.readexactly(8), "big")
+    return first & 0x0F, length, await reader.readexactly(4)
+
+
+def text_frame(text: str) -> bytes:
+    """An unmasked (server) text frame of less than 126 bytes."""
+    data = text.encode()
+    assert len(data) < 126
+    return bytes([0x81, len(data)]) + data
 
 
 class AiohttpServer:
@@ -286,13 +330,16 @@ class TokenEndpoint:
     through the real library, without any network beyond 127.0.0.1.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, html: bool = False) -> None:
         self.folder = folder
+        self.html = html  # answer as a captive portal or a misrouted proxy would
         self.issued: list[str] = []
         self.audiences: list[str] = []
         self.on_issue: Callable[[str], None] | None = None  # e.g. a revision that logs it
 
     async def _token(self, request: web.Request) -> web.Response:
+        if self.html:
+            return web.Response(text="<html><body>Sign in</body></html>", content_type="text/html")
         form = await request.post()
         assertion = jwt.decode(str(form["assertion"]), options={"verify_signature": False})
         audience = str(assertion.get("target_audience", ""))

@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import GateRun
 
+DEEP = "[" * 3000 + "]" * 3000
+
 
 @pytest.mark.parametrize(
     ("args", "env", "needle"),
@@ -37,6 +39,14 @@ from tests.conftest import GateRun
         (["check", "http://x", "--jwt-claim", "novalue"], {}, "expected KEY=VALUE"),
         (["check", "http://x", "--ca-bundle", "/nonexistent.pem"], {}, "--ca-bundle"),
         (["check", "http://x", "--report-json", "/nonexistent/dir/r.json"], {}, "does not exist"),
+        (["check", "http://a..b"], {}, "'a..b' is not a valid host name"),
+        (["check", "http://-a.example"], {}, "is not a valid host name"),
+        (["check", "http://x", "--header", "X-Price: 5 €"], {}, "only Latin-1"),
+        (["check", "http://x", "--expect-body", DEEP], {}, "nested too deeply"),
+        (["check", "http://x", "--jwt-claim", f"k={DEEP}"], {}, "nested too deeply"),
+        (["check", "http://x", "--config", "/dev/zero"], {}, "larger than 1024 KiB"),
+        (["check", "http://x", "--jwt-key-file", "/dev/zero"], {}, "larger than 1024 KiB"),
+        (["check", "http://x", "--ca-bundle", "/dev/zero"], {}, "larger than 1024 KiB"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -48,6 +58,28 @@ def test_bad_input_is_one_line_and_exit_2(
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, run.stderr
     assert needle in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--deadline", "nan"], "'--deadline': 'nan' is not a finite number"),
+        (["--read-timeout", "inf"], "'--read-timeout': inf is not in the range"),
+        (["--jwt-ttl", "-inf"], "'--jwt-ttl': -inf is not in the range"),
+        (["--deadline", "1e308"], "0.001<=x<=3600"),
+        (["--connections", "1001"], "0<=x<=1000"),
+        (["--samples", "100000"], "0<=x<=1000"),
+    ],
+)
+def test_numbers_are_finite_and_bounded(
+    gate_process: Callable[..., GateRun], args: list[str], needle: str
+) -> None:
+    """As the console script runs: click's refusal on one line, exit 2."""
+    run = gate_process("check", "http://x", *args)
+    assert run.exit_code == 2, run.stdout + run.stderr
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert needle in run.stderr
+    assert "see `gate check --help`" in run.stderr
 
 
 def test_unreadable_key_content_is_named(gate: Callable[..., GateRun], tmp_path: Path) -> None:
@@ -70,3 +102,32 @@ def test_secret_value_is_never_echoed_in_errors(gate: Callable[..., GateRun]) ->
     run = gate("check", "http://x", "--header", "X-Key: s3cr3t\nvalue")
     assert run.exit_code == 2
     assert "s3cr3t" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"deadline = 5\n\xff\xfe = 1\n", "not UTF-8 text"),
+        (b"expect_body = '" + DEEP.encode() + b"'\n", "nested too deeply"),
+        (b"x = " + b"[" * 3000 + b"]" * 3000 + b"\n", "nested too deeply"),
+        (b"deadline = nan\n", "finite"),
+        (b"connections = 100000\n", "1000"),
+    ],
+)
+def test_a_hostile_config_file_is_one_line_and_exit_2(
+    gate_process: Callable[..., GateRun], tmp_path: Path, content: bytes, needle: str
+) -> None:
+    config = tmp_path / "gate.toml"
+    config.write_bytes(content)
+    run = gate_process("check", "http://x", "--config", str(config))
+    assert run.exit_code == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert needle in run.stderr
+
+
+def test_a_number_from_the_environment_is_checked_too(gate_process: Callable[..., GateRun]) -> None:
+    run = gate_process("check", "http://x", env={"GATE_DEADLINE": "nan"})
+    assert run.exit_code == 2, run.stdout + run.stderr
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert "'nan' is not a finite number" in run.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 
 from gate.cli import cli
 from gate.sandbox.localrun import LocalCloudRun
-from tests.conftest import SECRET, GateRun
+from tests.conftest import SECRET, GateRun, interrupt
 from tests.servers import BackgroundLoop, CloudThread, free_port
 
 
@@ -185,3 +186,36 @@ def test_restore_without_rollback_is_refused_per_target(
     run = gate("verify", "--config", str(config))
     assert run.exit_code == 2
     assert "--restore needs --on-failure rollback" in run.stderr
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_every_target_and_changes_no_traffic(
+    two_services: tuple[CloudThread, CloudThread], tmp_path: Path, signum: int, code: int
+) -> None:
+    """While both targets wait for their logs: no rollback of alpha, no promotion of beta."""
+    alpha, _beta = two_services
+    before = {s: alpha.emulator.traffic_of(s) for s in ("alpha", "beta")}
+    config = tmp_path / "gate.toml"
+    config.write_text(
+        'project = "demo-project"\nregion = "europe-west1"\non_failure = "rollback"\n'
+        'promote = true\nlog_settle = 60\ndeadline = 120\nsubprotocol = ["chat.v1"]\n'
+        '[[targets]]\nname = "alpha"\nservice = "alpha"\n'
+        '[[targets]]\nname = "beta"\nservice = "beta"\n'
+    )
+    env = {**alpha.env, "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "none.json")}
+    run = interrupt(
+        ["verify", "--config", str(config)],
+        env,
+        lambda: len(alpha.emulator.calls_to("ListLogEntries")) >= 2,
+        signum,
+        tmp_path,
+    )
+    assert run.code == code, run.stdout + run.stderr
+    assert run.after_signal_s < 3
+    assert run.report["verdict"] == "error"
+    assert run.report["interrupted"] == signal.Signals(signum).name
+    for section in run.report["targets"]:
+        assert section["interrupted"] == signal.Signals(signum).name, section["name"]
+        assert "reading Cloud Logging" in section["error"]
+    assert not alpha.emulator.calls_to("UpdateService")
+    assert {s: alpha.emulator.traffic_of(s) for s in ("alpha", "beta")} == before

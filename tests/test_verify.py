@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,40 +21,12 @@ import pytest
 from click.testing import CliRunner
 
 from gate.cli import cli
-from gate.sandbox.localrun import LocalCloudRun
-from tests.conftest import SECRET, GateRun
-from tests.servers import BackgroundLoop, CloudThread
+from tests.conftest import NEW, OLD, GateRun
+from tests.servers import CloudThread
 
-OLD, NEW, TAG = "svc-00001-old", "svc-00002-new", "candidate"
+TAG = "candidate"
+SNAPSHOT = b'{"schema": "gate.snapshot/v1", "service": "projects/demo-project/locations/europe-west1/services/svc", '
 PLAIN = ["--subprotocol", "chat.v1", "--expect-subprotocol", "chat.v1"]
-
-
-@pytest.fixture
-def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CloudThread]:
-    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "does-not-exist.json"))
-    with (
-        BackgroundLoop("local-cloud-run") as loop,
-        CloudThread(loop, LocalCloudRun("svc", jwt_secret=SECRET, log_delay_s=0.2)) as local,
-    ):
-        for name, value in local.env.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("GATE_JWT_SECRET", SECRET)
-        local.deploy(OLD, created=datetime.now(UTC) - timedelta(hours=1))
-        yield local
-
-
-@pytest.fixture
-def gate_cloud(tmp_path: Path) -> Callable[..., GateRun]:
-    def run(*args: str) -> GateRun:
-        report = tmp_path / "verify.json"
-        report.unlink(missing_ok=True)
-        extra = ["--report-json", str(report)] if args[0] == "verify" else []
-        scope = ["--project", "demo-project", "--region", "europe-west1", "--service", "svc"]
-        result = CliRunner().invoke(cli, [*args, *scope, *extra], catch_exceptions=False)
-        data = json.loads(report.read_text()) if report.exists() else None
-        return GateRun(result.exit_code, result.stdout, result.stderr, data)
-
-    return run
 
 
 def _verify(*args: str) -> tuple[str, ...]:
@@ -96,6 +68,43 @@ def test_rollback_restores_a_snapshot(
     assert run.report is not None
     assert run.report["action"]["status"] == "done"
     assert cloud.emulator.traffic_of("svc")[0][:2] == (OLD, 100)
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b'{"schema": "gate.snapshot/v1", "traff', "not JSON"),
+        (b"\xff\xfe", "not JSON"),
+        (b'{"traffic": []}', "not a gate.snapshot/v1 file"),
+        (b'{"schema": "gate.snapshot/v1", "traffic": []}', "names no service"),
+        (SNAPSHOT + b'"traffic": [1, 2]}', "a traffic target must be an object, not 1"),
+        (SNAPSHOT + b'"traffic": []}', "do not add up to 100"),
+        (SNAPSHOT + b'"traffic": [{"type": "LATEST", "percent": 1e400}]}', "not a whole number"),
+    ],
+)
+@pytest.mark.parametrize("command", ["verify", "rollback"])
+def test_a_broken_snapshot_is_refused_before_any_call(
+    cloud: CloudThread,
+    gate_process: Callable[..., GateRun],
+    tmp_path: Path,
+    command: str,
+    content: bytes,
+    needle: str,
+) -> None:
+    """Read up front: a bad --restore never leaves a failed release serving for lack of one."""
+    snapshot = tmp_path / "traffic.json"
+    snapshot.write_bytes(content)
+    cloud.deploy(NEW, "crash")
+    extra = ["--on-failure", "rollback", *PLAIN] if command == "verify" else []
+    run = gate_process(
+        command, "--project", "demo-project", "--region", "europe-west1", "--service", "svc",
+        *extra, "--restore", str(snapshot), env=cloud.env,
+    )  # fmt: skip
+    assert run.exit_code == 2, run.stdout + run.stderr
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert f"--restore {snapshot}" in run.stderr
+    assert needle in run.stderr
+    assert not cloud.emulator.calls, "a call was made before the input was checked"
 
 
 def test_promote_a_tagged_latest_revision_as_latest(
@@ -202,6 +211,20 @@ def test_logging_permission_denied_names_the_role(
     assert run.exit_code == 3
     assert "roles/logging.viewer" in run.stderr
     assert run.check("logs.errors")["status"] == "skip"
+
+
+def test_a_release_whose_logs_cannot_be_read_is_never_promoted(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, traffic=False, tag=TAG)
+    cloud.emulator.deny.add("ListLogEntries")
+    run = gate_cloud(*_verify("--tag", TAG, "--promote"))
+    assert run.exit_code == 3, run.stdout + run.stderr
+    assert run.report is not None
+    assert run.report["action"]["status"] == "skipped"
+    assert "not promoted" in run.report["action"]["reason"]
+    assert not cloud.emulator.calls_to("UpdateService")
+    assert cloud.emulator.traffic_of("svc")[0][:2] == (OLD, 100)
 
 
 def test_missing_service_or_revision_is_a_configuration_error(

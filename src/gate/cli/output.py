@@ -57,7 +57,8 @@ def stopped(signal_name: str, what: str) -> NoReturn:
 def usage(error: click.UsageError) -> NoReturn:
     """A command line click refused: one line naming the value, and where the options are."""
     command = error.ctx.command_path if error.ctx is not None else "gate"
-    click.echo(f"gate: error: {error.format_message()}: see `{command} --help`", err=True)
+    message = error.format_message().rstrip(".")
+    click.echo(f"gate: error: {message}: see `{command} --help`", err=True)
     sys.exit(ExitCode.USAGE)
 
 
@@ -102,17 +103,11 @@ def finish(
     if junit is not None:
         write(junit, render_junit(result), "--junit", redactor)
     if ci.on_github(os.environ):
-        try:
-            lines = ci.publish_github(result, path, os.environ, redactor.text)
-        except OSError as exc:
-            click.echo(
-                f"gate: warning: cannot write GitHub's step summary or outputs "
-                f"({exc.strerror}): the verdict stands, the job summary is missing",
-                err=True,
-            )
-        else:
-            for line in lines:
-                click.echo(redactor.text(line))
+        lines, problems = ci.publish_github(result, path, os.environ, redactor.text)
+        for problem in problems:
+            click.echo(f"gate: warning: {problem}: the verdict stands", err=True)
+        for line in lines:
+            click.echo(redactor.text(line))
     if result.error is not None:
         click.echo(f"gate: error: {result.error}", err=True)
     sys.exit(result.exit_code)

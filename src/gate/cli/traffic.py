@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,9 @@ def _act(work: Coroutine[Any, Any, ActionBlock], limit_s: float, supervisor: Sup
     except GateError as error:
         fail(error)
     click.echo(action_line(action))
+    if supervisor.signum is not None:  # it came during the update, which was finished first
+        name = signal.Signals(supervisor.signum).name
+        stopped(name, f"during the {action['kind']}, which was finished first ({action['status']})")
 
 
 @click.command()

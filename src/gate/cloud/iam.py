@@ -18,12 +18,19 @@ def _fetch(audience: str) -> str:
     try:
         request = google.auth.transport.requests.Request()
         token = id_token.fetch_id_token(request, audience)  # type: ignore[no-untyped-call]
-    except (auth_exc.GoogleAuthError, ValueError, KeyError) as exc:
-        # ValueError and KeyError: a token endpoint answering something else than its JSON.
+    except auth_exc.GoogleAuthError as exc:
         raise GateFailure(
             f"--iam: could not fetch an ID token for {audience} ({exc}): run with "
             "a service account (GOOGLE_APPLICATION_CREDENTIALS or the metadata server) that has "
             "roles/run.invoker"
+        ) from None
+    except (ValueError, KeyError, TypeError):
+        # google-auth indexes the answer as JSON: an HTML page (a proxy's sign-in, a
+        # captive portal) or other JSON ends up as one of these.
+        raise GateFailure(
+            f"--iam: the token endpoint did not answer with an ID token for {audience} (an "
+            "HTML page or other JSON: a proxy in the way?): check the credentials' token_uri "
+            "and any HTTPS proxy"
         ) from None
     return str(token)
 

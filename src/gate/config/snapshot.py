@@ -53,10 +53,10 @@ def load_snapshot(
         raise ConfigError(
             f"{option} {path}: not a {SNAPSHOT_SCHEMA} file: write one with `gate snapshot`"
         )
-    if data.get("service") != service_name:
-        raise ConfigError(
-            f"{option} {path}: the snapshot is of {data.get('service')}, not {service_name}"
-        )
+    recorded = data.get("service")
+    if recorded != service_name:
+        what = f"is of {recorded}" if isinstance(recorded, str) else "names no service"
+        raise ConfigError(f"{option} {path}: the snapshot {what}, not {service_name}")
     traffic = data.get("traffic")
     try:
         if not isinstance(traffic, list):

@@ -40,11 +40,17 @@ def default_report_path(
     return None
 
 
-def _append(path: str | None, text: str) -> None:
+def _append(env: Mapping[str, str], variable: str, text: str) -> str | None:
+    """Append ``text`` to the file ``$variable`` names; what went wrong, if anything."""
+    path = env.get(variable)
     if not path:
-        return
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(text)
+        return None
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        return f"cannot write ${variable} ({path}: {exc.strerror or exc})"
+    return None
 
 
 def publish_github(
@@ -52,13 +58,17 @@ def publish_github(
     report: Path | None,
     env: Mapping[str, str],
     redact: Callable[[str], str],
-) -> list[str]:
-    """Write the step summary and outputs (through ``redact``); return the annotation lines."""
-    _append(env.get("GITHUB_STEP_SUMMARY"), redact(summary_any(result)))
+) -> tuple[list[str], list[str]]:
+    """Write the step summary and outputs (through ``redact``).
+
+    Returns the annotation lines, and a line for each file that could not be
+    written: a missing summary is worth a warning, never a changed verdict.
+    """
+    problems = [_append(env, "GITHUB_STEP_SUMMARY", redact(summary_any(result)))]
     outputs = f"verdict={result.verdict}\n"
     if report is not None:
         # A delimiter form, so that any path is safe as a value.
         marker = f"gate_{uuid.uuid4().hex}"
         outputs += f"report<<{marker}\n{report.resolve()}\n{marker}\n"
-    _append(env.get("GITHUB_OUTPUT"), redact(outputs))
-    return annotations_any(result)
+    problems.append(_append(env, "GITHUB_OUTPUT", redact(outputs)))
+    return annotations_any(result), [p for p in problems if p is not None]

@@ -43,6 +43,7 @@ def report_dict(result: RunResult) -> dict[str, object]:
         "logs": dict(result.logs) if result.logs is not None else None,
         "action": dict(result.action) if result.action is not None else None,
         "error": result.error,
+        "interrupted": result.interrupted,
     }
 
 
@@ -62,6 +63,7 @@ def multi_dict(result: MultiResult) -> dict[str, object]:
         "logs": None,
         "action": None,
         "error": result.error,
+        "interrupted": result.interrupted,
         "targets": [{"name": name, **report_dict(r)} for name, r in result.results],
     }
 

@@ -304,7 +304,15 @@ class Verifier:
             interrupted=stop.name if stop is not None else None,
         )
 
-    async def _decide(self, cloud: RunApi, target: Target, failed: bool) -> tuple[Plan | None, str]:
+    async def _decide(
+        self, cloud: RunApi, target: Target, failed: bool, unread: str | None
+    ) -> tuple[Plan | None, str]:
+        """What to do with the traffic, or why nothing; ``unread``: why the logs were not read.
+
+        A release whose logs could not be read is never promoted: its probes
+        passing is not the whole verdict (and it is not rolled back either: the
+        gate, not the release, failed).
+        """
         options = self.options
         state = target.state
         if failed and options.on_failure == "rollback":
@@ -321,6 +329,8 @@ class Verifier:
             return rollback_to(state, previous.name), ""
         if failed:
             return None, "the release failed; --on-failure fail leaves traffic as it is"
+        if options.promote and unread is not None:
+            return None, "Cloud Logging could not be read, so the release is not promoted"
         if options.promote:
             return promote(state, target.revision), ""
         return None, "passed; --promote not given"
@@ -330,7 +340,7 @@ class Verifier:
     ) -> None:
         """Decide, carry out, and (after a rollback) re-check; the result goes in ``record``."""
         try:
-            plan, reason = await self._decide(cloud, target, failed)
+            plan, reason = await self._decide(cloud, target, failed, record.logs_error)
         except GateError as exc:
             record.act(action_block(None, "failed", exc.message), exc.message)
             return

@@ -98,6 +98,7 @@ class CloudEmulator:
     calls: list[Call] = field(default_factory=list)
     deny: set[str] = field(default_factory=set)
     fail_next_update: str | None = None
+    operation_delay_s: float = 0.0  # how long an update's operation runs before it is done
     tag_urls: dict[tuple[str, str], str] = field(default_factory=dict)
     _operations: dict[str, operations_pb2.Operation] = field(default_factory=dict)
     _settles_at: dict[str, float] = field(default_factory=dict)
@@ -326,6 +327,7 @@ class CloudEmulator:
                 done.error.CopyFrom(status_pb2.Status(code=9, message=failure))
             done.metadata.CopyFrom(packed)
             self._operations[name] = done
+            self._settles_at[name] = time.monotonic() + self.operation_delay_s
             return operations_pb2.Operation(name=name, done=False, metadata=packed)
 
     def _validate_traffic(self, svc: Any, targets: list[Any]) -> None:
@@ -342,8 +344,13 @@ class CloudEmulator:
         self._record("GetOperation", request)
         with self._lock:
             operation = self._operations.get(request.name)
+            running = self._settles_at.get(request.name, 0.0) > time.monotonic()
         if operation is None:
             raise _not_found(request.name)
+        if running:
+            return operations_pb2.Operation(
+                name=operation.name, done=False, metadata=operation.metadata
+            )
         return operation
 
     def _list_revisions(self, request: Any) -> Any:

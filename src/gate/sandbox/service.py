@@ -448,6 +448,7 @@ class Sandbox:
         self._server: Server | asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._raw_tasks: set[asyncio.Task[None]] = set()
+        self.raw_connections = 0  # connections a raw fault accepted
 
     @property
     def url(self) -> str:
@@ -475,6 +476,7 @@ class Sandbox:
         self._server = server
 
     async def _raw(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.raw_connections += 1
         self._writers.add(writer)
         task = asyncio.current_task()
         if task is not None:
