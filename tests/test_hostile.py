@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import xmlschema
 from aiohttp import web
 
 from gate.probes import resolve
@@ -39,6 +40,7 @@ from tests.servers import (
 ENV = {"GATE_JWT_SECRET": SECRET}
 PLAIN = ["--subprotocol", "chat.v1"]
 SLACK_S = 3.0  # how far past its deadline a run may end
+JUNIT = xmlschema.XMLSchema(str(Path(__file__).parent / "data" / "junit.xsd"))
 
 
 def _elapsed(started: float) -> float:
@@ -254,3 +256,63 @@ def test_a_token_endpoint_answering_html_to_iam_is_named(
     assert "Traceback" not in run.stderr
     assert "the token endpoint did not answer with an ID token" in run.stderr
     assert not cloud.emulator.calls_to("UpdateService")
+
+
+CONTROLS = ("\x1b", "\x07", "\x00", "\u202e", "\x9b")
+
+
+async def _control_characters(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A reason phrase, a body and a close reason full of terminal and annotation tricks.
+
+    After its close frame it keeps TCP open, as a broken server may: still "closed by server".
+    """
+    head = await read_request(reader)
+    if head.startswith(b"GET /ws"):
+        accept_upgrade(head, writer, "chat.v1")
+        await writer.drain()
+        _opcode, length, _mask = await read_frame_head(reader)
+        await reader.readexactly(length)
+        reason = "bye\x1b[2J\n::error file=app.py::forged\u202e\x9b\x00".encode()
+        payload = (1011).to_bytes(2, "big") + reason
+        writer.write(bytes([0x88, len(payload)]) + payload)
+        await writer.drain()
+        await asyncio.sleep(1)
+        return
+    body = b"\n::error file=app.py::forged\x1b]0;title\x07\x00 down"
+    writer.write(
+        b"HTTP/1.1 500 Bad\x1b[31m\x07 News\r\nContent-Type: text/plain\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+    )
+    await writer.drain()
+
+
+def test_control_characters_from_a_server_reach_no_output(
+    gate_process: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    junit = tmp_path / "junit.xml"
+    summary = tmp_path / "summary.md"
+    with RawServer(_control_characters) as server:
+        run = gate_process(
+            "check", server.url, *PLAIN, "--no-check-auth", "--junit", str(junit),
+            "--message-timeout", "2",
+            env={**ENV, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary),
+                 "RUNNER_TEMP": str(tmp_path)},
+        )  # fmt: skip
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert run.check("http.health")["diagnosis"] == "http_status"
+    assert run.check("ws.first_message")["diagnosis"] == "server_error_close"
+    outputs = {
+        "stdout": run.stdout,
+        "stderr": run.stderr,
+        "report": json.dumps(run.report, ensure_ascii=False),
+        "junit": junit.read_text(),
+        "summary": summary.read_text(),
+    }
+    for where, text in outputs.items():
+        found = [c for c in CONTROLS if c in text]
+        assert not found, f"{where} holds {found!r}"
+    forged = [line for line in run.stdout.splitlines() if line.startswith("::error file=app.py")]
+    assert not forged, "a server forged an annotation"
+    JUNIT.validate(str(junit))  # well-formed, and valid
+    assert "News" in outputs["report"]  # shown, made harmless
+    assert "forged" in outputs["report"]

@@ -70,20 +70,45 @@ def _basic(credential: str) -> set[str]:
     return {decoded, decoded.partition(":")[2]} - {""}
 
 
+class _Known:
+    """The secrets registered so far, in the shapes the masking needs; never changed.
+
+    ``joined`` holds every long secret in one string, so that "does this text end
+    with the start of any secret?" is one search instead of one per secret;
+    ``memo`` remembers what :meth:`Redactor.text` made of a text (the output
+    boundary sees again what the probes already redacted).
+    """
+
+    def __init__(self, longs: Iterable[str] = (), shorts: frozenset[str] = frozenset()) -> None:
+        # Longest first, so a secret that contains another is masked whole.
+        self.longs: tuple[str, ...] = tuple(sorted(set(longs), key=len, reverse=True))
+        self.joined = "\n".join(self.longs)
+        self.shorts = shorts
+        self.short: re.Pattern[str] | None = None
+        if shorts:
+            alternatives = "|".join(re.escape(s) for s in sorted(shorts, key=len, reverse=True))
+            self.short = re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
+        self.memo: dict[str, str] = {}
+
+
+_MEMO_LIMIT = 50_000  # texts remembered, at most
+_MEMO_TEXT = 1024  # the longest text remembered (excerpts are 300 characters)
+
+
 class Redactor:
     """Replaces known secrets, in every form registered, and JWT-shaped strings."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._long: tuple[str, ...] = ()
-        self._short: re.Pattern[str] | None = None
-        self._shorts: frozenset[str] = frozenset()
+        self._known = _Known()
         self.add(*secrets)
 
     def add(self, *secrets: str) -> None:
         """Register secrets with their encoded forms, and, for JWTs, their segments.
 
-        The lists are replaced, never changed in place, so a probe thread reading
-        them while the run registers more sees the old or the new ones.
+        What is known is replaced whole, never changed in place, so a probe thread
+        reading it while the run registers more sees the old or the new one; a
+        secret registered again (each target registers the shared ones) changes
+        nothing.
         """
         forms: set[str] = set()
         for secret in secrets:
@@ -92,14 +117,12 @@ class Redactor:
             forms |= _encodings(secret)
             for segment in _segments(secret):
                 forms |= _encodings(segment)
-        longs = {f for f in forms if len(f) >= _SHORT} | set(self._long)
-        # Longest first, so a secret that contains another is masked whole.
-        self._long = tuple(sorted(longs, key=len, reverse=True))
-        shorts = self._shorts | {f for f in forms if len(f) < _SHORT}
-        if shorts != self._shorts:
-            alternatives = "|".join(re.escape(s) for s in sorted(shorts, key=len, reverse=True))
-            self._short = re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
-            self._shorts = frozenset(shorts)
+        known = self._known
+        longs = {f for f in forms if len(f) >= _SHORT}
+        shorts = known.shorts | {f for f in forms if len(f) < _SHORT}
+        if longs <= set(known.longs) and shorts == known.shorts:
+            return
+        self._known = _Known(longs | set(known.longs), shorts)
 
     def add_header(self, value: str) -> None:
         """Register a header value, and the credential alone after its scheme."""
@@ -113,28 +136,20 @@ class Redactor:
 
     def text(self, value: str) -> str:
         """``value`` with every registered secret masked, cut secrets included."""
-        for secret in self._long:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        if self._short is not None:
-            value = self._short.sub(REDACTED, value)
-        return _JWT_SHAPE.sub(REDACTED, self._mask_cut(value))
-
-    def _mask_cut(self, value: str) -> str:
-        """Mask the start of a secret that ends a text (a text cut short, with or without …)."""
-        cut = value.endswith(ELLIPSIS)
-        head = value[: -len(ELLIPSIS)] if cut else value
-        tail = head[-_CUT:]
-        if len(tail) < _CUT:
-            return value
-        for secret in self._long:
-            start = secret.find(tail)
-            while start >= 0:
-                prefix = secret[: start + _CUT]
-                if head.endswith(prefix):
-                    return head[: -len(prefix)] + REDACTED + (ELLIPSIS if cut else "")
-                start = secret.find(tail, start + 1)
-        return value
+        known = self._known
+        done = known.memo.get(value)
+        if done is not None:
+            return done
+        masked = value
+        for secret in known.longs:
+            if secret in masked:
+                masked = masked.replace(secret, REDACTED)
+        if known.short is not None:
+            masked = known.short.sub(REDACTED, masked)
+        masked = _JWT_SHAPE.sub(REDACTED, _mask_cut(masked, known))
+        if len(value) <= _MEMO_TEXT and len(known.memo) < _MEMO_LIMIT:
+            known.memo[value] = known.memo[masked] = masked
+        return masked
 
     def record(self, value: str, limit: int | None = None) -> str:
         """What a probe keeps of a text a server sent: redacted, sanitised, then cut."""
@@ -143,10 +158,33 @@ class Redactor:
 
     def reveals(self, value: str) -> bool:
         """True when ``value`` contains a registered secret (e.g. an echoed credential)."""
-        if any(secret in value for secret in self._long):
+        known = self._known
+        if any(secret in value for secret in known.longs):
             return True
-        return self._short is not None and self._short.search(value) is not None
+        return known.short is not None and known.short.search(value) is not None
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """A copy of ``headers`` with secrets masked in names and values alike."""
         return {self.record(name): self.record(value) for name, value in headers.items()}
+
+
+def _mask_cut(value: str, known: _Known) -> str:
+    """Mask the start of a secret that ends a text (a text cut short, with or without …).
+
+    Only when the text's last ``_CUT`` characters occur in some secret at all
+    (one search in ``known.joined``) are the secrets looked at one by one; the
+    longest start of a secret the text ends with is masked.
+    """
+    cut = value.endswith(ELLIPSIS)
+    head = value[: -len(ELLIPSIS)] if cut else value
+    tail = head[-_CUT:]
+    if len(tail) < _CUT or tail not in known.joined:
+        return value
+    for secret in known.longs:  # longest first
+        start = secret.find(tail)
+        while start >= 0:
+            prefix = secret[: start + _CUT]
+            if head.endswith(prefix):
+                return head[: -len(prefix)] + REDACTED + (ELLIPSIS if cut else "")
+            start = secret.find(tail, start + 1)
+    return value

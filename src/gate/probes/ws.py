@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.http11 import Response
+from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from gate.matching import looks_like_error
@@ -286,12 +287,34 @@ async def receive(
                 if seen.stop:
                     return ended("stopped")
     except TimeoutError:
+        late = await _close_left_open(connection, redactor)
+        if late is not None:
+            return ended("closed", late)
         return ended("deadline" if binding else "timeout")
     except ConnectionClosed as exc:
         close, error = from_close(exc, redactor)
         return ended("error" if error else "closed", close, error)
     except OSError as exc:
         return ended("error", error=from_os(exc, phase, redactor))
+
+
+async def _close_left_open(connection: ClientConnection, redactor: Redactor) -> WsClose | None:
+    """The close frame of a server that then kept TCP open, or ``None``.
+
+    The library ends ``recv`` only when TCP closes, so a server that sends a close
+    frame and keeps the connection open would read as "nothing arrived". When the
+    wait ends with the connection closing (the gate sent no close of its own
+    while receiving), the gate finishes the close within its close timeout and
+    reports the server's frame.
+    """
+    if connection.state is not State.CLOSING:
+        return None
+    with contextlib.suppress(TimeoutError, OSError):
+        async with asyncio.timeout(_CLOSE_WAIT_S + 0.5):
+            await connection.close()
+    if connection.close_code is None:
+        return None
+    return WsClose(connection.close_code, redactor.record(connection.close_reason or ""), "server")
 
 
 async def send_text(
