@@ -135,7 +135,7 @@ def test_readme_configuration_table_lists_every_option() -> None:
     missing = [
         name
         for name in known_options(OPTIONS)
-        if f"| `{name}` | `GATE_{name.upper()}` |" not in text
+        if f"| `{name}` | `GATE_{name.upper()}`" not in text
     ]
     assert missing == []
 

@@ -83,7 +83,7 @@ Diagnosis = Literal[
 ]
 DIAGNOSES: tuple[Diagnosis, ...] = get_args(Diagnosis)
 
-WarningCode = Literal["credential_echoed", "health_degraded"]
+WarningCode = Literal["credential_echoed", "health_degraded", "notification_failed"]
 WARNING_CODES: tuple[WarningCode, ...] = get_args(WarningCode)
 
 
@@ -260,6 +260,19 @@ _EXIT_OF: dict[Verdict, ExitCode] = {
 
 
 @dataclass(frozen=True)
+class RunContext:
+    """Where a run's configuration came from, for the report.
+
+    ``config`` is the config file read (``None``: none); ``cloud_deploy`` the
+    ``CLOUD_DEPLOY_*`` variables of a Cloud Deploy verify job, by their names
+    without the prefix, in lower case (``release``, ``rollout``, ``target`` ...).
+    """
+
+    config: str | None = None
+    cloud_deploy: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RunResult:
     """One target's run: the checks, the Cloud blocks of ``verify``, and the verdict."""
 
@@ -275,11 +288,17 @@ class RunResult:
     error: str | None = None
     error_overrides_failure: bool = False
     interrupted: str | None = None
+    context: RunContext = field(default_factory=RunContext)
+    notices: tuple[Finding, ...] = ()
 
     @property
     def warnings(self) -> tuple[Finding, ...]:
-        """Every warning of every check."""
-        return tuple(w for c in self.checks for w in c.warnings)
+        """Every warning of every check, then the run's own (``notices``).
+
+        Only the checks' warnings fail a ``--strict`` run: a notice (a
+        notification that could not be sent) never changes the verdict.
+        """
+        return tuple(w for c in self.checks for w in c.warnings) + self.notices
 
     @property
     def failed(self) -> bool:
@@ -311,6 +330,8 @@ class MultiResult:
     started_at: datetime
     duration_ms: float
     results: tuple[tuple[str, RunResult], ...]
+    context: RunContext = field(default_factory=RunContext)
+    notices: tuple[Finding, ...] = ()
 
     @property
     def verdict(self) -> Verdict:

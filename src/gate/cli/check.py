@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
 
-from gate.cli.inputs import per_target, prepare, targets
-from gate.cli.options import declare
+from gate.cli.inputs import per_target, prepare, run_context, targets, webhooks
+from gate.cli.options import GroupedCommand, declare
 from gate.cli.output import fail, finish, report_path
 from gate.cli.progress import progress
 from gate.cli.table import OPTIONS
@@ -15,8 +16,22 @@ from gate.errors import ConfigError, GateError
 from gate.model import Result
 from gate.redact import Redactor
 
+EXAMPLES = """
+# a public service, minting HS256 tokens from $GATE_JWT_SECRET
+gate check https://chat.example.com --subprotocol chat.v1 --expect '{"type": "pong"}'
+# a ready token, two health paths, a JSON report for the pipeline
+GATE_TOKEN=... gate check https://chat.example.com --health-path /health \\
+    --health-path /api/health --report-json gate-report.json
+# every [[targets]] of gate.toml, with 50 concurrent sockets each
+gate check --config gate.toml --connections 50
+"""
 
-@click.command()
+
+@click.command(
+    cls=GroupedCommand,
+    epilog=EXAMPLES,
+    short_help="Probe a URL: health, WebSocket upgrade, JWT subprotocol, first message, auth.",
+)
 @declare("check", OPTIONS)
 @click.pass_context
 def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
@@ -32,6 +47,7 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
     try:
         json_path = report_path("--report-json", options["report_json"])
         junit_path = report_path("--junit", options["junit"])
+        hooks = webhooks(options, redactor)
         every = targets(ctx)
         result: Result
         if every and url is not None:
@@ -54,4 +70,5 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
             result = supervisor.run(check_targets(prepared, redactor, supervisor), limit)
     except GateError as error:
         fail(error, redactor)
-    finish(result, json_path, junit_path, redactor)
+    context = run_context(ctx, os.environ)
+    finish(result, json_path, junit_path, redactor, context, hooks, options["notify_on"])

@@ -15,7 +15,10 @@ import click
 from gate.config.settings import Options, Settings, build_settings
 from gate.config.targets import Target, parse_targets, target_options
 from gate.config.tokens import Credential, load_credential
+from gate.config.webhooks import Webhook, parse_webhooks, secrets_of
 from gate.errors import ConfigError
+from gate.model import RunContext
+from gate.redact import Redactor
 
 _SET_BY_USER = (
     click.core.ParameterSource.COMMANDLINE,
@@ -72,3 +75,24 @@ def prepare(ctx: click.Context, options: Options) -> tuple[Settings, Credential 
     """Validated settings and the credential they name, for one target."""
     settings = build_settings(options, explicit(ctx), _config(ctx).get("scenario"))
     return settings, load_credential(settings.token)
+
+
+CLOUD_DEPLOY_PREFIX = "CLOUD_DEPLOY_"
+
+
+def run_context(ctx: click.Context, env: Mapping[str, str]) -> RunContext:
+    """The config file read, and the Cloud Deploy job's variables, for the report."""
+    deploy = {
+        name[len(CLOUD_DEPLOY_PREFIX) :].lower(): value
+        for name, value in sorted(env.items())
+        if name.startswith(CLOUD_DEPLOY_PREFIX) and value
+    }
+    return RunContext(config=ctx.meta.get("gate.config_path"), cloud_deploy=deploy)
+
+
+def webhooks(options: Options, redactor: Redactor) -> tuple[Webhook, ...]:
+    """The ``--notify`` webhooks, validated, their credentials registered as secrets."""
+    hooks = parse_webhooks(tuple(options.get("notify") or ()))
+    for hook in hooks:
+        redactor.add(*secrets_of(hook))
+    return hooks

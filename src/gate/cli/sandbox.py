@@ -16,14 +16,22 @@ from gate.redact import Redactor
 from gate.sandbox.faults import DEMO_FAULTS, FAULTS
 
 
-@click.command()
+def _fault_list() -> str:
+    """Every fault the demo can deploy, a line each, for ``gate demo --help``."""
+    every = {**FAULTS, **DEMO_FAULTS}
+    return "\b\nFaults:\n" + "\n".join(f"  {name:<22} {text}" for name, text in every.items())
+
+
+@click.command(
+    epilog=_fault_list(),
+    short_help="Run `gate verify` against a local Cloud Run: a bad release rolled back.",
+)
 @click.option(
     "--fault",
     type=click.Choice(sorted([*FAULTS, *DEMO_FAULTS])),
     default="close-on-message",
     show_default=True,
-    help="The failure of the new revision (see `gate sandbox faults`; never-starts: its "
-    "container never listens).",
+    help="The failure of the new revision (each is described below).",
 )
 @click.option(
     "--report-json",
@@ -49,7 +57,7 @@ def demo(fault: str, report_json: str | None) -> None:
     finish(result, path, None, redactor)
 
 
-@click.group()
+@click.group(short_help="The reference service that reproduces each failure on demand.")
 def sandbox() -> None:
     """The reference service that reproduces each failure on demand."""
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gate.cli.options import declare
+from gate.cli.options import GroupedCommand, declare
 from gate.cli.output import fail, stopped, write
 from gate.cli.table import OPTIONS
 from gate.config.settings import service_path
@@ -40,7 +40,11 @@ def _act(work: Coroutine[Any, Any, ActionBlock], limit_s: float, supervisor: Sup
         stopped(name, f"during the {action['kind']}, which was finished first ({action['status']})")
 
 
-@click.command()
+@click.command(
+    cls=GroupedCommand,
+    epilog="gate snapshot --project P --region R --service S --out traffic-before.json",
+    short_help="Record a service's traffic split (LATEST resolved) for a later --restore.",
+)
 @declare("snapshot", OPTIONS)
 def snapshot(project: str, region: str, service: str, out: str, action_timeout: float) -> None:
     """Record the service's traffic before a deploy, for `--restore` later."""
@@ -60,7 +64,12 @@ def snapshot(project: str, region: str, service: str, out: str, action_timeout: 
     click.echo(f"snapshot of {service}: {shares} -> {out}")
 
 
-@click.command()
+@click.command(
+    cls=GroupedCommand,
+    epilog="gate rollback --project P --region R --service S --restore traffic-before.json\n"
+    "gate rollback --to svc-00041-abc --dry-run   # with GATE_PROJECT/REGION/SERVICE set",
+    short_help="Send traffic back: to a revision, to a snapshot, or to the previous ready one.",
+)
 @declare("rollback", OPTIONS)
 def rollback(
     project: str,
@@ -89,7 +98,11 @@ def rollback(
     _act(work, action_timeout, supervisor)
 
 
-@click.command()
+@click.command(
+    cls=GroupedCommand,
+    epilog="gate promote --project P --region R --service S --tag candidate --remove-tag",
+    short_help="Give a revision 100% of traffic, optionally removing the tag it was gated by.",
+)
 @declare("promote", OPTIONS)
 def promote(
     project: str,
@@ -97,6 +110,7 @@ def promote(
     service: str,
     revision: str | None,
     tag: str | None,
+    remove_tag: bool,
     dry_run: bool,
     action_timeout: float,
 ) -> None:
@@ -106,6 +120,6 @@ def promote(
 
     supervisor = Supervisor()
     work = traffic.promote(
-        project, region, service, revision, tag, dry_run, supervisor, action_timeout
+        project, region, service, revision, tag, dry_run, supervisor, action_timeout, remove_tag
     )
     _act(work, action_timeout, supervisor)

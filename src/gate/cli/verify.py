@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
 
-from gate.cli.inputs import RESOLVED_LATER, per_target, prepare, targets
-from gate.cli.options import declare
+from gate.cli.inputs import (
+    RESOLVED_LATER,
+    per_target,
+    prepare,
+    run_context,
+    targets,
+    webhooks,
+)
+from gate.cli.options import GroupedCommand, declare
 from gate.cli.output import fail, finish, report_path
 from gate.cli.progress import progress
 from gate.cli.table import OPTIONS
@@ -16,8 +24,22 @@ from gate.errors import GateError
 from gate.model import Result
 from gate.redact import Redactor
 
+EXAMPLES = """
+# gate a revision deployed with --no-traffic --tag candidate, promote it, drop the tag
+gate verify --project P --region R --service S --tag candidate --promote --remove-tag
+# gate the revision deployed with traffic; roll back to a snapshot when it fails
+gate verify --project P --region R --service S --on-failure rollback --restore before.json
+# in a Cloud Deploy verify job: project, region, service and revision come from CLOUD_RUN_*
+gate verify --subprotocol chat.v1 --notify "$SLACK_WEBHOOK"
+"""
 
-@click.command()
+
+@click.command(
+    cls=GroupedCommand,
+    epilog=EXAMPLES,
+    short_help="Gate a Cloud Run revision (probes and its Cloud Logging errors), then roll back "
+    "or promote.",
+)
 @declare("verify", OPTIONS)
 @click.pass_context
 def verify(ctx: click.Context, /, **options: Any) -> None:
@@ -34,6 +56,9 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
     try:
         json_path = report_path("--report-json", options["report_json"])
         junit_path = report_path("--junit", options["junit"])
+        hooks = webhooks(options, redactor)
+        context = run_context(ctx, os.environ)
+        options["cloud_deploy"] = bool(context.cloud_deploy)
         every = targets(ctx)
         result: Result
         if not every:
@@ -44,7 +69,7 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
         else:
             prepared = []
             for name, target_opts in per_target(ctx, options, every):
-                cloud = build_verify_options(target_opts)
+                cloud = build_verify_options({**target_opts, "cloud_deploy": False})
                 settings, credential = prepare(ctx, {**target_opts, "url": RESOLVED_LATER})
                 prepared.append((name, settings, credential, cloud))
             limit = max(s.deadline + c.action_timeout for _n, s, _cr, c in prepared)
@@ -52,4 +77,4 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
             result = supervisor.run(work, limit)
     except GateError as error:
         fail(error, redactor)
-    finish(result, json_path, junit_path, redactor)
+    finish(result, json_path, junit_path, redactor, context, hooks, options["notify_on"])

@@ -195,6 +195,8 @@ class VerifyOptions:
     max_log_errors: int = 0
     restore: tuple[TrafficBlock, ...] | None = None
     action_timeout: float = 120.0
+    remove_tag: bool = False
+    cloud_deploy: bool = False  # run by a Cloud Deploy verify job (CLOUD_DEPLOY_* set)
 
     @property
     def service_name(self) -> str:
@@ -217,6 +219,8 @@ def build_verify_options(options: Options) -> VerifyOptions:
     restore = options["restore"]
     if restore and options["on_failure"] != "rollback":
         raise ConfigError("--restore needs --on-failure rollback")
+    if options["remove_tag"] and not (options["promote"] and options["tag"]):
+        raise ConfigError("--remove-tag needs --promote and --tag: the tag to remove")
     name = service_path(options["project"], options["region"], options["service"])
     return VerifyOptions(
         project=options["project"],
@@ -234,4 +238,6 @@ def build_verify_options(options: Options) -> VerifyOptions:
         max_log_errors=options["max_log_errors"],
         restore=load_snapshot(Path(restore), name) if restore else None,
         action_timeout=options["action_timeout"],
+        remove_tag=options["remove_tag"],
+        cloud_deploy=bool(options.get("cloud_deploy")),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from gate.model import CheckResult, MultiResult, RunResult, utc_text
+from gate.model import CheckResult, Finding, MultiResult, RunContext, RunResult, utc_text
 
 SCHEMA = "gate.report/v1"
 
@@ -27,6 +27,15 @@ def check_dict(check: CheckResult) -> dict[str, object]:
     }
 
 
+def _warnings(found: tuple[Finding, ...]) -> list[dict[str, str]]:
+    return [{"code": w.code, "message": w.message} for w in found]
+
+
+def _context(context: RunContext) -> dict[str, object]:
+    """``config`` (the file read, or null) and ``cloud_deploy`` (its variables, or null)."""
+    return {"config": context.config, "cloud_deploy": dict(context.cloud_deploy) or None}
+
+
 def report_dict(result: RunResult) -> dict[str, object]:
     """The whole report as plain data."""
     return {
@@ -38,12 +47,13 @@ def report_dict(result: RunResult) -> dict[str, object]:
         "started_at": utc_text(result.started_at),
         "duration_ms": result.duration_ms,
         "checks": [check_dict(c) for c in result.checks],
-        "warnings": [{"code": w.code, "message": w.message} for w in result.warnings],
+        "warnings": _warnings(result.warnings),
         "trace_id": result.trace_id,
         "logs": dict(result.logs) if result.logs is not None else None,
         "action": dict(result.action) if result.action is not None else None,
         "error": result.error,
         "interrupted": result.interrupted,
+        **_context(result.context),
     }
 
 
@@ -58,12 +68,13 @@ def multi_dict(result: MultiResult) -> dict[str, object]:
         "started_at": utc_text(result.started_at),
         "duration_ms": result.duration_ms,
         "checks": [],
-        "warnings": [],
+        "warnings": _warnings(result.notices),
         "trace_id": None,
         "logs": None,
         "action": None,
         "error": result.error,
         "interrupted": result.interrupted,
+        **_context(result.context),
         "targets": [{"name": name, **report_dict(r)} for name, r in result.results],
     }
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, TypeVar, cast
 
-from gate.model import CheckResult, Finding, MultiResult, Result, RunResult
+from gate.model import CheckResult, Finding, Result, RunResult
 from gate.redact import Redactor
 from gate.text import sanitize
 
@@ -29,13 +29,17 @@ def _deep(value: T, redactor: Redactor) -> T:
     return value
 
 
+def _findings(found: tuple[Finding, ...], redactor: Redactor) -> tuple[Finding, ...]:
+    return tuple(Finding(w.code, _deep(w.message, redactor)) for w in found)
+
+
 def _check(check: CheckResult, redactor: Redactor) -> CheckResult:
     return dataclasses.replace(
         check,
         summary=_deep(check.summary, redactor),
         hint=_deep(check.hint, redactor),
         evidence=_deep(dict(check.evidence), redactor),
-        warnings=tuple(Finding(w.code, _deep(w.message, redactor)) for w in check.warnings),
+        warnings=_findings(check.warnings, redactor),
     )
 
 
@@ -46,6 +50,7 @@ def _run(result: RunResult, redactor: Redactor) -> RunResult:
         "logs": _deep(result.logs, redactor),
         "action": _deep(result.action, redactor),
         "error": _deep(result.error, redactor),
+        "notices": _findings(result.notices, redactor),
     }
     return dataclasses.replace(result, **fields)
 
@@ -55,4 +60,4 @@ def redacted(result: Result, redactor: Redactor) -> Result:
     if isinstance(result, RunResult):
         return _run(result, redactor)
     named = tuple((name, _run(r, redactor)) for name, r in result.results)
-    return MultiResult(result.run_id, result.started_at, result.duration_ms, named)
+    return dataclasses.replace(result, results=named, notices=_findings(result.notices, redactor))

@@ -101,8 +101,9 @@ def render_any(result: RunResult | MultiResult, colour: bool = False) -> str:
     verdict = _paint(
         result.verdict.upper(), _COLOURS["pass" if result.verdict == "pass" else "fail"], colour
     )
+    notices = "".join(f"warning {w.code}: {_clean(w.message)}\n" for w in result.notices)
     parts.append(
-        f"=== overall: {verdict} (exit {result.exit_code}) · {worst} · "
+        f"{notices}=== overall: {verdict} (exit {result.exit_code}) · {worst} · "
         f"{_duration(result.duration_ms)}\n"
     )
     return "\n".join(parts)
@@ -111,7 +112,8 @@ def render_any(result: RunResult | MultiResult, colour: bool = False) -> str:
 def render_text(result: RunResult, colour: bool = False) -> str:
     """The whole human report."""
     target = result.target
-    lines = [f"smoke-gate · {target.get('url')} · run {result.run_id[:12]}"]
+    config = f" · config {result.context.config}" if result.context.config else ""
+    lines = [f"smoke-gate · {target.get('url')} · run {result.run_id[:12]}{config}"]
     for check in result.checks:
         lines.extend(check_lines(check, colour))
     for warning in result.warnings:

@@ -91,8 +91,13 @@ async def resolve(
     tagged = state.tag_of(revision)
     if tagged is not None and tagged.uri:
         return Target(state, info, tagged.uri, tagged.tag, waited)
+    fix = (
+        "in the Cloud Deploy pipeline, give the canary a tag (strategy.canary.runtimeConfig."
+        "cloudRun.canaryRevisionTags) so that it has a URL of its own"
+        if options.cloud_deploy
+        else "deploy it with --tag and run `gate verify --tag TAG`"
+    )
     raise ConfigError(
         f"revision {revision} receives {share}% of traffic (serving: {state.serving()}) and has "
-        "no tag, so the gate cannot reach it alone: deploy it with --tag and run "
-        "`gate verify --tag TAG`"
+        f"no tag, so the gate cannot reach it alone: {fix}"
     )

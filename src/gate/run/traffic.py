@@ -63,9 +63,11 @@ async def promote(
     dry_run: bool,
     supervisor: Supervisor,
     timeout_s: float,
+    remove_tag: bool = False,
 ) -> ActionBlock:
-    """Promote; returns the action block."""
+    """Promote (removing ``tag`` when asked); returns the action block."""
     cloud = await _connect(project, region, service, supervisor, timeout_s)
     return await supervisor.action(
-        "the promotion", lambda: actions.promote_revision(cloud, revision, tag, dry_run)
+        "the promotion",
+        lambda: actions.promote_revision(cloud, revision, tag, dry_run, remove_tag),
     )

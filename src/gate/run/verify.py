@@ -332,7 +332,7 @@ class Verifier:
         if options.promote and unread is not None:
             return None, "Cloud Logging could not be read, so the release is not promoted"
         if options.promote:
-            return promote(state, target.revision), ""
+            return promote(state, target.revision, target.tag if options.remove_tag else None), ""
         return None, "passed; --promote not given"
 
     async def _perform(

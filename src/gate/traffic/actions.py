@@ -86,15 +86,21 @@ def revision_of_tag(state: ServiceState, tag: str) -> str:
 
 
 async def promote_revision(
-    cloud: RunApi, revision: str | None, tag: str | None, dry_run: bool
+    cloud: RunApi, revision: str | None, tag: str | None, dry_run: bool, remove_tag: bool = False
 ) -> ActionBlock:
-    """Give ``revision`` (or the revision tagged ``tag``, or the latest ready) 100%."""
+    """Give ``revision`` (or the revision tagged ``tag``, or the latest ready) 100%.
+
+    With ``remove_tag``, ``tag`` is removed in the same update.
+    """
     if revision is not None and tag is not None:
         raise ConfigError("--revision and --tag both given: choose one")
+    if remove_tag and tag is None:
+        raise ConfigError("--remove-tag needs --tag: the tag to remove")
     state = await cloud.service()
     if tag is not None:
         revision = revision_of_tag(state, tag)
     revision = revision or state.latest_ready
     if not (await cloud.revision(revision)).ready:
         raise ConfigError(f"revision {revision} is not ready: it cannot take traffic")
-    return await _report(cloud, state, promote(state, revision), dry_run)
+    plan = promote(state, revision, tag if remove_tag else None)
+    return await _report(cloud, state, plan, dry_run)

@@ -2,8 +2,9 @@
 
 A :class:`Plan` carries the etag its decision was based on, so carrying it out
 (:func:`gate.traffic.actions.apply`) is refused by the API rather than
-overwriting a concurrent change. Tag-only targets (0 %) are kept, so tagged
-URLs stay reachable after a rollback or a promotion.
+overwriting a concurrent change. Every tag is kept (as a 0 % target of its
+revision), so tagged URLs stay reachable after a rollback or a promotion, except
+a tag a promotion is asked to remove.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ class Plan:
     etag: str
 
 
-def _tags(state: ServiceState) -> list[TrafficEntry]:
+def _tags(state: ServiceState, removed: str | None = None) -> list[TrafficEntry]:
+    """Every tag of the service, kept as a 0% target of its revision (but ``removed``)."""
     return [
         TrafficEntry("REVISION", s.revision, 0, s.tag)
         for s in state.statuses
-        if s.tag and s.percent == 0
+        if s.tag and s.tag != removed
     ]
 
 
@@ -47,12 +49,21 @@ def restore(state: ServiceState, recorded: Sequence[TrafficBlock]) -> Plan:
     return Plan("rollback", state.serving(), target, split, state.etag)
 
 
-def promote(state: ServiceState, revision: str) -> Plan:
-    """Give ``revision`` 100%: as LATEST when it is the latest ready one, else pinned."""
+def promote(state: ServiceState, revision: str, remove_tag: str | None = None) -> Plan:
+    """Give ``revision`` 100%: as LATEST when it is the latest ready one, else pinned.
+
+    ``remove_tag`` (the per-build tag the revision was gated by) is dropped in the
+    same update, so the change stays one etag-guarded write: no window in which
+    the revision is promoted but still reachable by its candidate URL, or the
+    reverse.
+    """
     latest = revision == state.latest_ready
     first = TrafficEntry("LATEST" if latest else "REVISION", "" if latest else revision, 100)
     target = f"{revision} (LATEST)" if latest else revision
-    return Plan("promote", state.serving(), target, (first, *_tags(state)), state.etag)
+    if remove_tag is not None:
+        target += f", tag {remove_tag} removed"
+    split = (first, *_tags(state, remove_tag))
+    return Plan("promote", state.serving(), target, split, state.etag)
 
 
 def already(state: ServiceState, plan: Plan) -> bool:
