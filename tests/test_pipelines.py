@@ -133,9 +133,7 @@ def test_readme_configuration_table_lists_every_option() -> None:
 
     text = (ROOT / "README.md").read_text()
     missing = [
-        name
-        for name in known_options(OPTIONS)
-        if f"| `{name}` | `GATE_{name.upper()}`" not in text
+        name for name in known_options(OPTIONS) if f"| `{name}` | `GATE_{name.upper()}`" not in text
     ]
     assert missing == []
 

@@ -101,12 +101,14 @@ class Option:
             return click.argument(self.name, required=False, envvar=envvar)
         shown = self.default is not None and not self.is_flag and not self.multiple
         text = self.help_for.get(command, self.help)
+        # A default of None is left out, not passed: click (8.3+) takes an explicit
+        # default=None as a value, which would satisfy a required option.
+        default: dict[str, Any] = {} if self.default is None else {"default": self.default}
         return click.option(
             self.flag,
             self.name,
             help=f"{text} Repeatable." if self.multiple else text,
             type=self.type,
-            default=self.default,
             multiple=self.multiple,
             is_flag=self.is_flag or None,
             metavar=self.metavar,
@@ -114,6 +116,7 @@ class Option:
             envvar=envvar,
             show_envvar=self.fallback_env is not None,
             show_default=shown,
+            **default,
         )
 
 
