@@ -35,9 +35,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests tools bench
 	$(BIN)/mypy
 	$(BIN)/check-jsonschema --builtin-schema vendor.cloudbuild cloudbuild.yaml pipelines/cloudbuild/*.yaml
-	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions pipelines/github-actions/action.yml
-	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows pipelines/github-actions/deploy.yml
-	$(BIN)/python tools/shellcheck_actions.py pipelines/github-actions/action.yml pipelines/github-actions/deploy.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows pipelines/github-actions/deploy.yml .github/workflows/*.yml
+	$(BIN)/python tools/shellcheck_actions.py action.yml pipelines/github-actions/deploy.yml .github/workflows/*.yml
 
 test-lowest: $(LOWEST_STAMP)
 	$(LOWEST)/bin/python -m pytest -p no:cacheprovider -q

@@ -1,8 +1,11 @@
-"""Run shellcheck on every bash `run:` block of GitHub action and workflow files.
+"""Run shellcheck on the shell of GitHub actions and workflows, and of Cloud Build files.
 
 Used by `make lint`. GitHub substitutes ``${{ }}`` expressions before the shell
 runs; the gate's own action passes inputs through ``env:`` so its script has
-none, and expressions elsewhere are replaced by a placeholder word here.
+none, and expressions elsewhere are replaced by a placeholder word here. In a
+Cloud Build step whose entrypoint is bash (``args: [-c, SCRIPT]``), Cloud
+Build substitutes ``${_NAME}`` and ``${BUILTIN}`` first and turns ``$$`` into
+``$``: the same is done here before shellcheck reads the script.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from pathlib import Path
 import yaml
 
 EXPRESSION = re.compile(r"\$\{\{[^}]*\}\}")
+SUBSTITUTION = re.compile(r"\$\{[A-Z_][A-Z0-9_]*(?::\d+:\d+)?\}")
 
 
 def run_blocks(document: dict[str, object]) -> list[tuple[str, str]]:
     """(name, script) of every run step: composite action steps and workflow job steps."""
-    steps: list[dict[str, object]] = []
+    steps: list[dict[str, object]] = list(document.get("steps", []))  # Cloud Build
     runs = document.get("runs")
     if isinstance(runs, dict):
         steps += runs.get("steps", [])
@@ -33,6 +37,10 @@ def run_blocks(document: dict[str, object]) -> list[tuple[str, str]]:
     for index, step in enumerate(steps):
         if "run" in step and step.get("shell", "bash") == "bash":
             blocks.append((str(step.get("name", step.get("id", index))), str(step["run"])))
+        args = step.get("args") or []
+        if step.get("entrypoint") == "bash" and len(args) == 2 and args[0] == "-c":
+            script = SUBSTITUTION.sub("SUBSTITUTED", str(args[1])).replace("$$", "$")
+            blocks.append((str(step.get("id", index)), script))
     return blocks
 
 
