@@ -175,3 +175,42 @@ def test_remove_tag_needs_a_tag(gate: Callable[..., GateRun]) -> None:
     run = gate("verify", "--promote", "--remove-tag", env=SCOPE)
     assert run.exit_code == 2
     assert "--remove-tag needs --promote and --tag" in run.stderr
+
+
+def test_a_secret_manager_reference_is_read_before_the_probes(
+    cloud: CloudThread, gate: Callable[..., GateRun]
+) -> None:
+    """GATE_JWT_SECRET=sm://... as a Cloud Deploy verify container would carry it."""
+    from tests.conftest import SECRET
+
+    cloud.deploy(NEW, traffic=False, tag="candidate")
+    cloud.emulator.add_secret("projects/demo-project/secrets/gate-jwt", "not-this-one")
+    cloud.emulator.add_secret("projects/demo-project/secrets/gate-jwt", SECRET)
+    env = {**SCOPE, "GATE_JWT_SECRET": "sm://demo-project/gate-jwt"}
+    run = gate("verify", "--tag", "candidate", *PLAIN, env=env)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    (access,) = cloud.emulator.calls_to("AccessSecretVersion")
+    assert access.request.name == "projects/demo-project/secrets/gate-jwt/versions/latest"
+    assert SECRET not in run.stdout + run.stderr + json.dumps(run.report)
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "needle"),
+    [
+        ("sm://demo-project/missing", 2, "check the sm:// reference"),
+        ("sm://a/b/c", 2, "a Secret Manager reference is sm://projects/P/secrets/S/versions/V"),
+    ],
+)
+def test_a_bad_secret_manager_reference_is_named(
+    cloud: CloudThread, gate: Callable[..., GateRun], value: str, code: int, needle: str
+) -> None:
+    run = gate("check", "http://127.0.0.1:9", env={"GATE_JWT_SECRET": value})
+    assert run.exit_code == code, run.stdout + run.stderr
+    assert needle in run.stderr
+
+
+def test_a_denied_secret_names_the_role(cloud: CloudThread, gate: Callable[..., GateRun]) -> None:
+    cloud.emulator.deny.add("AccessSecretVersion")
+    run = gate("check", "http://127.0.0.1:9", env={"GATE_TOKEN": "sm://demo-project/token"})
+    assert run.exit_code == 3, run.stdout + run.stderr
+    assert "roles/secretmanager.secretAccessor" in run.stderr

@@ -107,9 +107,7 @@ def junit_path(inputs: Mapping[str, object], env: Mapping[str, str]) -> str | No
     if config is None:
         return None
     try:
-        value = read_config(config, [o.name for o in OPTIONS], ("scenario", "targets")).get(
-            "junit"
-        )
+        value = read_config(config, [o.name for o in OPTIONS], ("scenario", "targets")).get("junit")
     except ConfigError:
         return None  # the gate itself reports a broken config file
     return str(value) if value else None
@@ -139,7 +137,8 @@ def main() -> int:
         print(f"::error::smoke-gate action: {message}", flush=True)
         return 2
     print(f"smoke-gate action: {shown(args)}", flush=True)
-    code = subprocess.call([sys.executable, "-m", "gate", *args])
+    # A list, no shell: the inputs are arguments of the gate, never commands.
+    code = subprocess.call([sys.executable, "-m", "gate", *args])  # noqa: S603
     outputs = [f"exit-code={code}"]
     junit = junit_path(inputs, env)
     if junit is not None:

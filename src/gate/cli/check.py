@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from gate.cli.inputs import per_target, prepare, run_context, targets, webhooks
+from gate.cli.inputs import (
+    per_target,
+    prepare,
+    run_context,
+    secret_environ,
+    targets,
+    webhooks,
+)
 from gate.cli.options import GroupedCommand, declare
 from gate.cli.output import fail, finish, report_path
 from gate.cli.progress import progress
@@ -55,16 +62,19 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
         if not every:
             if url is None:
                 raise ConfigError("give the service URL, or [[targets]] in gate.toml")
-            settings, credential = prepare(ctx, {**options, "url": url})
+            env = secret_environ([options], supervisor, options["deadline"])
+            settings, credential = prepare(ctx, {**options, "url": url}, env)
             progress(f"checking {settings.url} (deadline {settings.deadline:g} s)")
             work = check_one(settings, credential, redactor, supervisor)
             result = supervisor.run(work, settings.deadline)
         else:
             prepared = []
-            for name, target_opts in per_target(ctx, {"url": url, **options}, every):
+            named = per_target(ctx, {"url": url, **options}, every)
+            env = secret_environ([o for _n, o in named], supervisor, options["deadline"])
+            for name, target_opts in named:
                 if target_opts.get("url") is None:
                     raise ConfigError(f"gate.toml: target {name!r} has no url")
-                prepared.append((name, *prepare(ctx, target_opts)))
+                prepared.append((name, *prepare(ctx, target_opts, env)))
             progress(f"checking {len(prepared)} targets")
             limit = max(settings.deadline for _name, settings, _credential in prepared)
             result = supervisor.run(check_targets(prepared, redactor, supervisor), limit)

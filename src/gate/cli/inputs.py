@@ -7,8 +7,9 @@ target's raw value with the option's own click type.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import os
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +20,9 @@ from gate.config.webhooks import Webhook, parse_webhooks, secrets_of
 from gate.errors import ConfigError
 from gate.model import RunContext
 from gate.redact import Redactor
+
+if TYPE_CHECKING:
+    from gate.run.supervisor import Supervisor
 
 _SET_BY_USER = (
     click.core.ParameterSource.COMMANDLINE,
@@ -71,10 +75,46 @@ def per_target(
     return [(t.name, target_options(dict(base), t, on_command_line, convert)) for t in every]
 
 
-def prepare(ctx: click.Context, options: Options) -> tuple[Settings, Credential | None]:
+def prepare(
+    ctx: click.Context, options: Options, env: Mapping[str, str] | None = None
+) -> tuple[Settings, Credential | None]:
     """Validated settings and the credential they name, for one target."""
     settings = build_settings(options, explicit(ctx), _config(ctx).get("scenario"))
-    return settings, load_credential(settings.token)
+    return settings, load_credential(settings.token, env)
+
+
+def secret_environ(
+    every: Iterable[Options], supervisor: Supervisor, deadline_s: float
+) -> Mapping[str, str]:
+    """The environment, with each ``sm://`` reference in a secret's variable read.
+
+    The variables are those the targets read a token or a signing secret from;
+    a reference is fetched from Secret Manager (:mod:`gate.cloud.secrets`)
+    within ``deadline_s``, once however many targets name it.
+    """
+    from gate.cloud.calls import Budget
+    from gate.cloud.secrets import fetch, reference
+    from gate.run.supervisor import Interrupted
+    from gate.timing import Deadline
+
+    env = dict(os.environ)
+    wanted: dict[str, str] = {}
+    for options in every:
+        for variable in (options.get("token_env"), options.get("jwt_secret_env")):
+            found = reference(env.get(str(variable), "")) if variable else None
+            if found is not None:
+                wanted[str(variable)] = found
+    if not wanted:
+        return env
+    budget = Budget(Deadline(deadline_s))
+    try:
+        values = supervisor.run(fetch(sorted(set(wanted.values())), budget), deadline_s)
+    except Interrupted as stop:
+        from gate.cli.output import stopped
+
+        stopped(stop.name, "while reading secrets from Secret Manager; nothing was run")
+    env.update({variable: values[name] for variable, name in wanted.items()})
+    return env
 
 
 CLOUD_DEPLOY_PREFIX = "CLOUD_DEPLOY_"

@@ -12,6 +12,7 @@ from gate.cli.inputs import (
     per_target,
     prepare,
     run_context,
+    secret_environ,
     targets,
     webhooks,
 )
@@ -63,14 +64,17 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
         result: Result
         if not every:
             cloud = build_verify_options(options)
-            settings, credential = prepare(ctx, {**options, "url": RESOLVED_LATER})
+            env = secret_environ([options], supervisor, options["deadline"])
+            settings, credential = prepare(ctx, {**options, "url": RESOLVED_LATER}, env)
             verifier = Verifier(settings, credential, cloud, redactor, supervisor, progress)
             result = supervisor.run(verifier.run(), settings.deadline + cloud.action_timeout)
         else:
             prepared = []
-            for name, target_opts in per_target(ctx, options, every):
+            named = per_target(ctx, options, every)
+            env = secret_environ([o for _n, o in named], supervisor, options["deadline"])
+            for name, target_opts in named:
                 cloud = build_verify_options({**target_opts, "cloud_deploy": False})
-                settings, credential = prepare(ctx, {**target_opts, "url": RESOLVED_LATER})
+                settings, credential = prepare(ctx, {**target_opts, "url": RESOLVED_LATER}, env)
                 prepared.append((name, settings, credential, cloud))
             limit = max(s.deadline + c.action_timeout for _n, s, _cr, c in prepared)
             work = verify_targets(prepared, redactor, supervisor, progress)

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from gate.cloud.errors import api_call
+from gate.cloud.errors import MISSING, api_call
 from gate.errors import GateFailure
 from gate.threads import blocking
 from gate.timing import Deadline
@@ -58,16 +58,19 @@ class Budget:
         """The retry policy of the next request."""
         return retry_policy(self.deadline.remaining())
 
-    async def call(self, func: Callable[[], T], action: str, role: str) -> T:
+    async def call(
+        self, func: Callable[[], T], action: str, role: str, missing: str = MISSING
+    ) -> T:
         """Run ``func`` (one blocking API call) within what is left; map its errors.
 
-        ``action`` says what the call does and ``role`` what it needs, for the
-        one-line message of a failure.
+        ``action`` says what the call does, ``role`` what it needs and ``missing``
+        what to check when the resource does not exist, for the one-line message
+        of a failure.
         """
         limit = self.deadline.remaining()
         if limit <= 0:
             raise GateFailure(f"{action}: no time left before the deadline: raise --deadline")
-        with api_call(action, role):
+        with api_call(action, role, missing):
             try:
                 async with asyncio.timeout(limit + _GUARD_S):
                     return await blocking(func)

@@ -21,8 +21,12 @@ class EtagConflict(GateFailure):
     """The service changed between the gate's read and its update."""
 
 
+MISSING = "check --project, --region, --service and --revision"
+"""What to do about a resource the API says does not exist, unless a call says otherwise."""
+
+
 @contextlib.contextmanager
-def api_call(action: str, role: str) -> Iterator[None]:
+def api_call(action: str, role: str, missing: str = MISSING) -> Iterator[None]:
     """Map the exceptions of one Google API call (``action``) needing ``role``."""
     from google.api_core import exceptions as gexc
     from google.auth import exceptions as auth_exc
@@ -35,10 +39,7 @@ def api_call(action: str, role: str) -> Iterator[None]:
             f"{role} on the project"
         ) from None
     except gexc.NotFound as exc:
-        raise ConfigError(
-            f"{action}: not found ({exc.message}): check --project, --region, --service "
-            "and --revision"
-        ) from None
+        raise ConfigError(f"{action}: not found ({exc.message}): {missing}") from None
     except (gexc.Aborted, gexc.FailedPrecondition) as exc:
         if "etag" in str(exc.message).lower() or isinstance(exc, gexc.Aborted):
             raise EtagConflict(

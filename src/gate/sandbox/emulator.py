@@ -6,13 +6,17 @@ and google-cloud-logging clients talk to it unchanged, only pointed at
 ``GATE_RUN_ENDPOINT`` / ``GATE_LOGGING_ENDPOINT``. Served methods:
 
 * ``google.cloud.run.v2.Services``: GetService, UpdateService (a long-running
-  operation, done on its first poll; the etag must match; only the
-  ``traffic`` field may be updated);
+  operation; the etag must match; only the ``traffic`` field may be updated);
 * ``google.cloud.run.v2.Revisions``: ListRevisions (paged), GetRevision;
 * ``google.longrunning.Operations``: GetOperation;
 * ``google.logging.v2.LoggingServiceV2``: ListLogEntries, paged, with a
   parser for exactly the filter subset the gate writes; any other filter is
-  rejected with INVALID_ARGUMENT, never silently ignored.
+  rejected with INVALID_ARGUMENT, never silently ignored;
+* ``google.cloud.secretmanager.v1.SecretManagerService``: AccessSecretVersion
+  (``latest`` is the newest version added with :meth:`CloudEmulator.add_secret`).
+
+An update's operation is done on its first poll, or after
+:attr:`CloudEmulator.operation_delay_s`.
 
 Every call is recorded in :attr:`CloudEmulator.calls` so tests can assert on
 what the gate asked. Tests and the demo inject failures through
@@ -33,7 +37,7 @@ from typing import Any
 from urllib.parse import quote
 
 import grpc
-from google.cloud import run_v2
+from google.cloud import run_v2, secretmanager_v1
 from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesResponse, LogEntry
 from google.longrunning import operations_pb2
 from google.protobuf import any_pb2
@@ -99,6 +103,7 @@ class CloudEmulator:
     deny: set[str] = field(default_factory=set)
     fail_next_update: str | None = None
     operation_delay_s: float = 0.0  # how long an update's operation runs before it is done
+    secrets: dict[str, list[bytes]] = field(default_factory=dict)  # versions, oldest first
     tag_urls: dict[tuple[str, str], str] = field(default_factory=dict)
     _operations: dict[str, operations_pb2.Operation] = field(default_factory=dict)
     _settles_at: dict[str, float] = field(default_factory=dict)
@@ -233,6 +238,28 @@ class CloudEmulator:
         )
         with self._lock:
             self._logs.append(_Log(time.monotonic() + delay_s, entry, timestamp))
+
+    def add_secret(self, secret: str, value: str) -> str:
+        """Add a version of ``secret`` (``projects/P/secrets/S``); returns its full name."""
+        with self._lock:
+            versions = self.secrets.setdefault(secret, [])
+            versions.append(value.encode())
+            return f"{secret}/versions/{len(versions)}"
+
+    def _access_secret(self, request: Any) -> Any:
+        self._record("AccessSecretVersion", request)
+        secret, _, version = request.name.partition("/versions/")
+        with self._lock:
+            versions = self.secrets.get(secret, [])
+            index = (
+                len(versions) if version == "latest" else (int(version) if version.isdigit() else 0)
+            )
+            if not 1 <= index <= len(versions):
+                raise _not_found(request.name)
+            data = versions[index - 1]
+        return secretmanager_v1.AccessSecretVersionResponse(
+            name=f"{secret}/versions/{index}", payload=secretmanager_v1.SecretPayload(data=data)
+        )
 
     def traffic_of(self, service: str) -> list[tuple[str, int, str]]:
         """The resolved traffic of a service: (revision, percent, tag) per target.
@@ -489,6 +516,16 @@ class CloudEmulator:
                         self._get_operation,
                         operations_pb2.GetOperationRequest.FromString,
                         operations_pb2.Operation.SerializeToString,
+                    ),
+                },
+            ),
+            grpc.method_handlers_generic_handler(
+                "google.cloud.secretmanager.v1.SecretManagerService",
+                {
+                    "AccessSecretVersion": method(
+                        self._access_secret,
+                        secretmanager_v1.AccessSecretVersionRequest.deserialize,
+                        secretmanager_v1.AccessSecretVersionResponse.serialize,
                     ),
                 },
             ),

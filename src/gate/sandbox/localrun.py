@@ -132,6 +132,7 @@ class LocalCloudRun:
         return {
             "GATE_RUN_ENDPOINT": self.emulator.endpoint,
             "GATE_LOGGING_ENDPOINT": self.emulator.endpoint,
+            "GATE_SECRETMANAGER_ENDPOINT": self.emulator.endpoint,
         }
 
     async def deploy(

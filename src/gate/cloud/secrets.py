@@ -1,0 +1,83 @@
+"""Secrets kept in Secret Manager: an ``sm://`` reference in a secret's variable.
+
+A variable the gate reads a secret from (``GATE_JWT_SECRET`` and ``GATE_TOKEN``,
+or those named by ``--jwt-secret-env`` / ``--token-env``) may hold a reference
+instead of the value: ``sm://projects/P/secrets/S/versions/V``, or ``sm://P/S``
+for the latest version. The gate reads it with google-cloud-secret-manager
+before any probe (the account needs ``roles/secretmanager.secretAccessor``),
+within the run's deadline. It is the way to hand the secret to a container that
+only takes plain environment variables, such as Cloud Deploy's verify job.
+``GATE_SECRETMANAGER_ENDPOINT`` (host:port) selects an emulator.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from gate.cloud.calls import Budget
+from gate.errors import ConfigError
+
+REFERENCE = "sm://"
+ACCESSOR = "roles/secretmanager.secretAccessor"
+_FULL = re.compile(r"^projects/[^/]+/secrets/[^/]+/versions/[^/]+$")
+_SHORT = re.compile(r"^([^/]+)/([^/]+)$")
+
+
+def reference(value: str) -> str | None:
+    """The secret version a variable's value refers to, or ``None`` for a plain value."""
+    if not value.startswith(REFERENCE):
+        return None
+    rest = value[len(REFERENCE) :]
+    if _FULL.match(rest):
+        return rest
+    short = _SHORT.match(rest)
+    if short:
+        return f"projects/{short[1]}/secrets/{short[2]}/versions/latest"
+    raise ConfigError(
+        f"{value}: a Secret Manager reference is sm://projects/P/secrets/S/versions/V "
+        "or sm://PROJECT/SECRET"
+    )
+
+
+def _client(endpoint: str | None) -> Any:
+    from google.cloud import secretmanager_v1
+
+    if not endpoint:
+        return secretmanager_v1.SecretManagerServiceClient()
+    import grpc
+    from google.cloud.secretmanager_v1.services.secret_manager_service.transports import (
+        SecretManagerServiceGrpcTransport,
+    )
+
+    transport = SecretManagerServiceGrpcTransport(channel=grpc.insecure_channel(endpoint))
+    return secretmanager_v1.SecretManagerServiceClient(transport=transport)
+
+
+async def fetch(names: list[str], budget: Budget) -> dict[str, str]:
+    """The value of each secret version in ``names`` (UTF-8 text), within ``budget``."""
+    endpoint = os.environ.get("GATE_SECRETMANAGER_ENDPOINT")
+    client = await budget.call(
+        lambda: _client(endpoint), "connect to the Secret Manager API", ACCESSOR
+    )
+    found: dict[str, str] = {}
+    try:
+        for name in names:
+
+            def access(version: str = name) -> bytes:
+                answer = client.access_secret_version(
+                    name=version, timeout=budget.timeout(), retry=budget.retry()
+                )
+                return bytes(answer.payload.data)
+
+            data = await budget.call(
+                access, f"read the secret {name}", ACCESSOR, "check the sm:// reference"
+            )
+            try:
+                found[name] = data.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise ConfigError(f"the secret {name} is not UTF-8 text") from None
+    finally:
+        client.transport.close()
+    return found
