@@ -1,8 +1,9 @@
 # Two entry points, each doing its own set-up on a fresh machine:
 #   make demo   create .venv if needed, install the project, run `gate demo`
 #   make test   the same set-up, then the linters, the type checker, the pipeline schemas and
-#               shellcheck, the test suite, and the test suite again in .venv-lowest, where
-#               every runtime dependency is at the lowest version pyproject.toml declares
+#               shellcheck, the test suite, the test suite again in .venv-lowest, where
+#               every runtime dependency is at the lowest version pyproject.toml declares,
+#               and the built wheel installed with pipx in a throwaway home
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ LOWEST := .venv-lowest
 LOWEST_STAMP := $(LOWEST)/.installed
 PIP := -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint install clean bench test-lowest
+.PHONY: demo test lint install clean bench test-lowest test-wheel
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,17 +38,31 @@ lint: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.cloudbuild cloudbuild.yaml pipelines/cloudbuild/*.yaml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows pipelines/github-actions/deploy.yml .github/workflows/*.yml
-	$(BIN)/python tools/shellcheck_actions.py action.yml pipelines/github-actions/deploy.yml .github/workflows/*.yml
+	$(BIN)/python tools/check_schemas.py schemas/clouddeploy.schema.json pipelines/clouddeploy/clouddeploy.yaml
+	$(BIN)/python tools/check_schemas.py schemas/skaffold.schema.json pipelines/clouddeploy/skaffold.yaml
+	$(BIN)/python tools/shellcheck_actions.py action.yml pipelines/github-actions/deploy.yml .github/workflows/*.yml \
+		cloudbuild.yaml pipelines/cloudbuild/*.yaml
 
 test-lowest: $(LOWEST_STAMP)
 	$(LOWEST)/bin/python -m pytest -p no:cacheprovider -q
 
+# The wheel and sdist as a user gets them, installed with pipx into a throwaway home.
+test-wheel: $(STAMP)
+	rm -rf dist build/pipx
+	$(BIN)/python -m build --outdir dist . > build-log.txt 2>&1 || (cat build-log.txt; exit 1)
+	rm -f build-log.txt
+	PIPX_HOME=$(CURDIR)/build/pipx PIPX_BIN_DIR=$(CURDIR)/build/pipx/bin \
+		PIPX_MAN_DIR=$(CURDIR)/build/pipx/man $(BIN)/pipx install --quiet --python $(PYTHON) dist/*.whl
+	build/pipx/bin/gate --version
+	build/pipx/bin/gate check --help > /dev/null
+
 test: lint
 	$(BIN)/pytest
 	$(MAKE) --no-print-directory test-lowest
+	$(MAKE) --no-print-directory test-wheel
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py --delay-ms 50 --repeat 5
 
 clean:
-	rm -rf $(VENV) $(LOWEST) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -6,15 +6,20 @@ And promotion can remove the per-build tag in the same etag-safe update.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.conftest import NEW, OLD, GateRun
+from tests.conftest import NEW, OLD, SECRET, GateRun
 from tests.servers import CloudThread
 
+ROOT = Path(__file__).parent.parent
 SCOPE = {"GATE_PROJECT": "demo-project", "GATE_REGION": "europe-west1", "GATE_SERVICE": "svc"}
 CLOUD_DEPLOY = {
     "CLOUD_RUN_PROJECT": "demo-project",
@@ -181,8 +186,6 @@ def test_a_secret_manager_reference_is_read_before_the_probes(
     cloud: CloudThread, gate: Callable[..., GateRun]
 ) -> None:
     """GATE_JWT_SECRET=sm://... as a Cloud Deploy verify container would carry it."""
-    from tests.conftest import SECRET
-
     cloud.deploy(NEW, traffic=False, tag="candidate")
     cloud.emulator.add_secret("projects/demo-project/secrets/gate-jwt", "not-this-one")
     cloud.emulator.add_secret("projects/demo-project/secrets/gate-jwt", SECRET)
@@ -214,3 +217,30 @@ def test_a_denied_secret_names_the_role(cloud: CloudThread, gate: Callable[..., 
     run = gate("check", "http://127.0.0.1:9", env={"GATE_TOKEN": "sm://demo-project/token"})
     assert run.exit_code == 3, run.stdout + run.stderr
     assert "roles/secretmanager.secretAccessor" in run.stderr
+
+
+def test_the_cloud_deploy_verify_job_gates_the_canary_at_its_tag_url(
+    cloud: CloudThread, tmp_path: Path
+) -> None:
+    """skaffold.yaml's verify container, as Cloud Deploy runs it at a 10% canary phase."""
+    spec = yaml.safe_load((ROOT / "pipelines" / "clouddeploy" / "skaffold.yaml").read_text())
+    container = spec["verify"][0]["container"]
+    assert container["command"] == ["gate"]
+    env = {e["name"]: e["value"].replace("PROJECT_ID", "demo-project") for e in container["env"]}
+    cloud.emulator.add_secret("projects/demo-project/secrets/gate-jwt-secret", SECRET)
+    cloud.deploy(NEW, traffic=False, tag="canary")
+    cloud.emulator.request_traffic("svc", [(OLD, 90), (NEW, 10, "canary")])
+    job_env = {**CLOUD_DEPLOY, "CLOUD_RUN_REVISION": NEW, **env,
+               "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "none.json"), **cloud.env}  # fmt: skip
+    report = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "gate", *container["args"], "--log-settle=0.2",
+         "--report-json", str(report)],
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("GATE_")}, **job_env},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(report.read_text())
+    assert data["target"]["revision"] == NEW
+    assert data["target"]["tag"] == "canary"
+    assert data["cloud_deploy"]["release"] == "rel-42"

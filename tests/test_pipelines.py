@@ -119,9 +119,7 @@ def test_there_are_commands_to_check() -> None:
 
 
 @pytest.mark.parametrize(("where", "argv"), ALL, ids=[where for where, _ in ALL])
-def test_command_line_parses(
-    where: str, argv: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_command_line_parses(where: str, argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     if where.split(":")[0].endswith(".yaml"):  # Cloud Build: the file's options.env is set
         for name, value in BUILD_ENV.items():
             monkeypatch.setenv(name, value)

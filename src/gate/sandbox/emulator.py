@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -187,11 +187,13 @@ class CloudEmulator:
                 targets.append(self._revision_target(revision, 0, tag))
             self._set_traffic(svc, targets)
 
-    def request_traffic(self, service: str, shares: list[tuple[str, int]]) -> None:
-        """Ask for traffic pinned to revisions by name, as an operator would by hand."""
+    def request_traffic(
+        self, service: str, shares: Sequence[tuple[str, int] | tuple[str, int, str]]
+    ) -> None:
+        """Ask for traffic pinned to revisions by name (and tagged), as an operator would."""
         with self._lock:
             svc = self.services[self.service_name(service)]
-            self._set_traffic(svc, [self._revision_target(r, p) for r, p in shares])
+            self._set_traffic(svc, [self._revision_target(*share) for share in shares])
 
     @staticmethod
     def _revision_target(revision: str, percent: int, tag: str = "") -> Any:
