@@ -91,7 +91,8 @@ def shell_commands(text: str, source: str) -> list[tuple[str, list[str]]]:
 
 def readme_commands() -> list[tuple[str, list[str]]]:
     text = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```(?:sh|bash|shell)?\n(.*?)```", text, flags=re.S)
+    fenced = re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M)
+    blocks = [body for language, body in fenced if language in ("", "sh", "bash", "shell")]
     found: list[tuple[str, list[str]]] = []
     for index, block in enumerate(blocks):
         block = re.sub(r"(?m)^\.venv/bin/", "", block)
