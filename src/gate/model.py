@@ -80,6 +80,9 @@ Diagnosis = Literal[
     "message_wrong_type",
     "empty_reply",
     "revision_not_ready",
+    "canary_error_rate_exceeded",
+    "canary_latency_exceeded",
+    "metrics_insufficient",
 ]
 DIAGNOSES: tuple[Diagnosis, ...] = get_args(Diagnosis)
 
@@ -91,7 +94,7 @@ Evidence = Mapping[str, object]
 """What a check saw, as it goes into the JSON report (URLs, attempts, statuses, excerpts)."""
 
 TrafficKind = Literal["LATEST", "REVISION"]
-ActionKind = Literal["none", "rollback", "promote"]
+ActionKind = Literal["none", "rollback", "promote", "canary"]
 ActionStatus = Literal["done", "failed", "dry-run", "skipped"]
 
 
@@ -113,6 +116,14 @@ class CheckSummary(TypedDict):
     diagnosis: Diagnosis | None
 
 
+class TrafficChange(TypedDict):
+    """One traffic update the run made (or planned, with ``--dry-run``), in order."""
+
+    step: str
+    status: ActionStatus
+    traffic: list[TrafficBlock]
+
+
 ActionBlock = TypedDict(
     "ActionBlock",
     {
@@ -124,9 +135,63 @@ ActionBlock = TypedDict(
         "reason": str,
         "traffic": list[TrafficBlock],
         "checks": list[CheckSummary],
+        "changes": list[TrafficChange],
     },
 )
-"""The report's ``action`` block: what ``verify`` did to traffic, and the re-check after it."""
+"""The report's ``action`` block: what ``verify`` did to traffic, and the re-check after it.
+
+``changes`` lists every traffic update of the run: each canary step, then the
+promotion or the restore (one entry for a plain rollback or promotion).
+"""
+
+StepVerdict = Literal["pass", "fail", "skip"]
+MetricsVerdict = Literal["pass", "fail", "insufficient"]
+
+
+class SideMetrics(TypedDict):
+    """One side of a canary comparison (the candidate, or the stable revisions) in a window."""
+
+    revisions: list[str]
+    requests: int
+    errors: int
+    error_ratio: float | None
+    http_requests: int
+    p95_ms: float | None
+
+
+class StepMetrics(TypedDict):
+    """What Cloud Monitoring said about a step's window, and the judgement of it."""
+
+    window_start: str
+    window_end: str
+    candidate: SideMetrics
+    stable: SideMetrics
+    verdict: MetricsVerdict
+    summary: str
+
+
+class ProbeRound(TypedDict):
+    """One round of the checks during a step's bake."""
+
+    at_ms: float
+    passed: bool
+    failed: list[CheckSummary]
+
+
+class StepBlock(TypedDict):
+    """One canary step (or the watch after promotion) in the report's ``steps``."""
+
+    name: str
+    percent: int
+    url: str
+    started_at: str
+    duration_ms: float
+    rounds: list[ProbeRound]
+    log_errors: int
+    metrics: StepMetrics | None
+    verdict: StepVerdict
+    diagnosis: Diagnosis | None
+    summary: str
 
 
 LogKind = Literal["app", "capacity", "iam", "timeout", "crash", "startup", "platform"]
@@ -290,6 +355,7 @@ class RunResult:
     interrupted: str | None = None
     context: RunContext = field(default_factory=RunContext)
     notices: tuple[Finding, ...] = ()
+    steps: tuple[StepBlock, ...] = ()
 
     @property
     def warnings(self) -> tuple[Finding, ...]:
@@ -302,8 +368,10 @@ class RunResult:
 
     @property
     def failed(self) -> bool:
-        """True when a check failed (or, with ``--strict``, warned)."""
-        return checks_failed(self.checks, self.strict)
+        """True when a check or a canary step failed (or, with ``--strict``, a check warned)."""
+        return checks_failed(self.checks, self.strict) or any(
+            step["verdict"] == "fail" for step in self.steps
+        )
 
     @property
     def verdict(self) -> Verdict:

@@ -7,9 +7,9 @@ gate's own defaults keep their precedence. The inputs are derived from the one
 options table (:func:`inputs_of`); ``tools/action_yml.py`` writes them into
 ``action.yml`` and a test keeps the two equal.
 
-Input values: a flag option takes ``true`` (``check-auth`` also ``false``, for
-``--no-check-auth``); a repeatable option takes one value per line; any other,
-its value. Besides the options: ``command`` (``verify``, the default, or
+Input values: a flag option takes ``true`` (an on/off pair such as
+``check-auth`` also ``false``, for ``--no-check-auth``); a repeatable option
+takes one value per line; any other, its value. Besides the options: ``command`` (``verify``, the default, or
 ``check``), ``config``, and the action's own ``version`` and ``python-version``,
 used by the steps before this one.
 
@@ -57,10 +57,11 @@ def _flags(option: Option, value: str) -> list[str]:
     name = input_name(option)
     if option.argument:
         return [value]
-    if option.flag == "--check-auth/--no-check-auth":
+    if "/" in option.flag:  # --check-auth/--no-check-auth, --metrics/--no-metrics
         if value not in ("true", "false"):
             raise ConfigError(f"input {name}: give true or false, not {value!r}")
-        return ["--check-auth" if value == "true" else "--no-check-auth"]
+        on, off = option.flag.split("/")
+        return [on if value == "true" else off]
     if option.is_flag:
         if value not in ("true", "false"):
             raise ConfigError(f"input {name}: give true or false, not {value!r}")

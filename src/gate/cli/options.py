@@ -25,8 +25,8 @@ CONFIGURED = frozenset({"check", "verify", "snapshot", "rollback", "promote"})
 
 TARGET, WEBSOCKET, CREDENTIALS = "Target", "WebSocket", "Credentials and TLS"
 TIMING, LOAD, REPORTS = "Timing", "Load and latency", "Reports and notifications"
-CLOUD_RUN, ACTIONS = "Cloud Run", "Traffic actions"
-GROUPS = (TARGET, CLOUD_RUN, WEBSOCKET, CREDENTIALS, TIMING, LOAD, ACTIONS, REPORTS)
+CLOUD_RUN, ACTIONS, CANARY = "Cloud Run", "Traffic actions", "Canary steps and watch"
+GROUPS = (TARGET, CLOUD_RUN, WEBSOCKET, CREDENTIALS, TIMING, LOAD, ACTIONS, CANARY, REPORTS)
 """The sections of a command's help, in order; options of no group come last."""
 CONFIG_SECTIONS = ("scenario", "targets")
 """Tables of ``gate.toml`` that are no option: read by the commands themselves."""

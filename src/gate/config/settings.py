@@ -197,11 +197,70 @@ class VerifyOptions:
     action_timeout: float = 120.0
     remove_tag: bool = False
     cloud_deploy: bool = False  # run by a Cloud Deploy verify job (CLOUD_DEPLOY_* set)
+    canary: tuple[int, ...] = ()
+    step_bake: float = 60.0
+    probe_interval: float = 10.0
+    watch: float = 0.0
+    metrics: bool = True
+    max_error_rate: float = 0.01
+    max_latency_ratio: float = 1.5
+    min_requests: int = 100
+    require_metrics: bool = False
+    metrics_delay: float = 120.0
+
+    @property
+    def progressive(self) -> bool:
+        """True when traffic moves in steps or is watched after the promotion."""
+        return bool(self.canary) or self.watch > 0
 
     @property
     def service_name(self) -> str:
         """The service's full resource name."""
         return service_path(self.project, self.region, self.service)
+
+
+def parse_percentages(text: str) -> tuple[int, ...]:
+    """``--canary 10,50``: whole percents from 1 to 99, each above the one before."""
+    parts = [p for p in text.strip().strip("[]").replace(",", " ").split() if p]
+    try:
+        steps = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ConfigError(
+            f"--canary {text!r}: give whole percents separated by commas, e.g. 10,50"
+        ) from None
+    if not steps or any(not 1 <= s <= 99 for s in steps):
+        raise ConfigError(f"--canary {text!r}: each step is a percent from 1 to 99")
+    if any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+        raise ConfigError(f"--canary {text!r}: each step must be larger than the one before")
+    return steps
+
+
+def _progressive(options: Options) -> dict[str, Any]:
+    """The validated canary and watch options of ``verify``."""
+    canary = parse_percentages(str(options["canary"])) if options.get("canary") else ()
+    if canary and not options["tag"]:
+        raise ConfigError("--canary needs --tag: the candidate deployed with --no-traffic --tag")
+    if canary and options["restore"]:
+        raise ConfigError(
+            "--canary takes its own restore point (the traffic before the first step): "
+            "drop --restore"
+        )
+    if options["watch"] and not options["promote"]:
+        raise ConfigError("--watch needs --promote: it watches the promoted revision")
+    if options["require_metrics"] and not options["metrics"]:
+        raise ConfigError("--require-metrics and --no-metrics contradict each other")
+    return {
+        "canary": canary,
+        "step_bake": options["step_bake"],
+        "probe_interval": options["probe_interval"],
+        "watch": options["watch"],
+        "metrics": options["metrics"],
+        "max_error_rate": options["max_error_rate"],
+        "max_latency_ratio": options["max_latency_ratio"],
+        "min_requests": options["min_requests"],
+        "require_metrics": options["require_metrics"],
+        "metrics_delay": options["metrics_delay"],
+    }
 
 
 def service_path(project: str, region: str, service: str) -> str:
@@ -240,4 +299,5 @@ def build_verify_options(options: Options) -> VerifyOptions:
         action_timeout=options["action_timeout"],
         remove_tag=options["remove_tag"],
         cloud_deploy=bool(options.get("cloud_deploy")),
+        **_progressive(options),
     )

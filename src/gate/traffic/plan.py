@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gate.cloud.model import ServiceState, TrafficEntry
-from gate.model import ActionBlock, ActionKind, ActionStatus, CheckSummary, TrafficBlock
+from gate.model import (
+    ActionBlock,
+    ActionKind,
+    ActionStatus,
+    CheckSummary,
+    TrafficBlock,
+    TrafficChange,
+)
 
 
 @dataclass(frozen=True)
@@ -66,11 +73,58 @@ def promote(state: ServiceState, revision: str, remove_tag: str | None = None) -
     return Plan("promote", state.serving(), target, split, state.etag)
 
 
+def _proportional(weights: Sequence[int], total: int) -> list[int]:
+    """``total`` split in whole percents in the proportions of ``weights`` (largest remainder)."""
+    whole = sum(weights)
+    if whole == 0:
+        return [0 for _ in weights]
+    exact = [w * total / whole for w in weights]
+    shares = [int(x) for x in exact]
+    by_remainder = sorted(range(len(weights)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for i in by_remainder[: total - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def canary_step(
+    restore_point: Sequence[TrafficEntry], candidate: str, tag: str, percent: int, etag: str
+) -> Plan:
+    """``percent`` to the candidate, keeping its tag; the rest to what served before.
+
+    The revisions that served at the restore point share the other ``100 -
+    percent`` in their previous proportions (whole percents, largest remainder),
+    keeping their tags; tag-only entries are kept as they were. Traffic is pinned
+    by revision name throughout (``restore_point`` has LATEST resolved), so that
+    the candidate, which is the latest revision, gets exactly its step.
+    """
+    serving = [t for t in restore_point if t.percent > 0 and t.revision != candidate]
+    shares = _proportional([t.percent for t in serving], 100 - percent)
+    split = [
+        TrafficEntry("REVISION", t.revision, share, t.tag)
+        for t, share in zip(serving, shares, strict=True)
+        if share > 0 or t.tag
+    ]
+    tags = [
+        TrafficEntry("REVISION", t.revision, 0, t.tag)
+        for t in restore_point
+        if t.percent == 0 and t.tag and t.tag != tag
+    ]
+    first = TrafficEntry("REVISION", candidate, percent, tag)
+    target = f"{candidate} ({percent}%)"
+    source = ", ".join(f"{t.revision} ({t.percent}%)" for t in serving) or "nothing"
+    return Plan("canary", source, target, (first, *split, *tags), etag)
+
+
 def already(state: ServiceState, plan: Plan) -> bool:
     """True when the service already has exactly the planned traffic."""
     wanted = [(t.kind, t.revision, t.percent, t.tag) for t in plan.traffic]
     current = [(t.kind, t.revision, t.percent, t.tag) for t in state.traffic]
     return sorted(wanted) == sorted(current)
+
+
+def change(step: str, status: ActionStatus, plan: Plan) -> TrafficChange:
+    """One entry of the ``action`` block's ``changes``."""
+    return {"step": step, "status": status, "traffic": [t.as_dict() for t in plan.traffic]}
 
 
 def action_block(
@@ -79,11 +133,14 @@ def action_block(
     reason: str = "",
     verified: bool | None = None,
     checks: Sequence[CheckSummary] = (),
+    changes: Sequence[TrafficChange] | None = None,
 ) -> ActionBlock:
-    """The report's ``action`` block."""
+    """The report's ``action`` block (``changes``: by default, this plan's update if made)."""
     if plan is None:
         return {"kind": "none", "from": None, "to": None, "status": status, "verified": None,
-                "reason": reason, "traffic": [], "checks": []}  # fmt: skip
+                "reason": reason, "traffic": [], "checks": [], "changes": list(changes or [])}  # fmt: skip
+    if changes is None:
+        changes = [change(plan.kind, status, plan)] if status in ("done", "dry-run") else []
     return {
         "kind": plan.kind,
         "from": plan.source,
@@ -93,4 +150,5 @@ def action_block(
         "reason": reason,
         "traffic": [t.as_dict() for t in plan.traffic],
         "checks": list(checks),
+        "changes": list(changes),
     }
