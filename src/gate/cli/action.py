@@ -9,9 +9,10 @@ options table (:func:`inputs_of`); ``tools/action_yml.py`` writes them into
 
 Input values: a flag option takes ``true`` (an on/off pair such as
 ``check-auth`` also ``false``, for ``--no-check-auth``); a repeatable option
-takes one value per line; any other, its value. Besides the options: ``command`` (``verify``, the default, or
-``check``), ``config``, and the action's own ``version`` and ``python-version``,
-used by the steps before this one.
+takes one value per line; any other, its value. Besides the options:
+``command`` (``verify``, the default, or ``check``), ``config``, and the
+action's own ``version`` and ``python-version``, used by the steps before
+this one.
 
 The script prints the command line it runs (secret values masked), runs the
 gate, then adds the outputs the gate does not write itself (``exit-code``, and

@@ -67,7 +67,7 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
             env = secret_environ([options], supervisor, options["deadline"])
             settings, credential = prepare(ctx, {**options, "url": RESOLVED_LATER}, env)
             verifier = Verifier(settings, credential, cloud, redactor, supervisor, progress)
-            result = supervisor.run(verifier.run(), settings.deadline + cloud.action_timeout)
+            result = supervisor.run(verifier.run(), cloud.time_limit(settings.deadline))
         else:
             prepared = []
             named = per_target(ctx, options, every)
@@ -76,7 +76,7 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
                 cloud = build_verify_options({**target_opts, "cloud_deploy": False})
                 settings, credential = prepare(ctx, {**target_opts, "url": RESOLVED_LATER}, env)
                 prepared.append((name, settings, credential, cloud))
-            limit = max(s.deadline + c.action_timeout for _n, s, _cr, c in prepared)
+            limit = max(c.time_limit(s.deadline) for _n, s, _cr, c in prepared)
             work = verify_targets(prepared, redactor, supervisor, progress)
             result = supervisor.run(work, limit)
     except GateError as error:

@@ -120,6 +120,10 @@ class CloudLogs:
         """Close the client's channel."""
         self._client.transport.close()
 
+    def within(self, budget: Budget) -> CloudLogs:
+        """The same client, with calls bounded by another budget (e.g. a canary step's)."""
+        return CloudLogs(self.project, self._client, budget)
+
     async def fetch(self, log_filter: str) -> tuple[list[LogRecord], int, bool]:
         """All matching entries (every page, up to ``MAX_ENTRIES``): entries, calls, truncated."""
         from google.cloud.logging_v2.types import ListLogEntriesRequest

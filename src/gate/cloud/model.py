@@ -9,7 +9,7 @@ those layers need from the clients.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -181,3 +181,78 @@ class LogsApi(Protocol):
     async def fetch(self, log_filter: str) -> tuple[list[LogRecord], int, bool]:
         """Every entry matching ``log_filter``: entries, list calls made, truncated."""
         ...
+
+
+@dataclass(frozen=True)
+class Latency:
+    """A latency distribution in milliseconds, as Cloud Monitoring's buckets hold it.
+
+    ``bounds`` are the finite buckets' boundaries, increasing; ``counts`` has one
+    more entry than ``bounds``: the underflow bucket (below ``bounds[0]``), the
+    finite buckets, and the overflow bucket (from ``bounds[-1]`` up).
+    """
+
+    bounds: tuple[float, ...]
+    counts: tuple[int, ...]
+
+    @property
+    def total(self) -> int:
+        """How many requests the distribution holds."""
+        return sum(self.counts)
+
+    def merged(self, other: Latency) -> Latency:
+        """Both distributions in one (same buckets; otherwise the larger one wins)."""
+        if other.bounds != self.bounds:
+            return self if self.total >= other.total else other
+        summed = tuple(a + b for a, b in zip(self.counts, other.counts, strict=True))
+        return Latency(self.bounds, summed)
+
+    def percentile(self, fraction: float) -> float | None:
+        """The value below which ``fraction`` of the requests fall, interpolated in its bucket."""
+        total = self.total
+        if total == 0:
+            return None
+        wanted = fraction * total
+        seen = 0.0
+        for index, count in enumerate(self.counts):
+            if count and seen + count >= wanted:
+                low = self.bounds[index - 1] if index > 0 else 0.0
+                if index >= len(self.bounds):
+                    return low  # in the overflow bucket: at least its lower bound
+                high = self.bounds[index]
+                return low + (high - low) * (wanted - seen) / count
+            seen += count
+        return self.bounds[-1] if self.bounds else None
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """What one revision (or a group of them) served in a window."""
+
+    requests: int = 0
+    errors: int = 0
+    latency: Latency | None = None
+
+    @property
+    def http_requests(self) -> int:
+        """The requests the latency covers (every class but ``1xx``)."""
+        return self.latency.total if self.latency is not None else 0
+
+    @property
+    def error_ratio(self) -> float | None:
+        """The share of 5xx answers, or ``None`` without requests."""
+        return self.errors / self.requests if self.requests else None
+
+    def __add__(self, other: Traffic) -> Traffic:
+        latency = self.latency
+        if other.latency is not None:
+            latency = other.latency if latency is None else latency.merged(other.latency)
+        return Traffic(self.requests + other.requests, self.errors + other.errors, latency)
+
+
+def combine(parts: Iterable[Traffic]) -> Traffic:
+    """Several revisions' traffic as one side of the comparison."""
+    total = Traffic()
+    for part in parts:
+        total = total + part
+    return total

@@ -10,6 +10,7 @@ are in :mod:`gate.config.validate`), and a bad value becomes a
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import ssl
 from collections.abc import Mapping
@@ -208,6 +209,17 @@ class VerifyOptions:
     require_metrics: bool = False
     metrics_delay: float = 120.0
 
+    def time_limit(self, deadline: float) -> float:
+        """The longest a run may take: its checks, its actions, and each step and the watch.
+
+        A step is its bake, its last round of checks (bounded by ``--deadline``),
+        its traffic change and its Logging and Monitoring reads (each bounded by
+        ``--action-timeout``); the watch likewise; then the final change and re-check.
+        """
+        step = self.step_bake + deadline + 2 * self.action_timeout
+        watch = self.watch + deadline + 2 * self.action_timeout if self.watch else 0.0
+        return deadline + self.action_timeout + len(self.canary) * step + watch
+
     @property
     def progressive(self) -> bool:
         """True when traffic moves in steps or is watched after the promotion."""
@@ -230,7 +242,7 @@ def parse_percentages(text: str) -> tuple[int, ...]:
         ) from None
     if not steps or any(not 1 <= s <= 99 for s in steps):
         raise ConfigError(f"--canary {text!r}: each step is a percent from 1 to 99")
-    if any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(steps)):
         raise ConfigError(f"--canary {text!r}: each step must be larger than the one before")
     return steps
 

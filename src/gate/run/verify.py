@@ -44,7 +44,7 @@ from gate.cloud.model import LogRecord, RunApi, ServiceState, previous_ready
 from gate.config.settings import Settings, VerifyOptions
 from gate.config.tokens import Credential
 from gate.config.validate import validate_url
-from gate.errors import GateError
+from gate.errors import ConfigError, GateError
 from gate.model import (
     CHECK_IDS,
     VERIFY_CHECK_IDS,
@@ -54,6 +54,7 @@ from gate.model import (
     LogsBlock,
     MultiResult,
     RunResult,
+    StepBlock,
     TargetBlock,
     checks_failed,
     skipped,
@@ -86,6 +87,7 @@ class _Record:
     logs_error: str | None = None
     action: ActionBlock | None = None
     action_error: str | None = None
+    steps: list[StepBlock] = field(default_factory=list)
 
     def act(self, action: ActionBlock, error: str | None = None) -> None:
         """Record the traffic action (and the error that stopped it)."""
@@ -93,6 +95,9 @@ class _Record:
 
     def done(self) -> str:
         """What the run had done when it stopped, for the report's error."""
+        if self.action is not None and self.action["changes"] and self.action["kind"] == "none":
+            where = self.action["changes"][-1]["step"]
+            return f"traffic was left as the {where} change set it (restore point in the report)"
         if self.action is not None and self.action["status"] == "done":
             return f"the {self.action['kind']} was done; it was not verified"
         if self.action is not None:
@@ -235,6 +240,12 @@ class Verifier:
             resolve(cloud, options, self.settings.retry_budget, deadline),
         )
         record.target = target
+        if options.canary and target.info.ready and target.state.percent_of(target.revision):
+            raise ConfigError(
+                f"--canary: {target.revision} already receives "
+                f"{target.state.percent_of(target.revision)}% of traffic; the candidate must be "
+                "deployed with --no-traffic --tag"
+            )
         ready = judge_ready(target.info, target.state, target.waited_s)
         record.checks = [ready]
         if target.url is not None:
@@ -259,9 +270,51 @@ class Verifier:
         )
         record.checks.append(logs_check)
         failed = checks_failed(record.checks, self.settings.strict)
+        if options.progressive:
+            await self._progressive(cloud, target, failed, record)
+            return
         # The actions' own budget: the update, its operation and the re-check share it.
         actions = Deadline(options.action_timeout)
         await self._perform(cloud.within(Budget(actions)), target, failed, record, actions)
+
+    async def _progressive(
+        self, cloud: CloudRun, target: Target, failed: bool, record: _Record
+    ) -> None:
+        """``--canary`` / ``--watch``: steps, promotion and watch (see :mod:`gate.run.canary`)."""
+        from gate.run.canary import Canary
+
+        if failed or record.logs_error is not None or not target.info.ready:
+            why = (
+                "Cloud Logging could not be read"
+                if not failed and record.logs_error is not None
+                else "it failed at its tag URL"
+            )
+            record.act(action_block(None, "skipped", f"{why}: the candidate never got traffic"))
+            return
+        canary = Canary(
+            self.settings, self.options, cloud, target, self._checks, self.supervisor,
+            self.progress, self.trace_id,
+        )  # fmt: skip
+        record.steps = canary.steps
+        try:
+            action, error = await canary.run()
+        except Interrupted:
+            restore_point = [t.as_dict() for t in canary.restore_point]
+            record.act(
+                {
+                    **action_block(
+                        None,
+                        "skipped",
+                        "a signal stopped the rollout before its end",
+                        changes=canary.changes,
+                    ),
+                    "traffic": restore_point,
+                }
+            )
+            raise
+        finally:
+            canary.close()
+        record.act(action, error)
 
     def _result(self, record: _Record, stop: Interrupted | None = None) -> RunResult:
         """The run's result from what it recorded (and, when a signal stopped it, what was not)."""
@@ -302,6 +355,7 @@ class Verifier:
             error=error,
             error_overrides_failure=record.action_error is not None,
             interrupted=stop.name if stop is not None else None,
+            steps=tuple(record.steps),
         )
 
     async def _decide(

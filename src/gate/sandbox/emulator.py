@@ -13,7 +13,12 @@ and google-cloud-logging clients talk to it unchanged, only pointed at
   parser for exactly the filter subset the gate writes; any other filter is
   rejected with INVALID_ARGUMENT, never silently ignored;
 * ``google.cloud.secretmanager.v1.SecretManagerService``: AccessSecretVersion
-  (``latest`` is the newest version added with :meth:`CloudEmulator.add_secret`).
+  (``latest`` is the newest version added with :meth:`CloudEmulator.add_secret`);
+* ``google.monitoring.v3.MetricService``: ListTimeSeries of Cloud Run's
+  ``request_count`` and ``request_latencies``, from the requests the local Cloud
+  Run recorded (:meth:`CloudEmulator.record_request`), for the filter and
+  aggregation subset the gate writes (:mod:`gate.sandbox.metricfilter`);
+  anything else is INVALID_ARGUMENT.
 
 An update's operation is done on its first poll, or after
 :attr:`CloudEmulator.operation_delay_s`.
@@ -37,13 +42,14 @@ from typing import Any
 from urllib.parse import quote
 
 import grpc
-from google.cloud import run_v2, secretmanager_v1
+from google.cloud import monitoring_v3, run_v2, secretmanager_v1
 from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesResponse, LogEntry
 from google.longrunning import operations_pb2
 from google.protobuf import any_pb2
 from google.rpc import status_pb2
 
 from gate.sandbox.logfilter import SEVERITIES, FilterError, matches, parse_log_filter
+from gate.sandbox.metricfilter import RequestRecord, time_series
 
 NOT_LISTENING = (
     "The user-provided container failed to start and listen on the port defined provided by "
@@ -104,6 +110,7 @@ class CloudEmulator:
     fail_next_update: str | None = None
     operation_delay_s: float = 0.0  # how long an update's operation runs before it is done
     secrets: dict[str, list[bytes]] = field(default_factory=dict)  # versions, oldest first
+    requests: list[RequestRecord] = field(default_factory=list)
     tag_urls: dict[tuple[str, str], str] = field(default_factory=dict)
     _operations: dict[str, operations_pb2.Operation] = field(default_factory=dict)
     _settles_at: dict[str, float] = field(default_factory=dict)
@@ -240,6 +247,30 @@ class CloudEmulator:
         )
         with self._lock:
             self._logs.append(_Log(time.monotonic() + delay_s, entry, timestamp))
+
+    def record_request(
+        self,
+        service: str,
+        revision: str,
+        status: int,
+        latency_s: float,
+        when: datetime | None = None,
+    ) -> None:
+        """Count one request (or one closed WebSocket, status 101) as Cloud Run's metrics do."""
+        at = when or datetime.now(UTC)
+        record = RequestRecord(at, service, revision, status, latency_s * 1000)
+        with self._lock:
+            self.requests.append(record)
+
+    def _list_time_series(self, request: Any) -> Any:
+        self._record("ListTimeSeries", request)
+        with self._lock:
+            records = list(self.requests)
+        try:
+            series = time_series(request, records, self.project)
+        except ValueError as exc:
+            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+        return monitoring_v3.ListTimeSeriesResponse(time_series=series)
 
     def add_secret(self, secret: str, value: str) -> str:
         """Add a version of ``secret`` (``projects/P/secrets/S``); returns its full name."""
@@ -518,6 +549,16 @@ class CloudEmulator:
                         self._get_operation,
                         operations_pb2.GetOperationRequest.FromString,
                         operations_pb2.Operation.SerializeToString,
+                    ),
+                },
+            ),
+            grpc.method_handlers_generic_handler(
+                "google.monitoring.v3.MetricService",
+                {
+                    "ListTimeSeries": method(
+                        self._list_time_series,
+                        monitoring_v3.ListTimeSeriesRequest.deserialize,
+                        monitoring_v3.ListTimeSeriesResponse.serialize,
                     ),
                 },
             ),

@@ -33,6 +33,8 @@ FAULTS: dict[str, str] = {
     "binary-reply": "answers the first message in a binary frame",
     "accepts-alg-none": "accepts an unsigned token (alg: none)",
     "ignores-claims": "verifies the signature but not the audience or issuer",
+    "flaky-5xx": "fails 1 in 5 API requests (/api/...) with 500, logging nothing itself; health, "
+    "upgrade and messages are fine, so only real traffic (and its metrics) shows it",
 }
 
 RAW_FAULTS = frozenset({"garbage", "hang", "empty-reply"})

@@ -133,6 +133,7 @@ class LocalCloudRun:
             "GATE_RUN_ENDPOINT": self.emulator.endpoint,
             "GATE_LOGGING_ENDPOINT": self.emulator.endpoint,
             "GATE_SECRETMANAGER_ENDPOINT": self.emulator.endpoint,
+            "GATE_MONITORING_ENDPOINT": self.emulator.endpoint,
         }
 
     async def deploy(
@@ -164,6 +165,9 @@ class LocalCloudRun:
                     revision=revision,
                     service=self.service,
                     log_sink=lambda record: self._log(revision, record),
+                    request_sink=lambda status, latency_s: self.emulator.record_request(
+                        self.service, revision, status, latency_s
+                    ),
                     **config,
                 )
             )

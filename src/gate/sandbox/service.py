@@ -59,6 +59,8 @@ AGENT_EVENTS: tuple[str, ...] = (
     "agent_completed",
 )
 LogSink = Callable[[dict[str, Any]], None]
+RequestSink = Callable[[int, float], None]
+"""Told (status, latency in seconds) of every answer, as Cloud Run's request metrics count it."""
 
 # Short demo secrets are fine for a local reference service.
 warnings.filterwarnings("ignore", message="The HMAC key is")
@@ -80,7 +82,10 @@ class SandboxConfig:
     ``delay_s`` delays every HTTP answer, upgrade and reply (a
     stand-in for network distance, used by latency tests and the benchmark);
     ``max_sessions`` refuses upgrades beyond that many open sockets with 403;
-    ``scramble_events`` swaps two agent events; ``drop_events`` omits some.
+    ``scramble_events`` swaps two agent events; ``drop_events`` omits some;
+    ``request_sink`` is told the status and latency (seconds) of every HTTP
+    answer, and of every WebSocket session when it closes (101, its lifetime),
+    as Cloud Run's request metrics count them.
     """
 
     fault: str = "none"
@@ -97,6 +102,7 @@ class SandboxConfig:
     revision: str = "sandbox-00001"
     service: str = "sandbox"
     log_sink: LogSink = field(default=stderr_sink)
+    request_sink: RequestSink | None = None
 
     def __post_init__(self) -> None:
         if self.fault not in FAULTS:
@@ -158,6 +164,8 @@ class SandboxService:
         self.tokens_seen: list[str] = []
         self.sessions = 0
         self.traces_seen: list[str | None] = []
+        self._begun: dict[int, float] = {}
+        self._api_calls = 0
 
     def request_log(self, severity: str, message: str, status: int, trace: str | None) -> None:
         """What Cloud Run's front end writes to the request log about a refused request."""
@@ -260,9 +268,16 @@ class SandboxService:
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
         """Answer HTTP routes and the upgrade after the injected delay (a network stand-in)."""
+        self._begun[id(connection)] = time.monotonic()
         if self.config.delay_s:
             await asyncio.sleep(self.config.delay_s)
         return self.route(connection, request)
+
+    def _metered(self, connection: ServerConnection, status: int) -> None:
+        """Tell the request sink about one answer (or one closed session)."""
+        begun = self._begun.pop(id(connection), None)
+        if self.config.request_sink is not None and begun is not None:
+            self.config.request_sink(status, time.monotonic() - begun)
 
     def route(self, _connection: ServerConnection, request: Request) -> Response | None:
         """Answer HTTP routes; admit or refuse WebSocket upgrades."""
@@ -287,6 +302,11 @@ class SandboxService:
             refused = self.authenticate(self.token_from_bearer(request.headers))
             if refused:
                 return _json_response(401, {"error": refused})
+            self._api_calls += 1
+            if self.config.fault == "flaky-5xx" and self._api_calls % 5 == 0:
+                # The app logs nothing; Cloud Run's request log has the 500, at ERROR.
+                self.request_log("ERROR", f"GET {path} 500", 500, trace)
+                return _json_response(500, {"error": "upstream failed"})
             return _json_response(200, {"path": path, "items": []})
         if path != "/ws":
             return _json_response(404, {"error": "not found"})
@@ -361,9 +381,11 @@ class SandboxService:
         return credential or (offered[0] if offered else None)
 
     def process_response(
-        self, _connection: ServerConnection, _request: Request, response: Response
+        self, connection: ServerConnection, _request: Request, response: Response
     ) -> Response | None:
-        """Break the handshake for the ``bad-accept`` fault."""
+        """Meter each answer but the upgrade; break the handshake for ``bad-accept``."""
+        if response.status_code != 101:
+            self._metered(connection, response.status_code)
         if self.config.fault == "bad-accept" and response.status_code == 101:
             del response.headers["Sec-WebSocket-Accept"]
             response.headers["Sec-WebSocket-Accept"] = "bm90IHRoZSByaWdodCBhY2NlcHQ="
@@ -377,6 +399,7 @@ class SandboxService:
             await self.serve_session(connection, trace)
         finally:
             self.sessions -= 1
+            self._metered(connection, 101)
 
     async def serve_session(self, connection: ServerConnection, trace: str | None) -> None:
         """The message loop of one socket."""

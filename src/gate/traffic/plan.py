@@ -138,7 +138,8 @@ def action_block(
     """The report's ``action`` block (``changes``: by default, this plan's update if made)."""
     if plan is None:
         return {"kind": "none", "from": None, "to": None, "status": status, "verified": None,
-                "reason": reason, "traffic": [], "checks": [], "changes": list(changes or [])}  # fmt: skip
+                "reason": reason, "traffic": [], "checks": [],
+                "changes": list(changes or [])}  # fmt: skip
     if changes is None:
         changes = [change(plan.kind, status, plan)] if status in ("done", "dry-run") else []
     return {

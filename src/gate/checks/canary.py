@@ -1,0 +1,132 @@
+"""Judging a canary window from Cloud Monitoring's request metrics: candidate against stable.
+
+Pure functions of counts and latency distributions (:mod:`gate.cloud.monitoring`
+reads them). The candidate fails a window when:
+
+* ``canary_error_rate_exceeded``: its 5xx ratio is above ``--max-error-rate``
+  *and* worse than the stable revisions' ratio in the same window by more than
+  sampling noise explains: a one-sided two-proportion z-test at 99% confidence
+  (z > 2.326). A platform-wide problem, or two revisions equally bad, does not
+  blame the candidate. Without a stable baseline (fewer than ``--min-requests``
+  stable requests, e.g. after the promotion), the threshold alone decides;
+* ``canary_latency_exceeded``: its p95 is above ``--max-latency-ratio`` times
+  the stable revisions' p95, both over HTTP requests only (a WebSocket counts
+  as ``1xx`` when it closes, with its whole lifetime as latency, and is left
+  out), each side with at least ``--min-requests`` of them.
+
+Fewer than ``--min-requests`` candidate requests is ``insufficient``: the
+window is reported with its counts and judged by probes and logs alone, unless
+``--require-metrics`` makes it a failure (``metrics_insufficient``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gate.cloud.model import Traffic
+from gate.model import Diagnosis, MetricsVerdict, SideMetrics
+
+Z_99 = 2.326
+"""One-sided 99% quantile of the standard normal distribution."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds of ``--max-error-rate``, ``--max-latency-ratio``, ``--min-requests``."""
+
+    max_error_rate: float = 0.01
+    max_latency_ratio: float = 1.5
+    min_requests: int = 100
+    require: bool = False
+
+
+def worse_beyond_noise(errors: int, requests: int, base_errors: int, base_requests: int) -> bool:
+    """True when ``errors/requests`` exceeds ``base_errors/base_requests`` at 99% confidence."""
+    if requests == 0 or base_requests == 0:
+        return False
+    ratio, base = errors / requests, base_errors / base_requests
+    pooled = (errors + base_errors) / (requests + base_requests)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / requests + 1 / base_requests))
+    if spread == 0:
+        return ratio > base
+    return (ratio - base) / spread > Z_99
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.2f}%"
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} ms"
+
+
+def side(revisions: Sequence[str], traffic: Traffic) -> SideMetrics:
+    """One side of the report's ``metrics`` block."""
+    p95 = _p95(traffic)
+    return {
+        "revisions": list(revisions),
+        "requests": traffic.requests,
+        "errors": traffic.errors,
+        "error_ratio": traffic.error_ratio,
+        "http_requests": traffic.http_requests,
+        "p95_ms": None if p95 is None else round(p95, 1),
+    }
+
+
+def judge(
+    candidate: Traffic, stable: Traffic, limits: Limits
+) -> tuple[MetricsVerdict, Diagnosis | None, str]:
+    """The window's verdict, its diagnosis when it failed, and a one-line summary."""
+    counts = (
+        f"candidate {candidate.requests} requests, 5xx {_percent(candidate.error_ratio)}, "
+        f"p95 {_ms(_p95(candidate))}; stable {stable.requests} requests, 5xx "
+        f"{_percent(stable.error_ratio)}, p95 {_ms(_p95(stable))}"
+    )
+    if candidate.requests < limits.min_requests:
+        verdict: MetricsVerdict = "fail" if limits.require else "insufficient"
+        diagnosis: Diagnosis | None = "metrics_insufficient" if limits.require else None
+        return (
+            verdict,
+            diagnosis,
+            (
+                f"insufficient data: {candidate.requests} candidate requests, fewer than "
+                f"--min-requests {limits.min_requests} ({counts})"
+            ),
+        )
+    ratio = candidate.error_ratio or 0.0
+    baseline = stable.requests >= limits.min_requests
+    if ratio > limits.max_error_rate and (
+        not baseline
+        or worse_beyond_noise(candidate.errors, candidate.requests, stable.errors, stable.requests)
+    ):
+        against = (
+            "and worse than the stable revisions beyond noise (99%)"
+            if baseline
+            else "(no stable baseline in the window)"
+        )
+        return (
+            "fail",
+            "canary_error_rate_exceeded",
+            (
+                f"5xx ratio {_percent(ratio)} above --max-error-rate "
+                f"{_percent(limits.max_error_rate)} {against}: {counts}"
+            ),
+        )
+    mine, theirs = _p95(candidate), _p95(stable)
+    enough = min(candidate.http_requests, stable.http_requests) >= limits.min_requests
+    if enough and mine is not None and theirs and mine > limits.max_latency_ratio * theirs:
+        return (
+            "fail",
+            "canary_latency_exceeded",
+            (
+                f"p95 {_ms(mine)} above {limits.max_latency_ratio:g} x the stable p95 "
+                f"{_ms(theirs)}: {counts}"
+            ),
+        )
+    return "pass", None, f"within bounds: {counts}"
+
+
+def _p95(traffic: Traffic) -> float | None:
+    return traffic.latency.percentile(0.95) if traffic.latency is not None else None

@@ -1,0 +1,154 @@
+"""Cloud Run's request metrics from Cloud Monitoring, per revision, for a canary window.
+
+Two ``ListTimeSeries`` calls per window (google-cloud-monitoring's
+``MetricServiceClient``, imported lazily), each aligned as deltas over the
+window and summed across series:
+
+* ``run.googleapis.com/request_count`` grouped by revision and
+  ``response_code_class``: requests and 5xx per revision;
+* ``run.googleapis.com/request_latencies`` without ``1xx`` (WebSockets count
+  when they close, their lifetime as latency) grouped by revision: one merged
+  distribution per revision, whose buckets give the p95.
+
+The alignment period is the window, at least 60 s (the API's minimum); a
+window shorter than that reads the minute it falls in. ``GATE_MONITORING_ENDPOINT``
+(host:port) selects an emulator.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Any
+
+from gate.cloud.calls import Budget
+from gate.cloud.model import Latency, Traffic
+
+VIEWER = "roles/monitoring.viewer"
+REQUEST_COUNT = "run.googleapis.com/request_count"
+REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
+_MIN_ALIGNMENT_S = 60
+
+
+def _client(endpoint: str | None) -> Any:
+    from google.cloud import monitoring_v3
+
+    if not endpoint:
+        return monitoring_v3.MetricServiceClient()
+    import grpc
+    from google.cloud.monitoring_v3.services.metric_service.transports import (
+        MetricServiceGrpcTransport,
+    )
+
+    transport = MetricServiceGrpcTransport(channel=grpc.insecure_channel(endpoint))
+    return monitoring_v3.MetricServiceClient(transport=transport)
+
+
+def metric_filter(metric: str, service: str, http_only: bool = False) -> str:
+    """The filter of one metric of one service's revisions (the emulator parses this subset)."""
+    parts = [
+        f'metric.type = "{metric}"',
+        'resource.type = "cloud_run_revision"',
+        f'resource.labels.service_name = "{service}"',
+    ]
+    if http_only:
+        parts.append('metric.labels.response_code_class != "1xx"')
+    return " AND ".join(parts)
+
+
+def bucket_bounds(options: Any) -> tuple[float, ...]:
+    """The finite buckets' boundaries of a distribution, whichever way they are given."""
+    if options.explicit_buckets.bounds:
+        return tuple(float(b) for b in options.explicit_buckets.bounds)
+    linear = options.linear_buckets
+    if linear.num_finite_buckets:
+        n = linear.num_finite_buckets
+        return tuple(linear.offset + linear.width * i for i in range(n + 1))
+    exponential = options.exponential_buckets
+    n = exponential.num_finite_buckets
+    return tuple(exponential.scale * exponential.growth_factor**i for i in range(n + 1))
+
+
+def _latency(distribution: Any) -> Latency:
+    bounds = bucket_bounds(distribution.bucket_options)
+    counts = [int(c) for c in distribution.bucket_counts]
+    counts += [0] * (len(bounds) + 1 - len(counts))  # trailing empty buckets may be left out
+    return Latency(bounds, tuple(counts[: len(bounds) + 1]))
+
+
+class CloudMonitoring:
+    """Reads one project's Cloud Run request metrics, per revision."""
+
+    def __init__(self, project: str, client: Any, budget: Budget) -> None:
+        self.project = project
+        self._client = client
+        self.budget = budget
+
+    @classmethod
+    async def connect(cls, project: str, budget: Budget) -> CloudMonitoring:
+        """Build the client (``GATE_MONITORING_ENDPOINT`` selects an emulator) within ``budget``."""
+        endpoint = os.environ.get("GATE_MONITORING_ENDPOINT")
+        client = await budget.call(
+            lambda: _client(endpoint), "connect to the Cloud Monitoring API", VIEWER
+        )
+        return cls(project, client, budget)
+
+    def close(self) -> None:
+        """Close the client's channel."""
+        self._client.transport.close()
+
+    def within(self, budget: Budget) -> CloudMonitoring:
+        """The same client, with calls bounded by another budget (e.g. a canary step's)."""
+        return CloudMonitoring(self.project, self._client, budget)
+
+    def _series(
+        self, metric_filter: str, start: datetime, end: datetime, group_by: list[str]
+    ) -> list[Any]:
+        from google.cloud import monitoring_v3
+        from google.protobuf import duration_pb2, timestamp_pb2
+
+        begin, finish = timestamp_pb2.Timestamp(), timestamp_pb2.Timestamp()
+        begin.FromDatetime(start)
+        finish.FromDatetime(end)
+        seconds = max(_MIN_ALIGNMENT_S, int((end - start).total_seconds() + 0.999))
+        request = monitoring_v3.ListTimeSeriesRequest(
+            name=f"projects/{self.project}",
+            filter=metric_filter,
+            interval=monitoring_v3.TimeInterval(start_time=begin, end_time=finish),
+            aggregation=monitoring_v3.Aggregation(
+                alignment_period=duration_pb2.Duration(seconds=seconds),
+                per_series_aligner=monitoring_v3.Aggregation.Aligner.ALIGN_DELTA,
+                cross_series_reducer=monitoring_v3.Aggregation.Reducer.REDUCE_SUM,
+                group_by_fields=group_by,
+            ),
+            view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL,
+        )
+        b = self.budget
+        pager = self._client.list_time_series(request=request, timeout=b.timeout(), retry=b.retry())
+        return list(pager)
+
+    async def traffic(self, service: str, start: datetime, end: datetime) -> dict[str, Traffic]:
+        """Requests, 5xx and the latency distribution of each revision of ``service``."""
+        revision_field = "resource.labels.revision_name"
+
+        def read() -> dict[str, Traffic]:
+            counts: dict[str, Traffic] = {}
+            group = [revision_field, "metric.labels.response_code_class"]
+            for series in self._series(metric_filter(REQUEST_COUNT, service), start, end, group):
+                revision = series.resource.labels.get("revision_name", "")
+                code_class = series.metric.labels.get("response_code_class", "")
+                total = sum(int(p.value.int64_value) for p in series.points)
+                errors = total if code_class == "5xx" else 0
+                counts[revision] = counts.get(revision, Traffic()) + Traffic(total, errors)
+            latencies = self._series(
+                metric_filter(REQUEST_LATENCIES, service, http_only=True), start, end,
+                [revision_field],
+            )  # fmt: skip
+            for series in latencies:
+                revision = series.resource.labels.get("revision_name", "")
+                for point in series.points:
+                    latency = _latency(point.value.distribution_value)
+                    counts[revision] = counts.get(revision, Traffic()) + Traffic(0, 0, latency)
+            return counts
+
+        return await self.budget.call(read, f"read the request metrics of {service}", VIEWER)
