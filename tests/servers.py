@@ -39,6 +39,7 @@ from cryptography.x509.oid import NameOID
 
 from gate.sandbox.localrun import LocalCloudRun
 from gate.sandbox.service import Sandbox, SandboxConfig, SandboxService
+from gate.sandbox.traffic import UserTraffic
 
 Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 T = TypeVar("T")
@@ -124,6 +125,20 @@ class CloudThread:
 
     def deploy(self, revision: str, fault: str = "none", **options: Any) -> None:
         self._loop.call(self.local.deploy(revision, fault, **options))
+
+    @contextlib.contextmanager
+    def users(self, secret: str, rate_per_s: float = 200.0) -> Iterator[UserTraffic]:
+        """Synthetic users calling the service URL for the duration of the block."""
+        traffic = UserTraffic(self.local.url, secret, rate_per_s)
+
+        async def start() -> None:
+            traffic.start()
+
+        self._loop.call(start())
+        try:
+            yield traffic
+        finally:
+            self._loop.call(traffic.stop(), timeout=15)
 
     @property
     def emulator(self) -> Any:

@@ -29,9 +29,14 @@ def _fault_list() -> str:
 @click.option(
     "--fault",
     type=click.Choice(sorted([*FAULTS, *DEMO_FAULTS])),
-    default="close-on-message",
-    show_default=True,
-    help="The failure of the new revision (each is described below).",
+    help="The failure of the new revision (each is described below).  [default: "
+    "close-on-message; flaky-5xx with --canary]",
+)
+@click.option(
+    "--canary",
+    is_flag=True,
+    help="Roll the new revision out in steps (20%, 50%) under synthetic user traffic, judged "
+    "by probes, logs and request metrics.",
 )
 @click.option(
     "--report-json",
@@ -39,18 +44,23 @@ def _fault_list() -> str:
     metavar="PATH",
     help="Write the JSON report here too.",
 )
-def demo(fault: str, report_json: str | None) -> None:
+def demo(fault: str | None, canary: bool, report_json: str | None) -> None:
     """Run `gate verify` against a local Cloud Run: a failing release rolled back.
 
-    With --fault none: a release deployed with a tag, passed and promoted.
+    With --fault none: a release deployed with a tag, passed and promoted. With
+    --canary: a tagged release rolled out in steps under synthetic users, its
+    error rate caught by the request metrics (or, with --fault none, promoted).
     Exits with the gate's own exit code (1 for a failed release).
     """
+    # The demo stops its own gRPC server at the end: gRPC's INFO lines about it are noise.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     from gate.sandbox.demo import run_demo
 
     redactor = Redactor()
     try:
         path = report_path("--report-json", report_json)
-        story, result = run_demo(fault, redactor)
+        chosen = fault or ("flaky-5xx" if canary else "close-on-message")
+        story, result = run_demo(chosen, redactor, canary)
     except GateError as error:
         fail(error, redactor)
     click.echo(f"demo: {story}\n")

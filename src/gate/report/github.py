@@ -48,6 +48,15 @@ def summary_markdown(result: RunResult) -> str:
                 f"| {group['count']} | {group['severity']} | {group['first']} | "
                 f"{_cell(group_tags(group))} | {_cell(group['sample'])[:200]} |"
             )
+    if result.steps:
+        lines += ["", "**Canary steps**", "", "| | step | time | rounds | diagnosis | summary |",
+                  "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+        for step in result.steps:
+            lines.append(
+                f"| {_ICONS[step['verdict']]} | {step['name']} | "
+                f"{step['duration_ms'] / 1000:.1f} s | {len(step['rounds'])} | "
+                f"{step['diagnosis'] or ''} | {_cell(step['summary'])} |"
+            )
     if result.action is not None:
         action = result.action
         verified = {True: "verified healthy", False: "NOT healthy", None: ""}[

@@ -54,6 +54,7 @@ def report_dict(result: RunResult) -> dict[str, object]:
         "error": result.error,
         "interrupted": result.interrupted,
         **_context(result.context),
+        "steps": [dict(step) for step in result.steps],
     }
 
 
@@ -68,6 +69,7 @@ def multi_dict(result: MultiResult) -> dict[str, object]:
         "started_at": utc_text(result.started_at),
         "duration_ms": result.duration_ms,
         "checks": [],
+        "steps": [],
         "warnings": _warnings(result.notices),
         "trace_id": None,
         "logs": None,

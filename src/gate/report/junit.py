@@ -21,8 +21,10 @@ def render_junit(result: RunResult | MultiResult, suite: str = "smoke-gate") -> 
     """The report as a JUnit XML document: one testsuite per target."""
     named = result.results if isinstance(result, MultiResult) else (("", result),)
     checks = [c for _name, r in named for c in r.checks]
-    root = ET.Element("testsuites", name=suite, tests=str(len(checks)))
-    root.set("failures", str(sum(c.status == "fail" for c in checks)))
+    steps = [s for _name, r in named for s in r.steps]
+    root = ET.Element("testsuites", name=suite, tests=str(len(checks) + len(steps)))
+    failed = sum(c.status == "fail" for c in checks) + sum(s["verdict"] == "fail" for s in steps)
+    root.set("failures", str(failed))
     root.set("errors", str(sum(r.verdict == "error" for _name, r in named)))
     root.set("time", _seconds(result.duration_ms))
     for name, one in named:
@@ -32,12 +34,13 @@ def render_junit(result: RunResult | MultiResult, suite: str = "smoke-gate") -> 
 
 def _suite(root: ET.Element, result: RunResult, name: str) -> None:
     failures = sum(c.status == "fail" for c in result.checks)
+    failures += sum(s["verdict"] == "fail" for s in result.steps)
     skipped = sum(c.status == "skip" for c in result.checks)
     testsuite = ET.SubElement(
         root,
         "testsuite",
         name=name,
-        tests=str(len(result.checks)),
+        tests=str(len(result.checks) + len(result.steps)),
         failures=str(failures),
         errors="1" if result.verdict == "error" else "0",
         skipped=str(skipped),
@@ -75,6 +78,22 @@ def _suite(root: ET.Element, result: RunResult, name: str) -> None:
             out.text = "\n".join(
                 [check.summary, *(f"warning {w.code}: {w.message}" for w in check.warnings)]
             )
+    for step in result.steps:
+        case = ET.SubElement(
+            testsuite,
+            "testcase",
+            name=f"step {step['name']}",
+            classname="gate.canary",
+            time=_seconds(step["duration_ms"]),
+        )
+        if step["verdict"] == "fail":
+            failure = ET.SubElement(
+                case, "failure", message=f"{step['diagnosis']}: {step['summary']}",
+                type=str(step["diagnosis"]),
+            )  # fmt: skip
+            failure.text = step["summary"]
+        else:
+            ET.SubElement(case, "system-out").text = step["summary"]
     if result.error is not None:
         err = ET.SubElement(testsuite, "system-err")
         err.text = result.error

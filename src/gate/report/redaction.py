@@ -51,6 +51,7 @@ def _run(result: RunResult, redactor: Redactor) -> RunResult:
         "action": _deep(result.action, redactor),
         "error": _deep(result.error, redactor),
         "notices": _findings(result.notices, redactor),
+        "steps": _deep(result.steps, redactor),
     }
     return dataclasses.replace(result, **fields)
 

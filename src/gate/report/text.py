@@ -15,6 +15,7 @@ from gate.model import (
     LogsBlock,
     MultiResult,
     RunResult,
+    StepBlock,
 )
 
 _LABELS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP"}
@@ -48,6 +49,16 @@ def check_lines(check: CheckResult, colour: bool) -> list[str]:
     if check.hint:
         lines.append(f"{'':6}{'':<18} {'':>8}  hint: {_clean(check.hint)}")
     return lines
+
+
+def step_line(step: StepBlock, colour: bool = False) -> str:
+    """One line for a canary step (or the watch): verdict, share, time, what decided it."""
+    label = _paint(_LABELS[step["verdict"]], _COLOURS[step["verdict"]], colour)
+    name = f"step {step['name']}" if step["name"] != "watch" else "watch"
+    summary = _clean(step["summary"])
+    if step["diagnosis"]:
+        summary = f"{step['diagnosis']}: {summary}"
+    return f"{label}  {name:<18} {_duration(step['duration_ms']):>8}  {summary}"
 
 
 def _log_lines(logs: LogsBlock) -> list[str]:
@@ -120,6 +131,7 @@ def render_text(result: RunResult, colour: bool = False) -> str:
         lines.append(f"warning {warning.code}: {_clean(warning.message)}")
     if result.logs is not None:
         lines.extend(_log_lines(result.logs))
+    lines.extend(step_line(step, colour) for step in result.steps)
     if result.action is not None:
         lines.append(action_line(result.action))
     if result.error is not None:

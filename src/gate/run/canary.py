@@ -142,28 +142,24 @@ class Canary:
     async def run(self) -> tuple[ActionBlock, str | None]:
         """Walk the steps, then promote (and watch) or restore; the action and any error."""
         options, tag = self.options, self.target.tag or ""
-        etag = self.target.state.etag
-        state = self.target.state
+        state = self.target.state  # the restore point: each change carries the etag before it
         if options.dry_run:
-            return self._planned(etag), None
+            return self._planned(), None
         last: Plan | None = None
         try:
             for percent in options.canary:
-                last = canary_step(self.restore_point, self.candidate, tag, percent, etag)
+                last = canary_step(self.restore_point, self.candidate, tag, percent, state.etag)
                 self.progress(f"{percent}% to {self.candidate}")
                 state = await self._apply(f"{percent}%", last)
-                etag = state.etag
                 step = await self.supervisor.phase(
                     f"the {percent}% step",
                     self._bake(f"{percent}%", percent, self.target.url or "", options.step_bake),
                 )
                 self.steps.append(step)
                 if step["verdict"] == "fail":
-                    return await self._restore(etag, f"the {percent}% step failed")
+                    return await self._restore(state, f"the {percent}% step failed")
             last = promote(state, self.candidate, tag if options.remove_tag else None)
-            last = replace(last, etag=etag)
             state = await self._apply("promote", last)
-            etag = state.etag
         except GateError as exc:
             return self._stopped(last, exc), exc.message
         promoted = action_block(last, "done", changes=self.changes)
@@ -174,12 +170,12 @@ class Canary:
         )
         self.steps.append(watched)
         if watched["verdict"] == "fail":
-            return await self._restore(etag, "the promoted revision degraded during the watch")
+            return await self._restore(state, "the promoted revision degraded during the watch")
         return promoted, None
 
-    def _planned(self, etag: str) -> ActionBlock:
+    def _planned(self) -> ActionBlock:
         """``--dry-run``: every step and the promotion, planned, none made."""
-        tag = self.target.tag or ""
+        tag, etag = self.target.tag or "", self.target.state.etag
         plans = [
             canary_step(self.restore_point, self.candidate, tag, p, etag)
             for p in self.options.canary
@@ -196,10 +192,9 @@ class Canary:
         reason = f"{exc.message}; traffic left as {where} set it"
         return action_block(plan, "failed", reason, changes=self.changes)
 
-    async def _restore(self, etag: str, why: str) -> tuple[ActionBlock, str | None]:
-        """Back to the restore point, then the service URL re-checked."""
-        state = self.target.state
-        plan = replace(restore(state, [t.as_dict() for t in self.restore_point]), etag=etag)
+    async def _restore(self, state: ServiceState, why: str) -> tuple[ActionBlock, str | None]:
+        """Back to the restore point (from ``state``, the last change's), then re-checked."""
+        plan = restore(state, [t.as_dict() for t in self.restore_point])
         self.progress(f"{why}: restoring {plan.target}")
         try:
             after = await self._apply("restore", plan)
@@ -253,8 +248,10 @@ class Canary:
         metrics = None
         if judged.verdict == "pass" and not await self._logs_fail(started, judged):
             metrics = await self._metrics(started, percent, judged)
-        if judged.verdict == "pass" and not judged.summary:
+        if judged.verdict == "pass":
             judged.summary = f"{len(judged.rounds)} rounds passed, {judged.log_errors} log errors"
+            if metrics is not None:
+                judged.summary += f"; metrics: {metrics['summary']}"
         return {
             "name": name,
             "percent": percent,
@@ -315,8 +312,6 @@ class Canary:
         verdict, diagnosis, summary = judge(candidate, stable, limits)
         if verdict == "fail":
             judged.fail(diagnosis, f"metrics: {summary}")
-        elif verdict == "insufficient":
-            judged.summary = f"{len(judged.rounds)} rounds passed; metrics: {summary}"
         return {
             "window_start": utc_text(start),
             "window_end": utc_text(end),

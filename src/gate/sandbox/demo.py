@@ -11,6 +11,13 @@ clients pointed at the emulator:
   the emulated Cloud Logging, rolls traffic back and verifies the rollback.
 * ``--fault none``: the new revision is deployed with ``--no-traffic --tag``,
   passes at its tag URL, and is promoted to 100%.
+* ``--canary`` (default fault ``flaky-5xx``): the new revision is deployed with
+  ``--no-traffic --tag`` and rolled out in steps (20%, then 50%) while
+  synthetic users call the service URL. Its probes pass; the emulated Cloud
+  Monitoring counts what the users got, the metrics catch the candidate's
+  error rate at the first step, traffic goes back to the restore point and the
+  rollback is verified. With ``--fault none`` it walks every step and is
+  promoted.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from gate.config.settings import Settings, VerifyOptions
 from gate.config.tokens import TokenSpec, load_credential
@@ -27,6 +35,7 @@ from gate.run.supervisor import Supervisor
 from gate.run.verify import Verifier
 from gate.sandbox.faults import NEVER_STARTS
 from gate.sandbox.localrun import LocalCloudRun
+from gate.sandbox.traffic import UserTraffic
 
 _DEMO_LIMIT_S = 60.0  # the demo's deadline and its actions' budget, with room to spare
 DEMO_SECRET_ENV = "GATE_DEMO_SECRET"  # noqa: S105 (a variable name; the secret is random)
@@ -34,17 +43,23 @@ SERVICE = "chat-backend"
 OLD, NEW, TAG = "chat-backend-00001-old", "chat-backend-00002-new", "candidate"
 
 
-async def _deploy_and_verify(fault: str, redactor: Redactor, supervisor: Supervisor) -> RunResult:
+CANARY_STEPS = (20, 50)
+_USERS_PER_S = 150.0
+
+
+async def _deploy_and_verify(
+    fault: str, redactor: Redactor, supervisor: Supervisor, canary: bool
+) -> RunResult:
     secret = secrets.token_urlsafe(32)
     async with LocalCloudRun(
         SERVICE, jwt_secret=secret, log_delay_s=0.8, audience=SERVICE
     ) as cloud:
         await cloud.deploy(OLD, created=datetime.now(UTC) - timedelta(hours=1))
-        healthy = fault == "none"
+        tagged = fault == "none" or canary
         if fault == NEVER_STARTS:
             await cloud.deploy(NEW, ready=False)
         else:
-            await cloud.deploy(NEW, fault, traffic=not healthy, tag=TAG if healthy else None)
+            await cloud.deploy(NEW, fault, traffic=not tagged, tag=TAG if tagged else None)
         os.environ.update(cloud.env)
         settings = Settings(
             url=cloud.url,
@@ -62,20 +77,44 @@ async def _deploy_and_verify(fault: str, redactor: Redactor, supervisor: Supervi
             project=cloud.emulator.project,
             region=cloud.emulator.region,
             service=SERVICE,
-            tag=TAG if healthy else None,
+            tag=TAG if tagged else None,
             on_failure="rollback",
             promote=True,
-            log_settle=3.0,
+            log_settle=1.0 if canary else 3.0,
+            **(_CANARY if canary else {}),
         )
         credential = load_credential(settings.token, {DEMO_SECRET_ENV: secret})
-        return await Verifier(settings, credential, options, redactor, supervisor).run()
+        users = UserTraffic(cloud.url, secret, _USERS_PER_S, audience=SERVICE)
+        if canary:
+            users.start()
+        try:
+            return await Verifier(settings, credential, options, redactor, supervisor).run()
+        finally:
+            await users.stop()
 
 
-def run_demo(fault: str, redactor: Redactor) -> tuple[str, RunResult]:
+# Short steps, metrics read up to now (the emulator has no ingestion delay), fewer requests.
+_CANARY: dict[str, Any] = {
+    "canary": CANARY_STEPS,
+    "step_bake": 3.0,
+    "probe_interval": 1.0,
+    "metrics_delay": 0.0,
+    "min_requests": 30,
+}
+
+
+def run_demo(fault: str, redactor: Redactor, canary: bool = False) -> tuple[str, RunResult]:
     """Deploy, gate and act; returns a one-line description of the scenario and the result."""
     supervisor = Supervisor()
-    result = supervisor.run(_deploy_and_verify(fault, redactor, supervisor), _DEMO_LIMIT_S)
-    if fault == "none":
+    work = _deploy_and_verify(fault, redactor, supervisor, canary)
+    result = supervisor.run(work, _DEMO_LIMIT_S)
+    steps = ",".join(str(p) for p in CANARY_STEPS)
+    if canary:
+        story = (
+            f"{NEW} deployed with --no-traffic --tag {TAG} and --fault {fault}, synthetic users "
+            f"on the service URL; gate verify --tag {TAG} --canary {steps} --promote"
+        )
+    elif fault == "none":
         story = f"{NEW} deployed with --no-traffic --tag {TAG}; gate verify --tag {TAG} --promote"
     elif fault == NEVER_STARTS:
         story = f"{NEW} deployed with traffic but never listens; gate verify --on-failure rollback"
