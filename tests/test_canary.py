@@ -134,6 +134,21 @@ def test_a_platform_wide_5xx_does_not_blame_the_candidate(
     assert metrics["verdict"] == "pass"
 
 
+def test_a_slow_candidate_fails_on_its_p95_against_the_stable_one(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, "slow-api", traffic=False, tag="candidate")
+    with cloud.users(SECRET):
+        run = _verify(gate_cloud, "--canary", "50", "--promote")
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert run.report is not None
+    step = run.report["steps"][0]
+    assert step["diagnosis"] == "canary_latency_exceeded"
+    metrics = step["metrics"]
+    assert metrics["candidate"]["p95_ms"] > 1.5 * metrics["stable"]["p95_ms"]
+    assert cloud.emulator.traffic_of("svc")[0][:2] == (OLD, 100)
+
+
 def test_a_concurrent_change_stops_the_rollout_and_overwrites_nothing(
     cloud: CloudThread, gate_cloud: Callable[..., GateRun]
 ) -> None:

@@ -43,7 +43,7 @@ DATA_ONLY = {
     "gate.checks": {"gate.probes.transcript", "gate.cloud.model"},
     "gate.traffic": {"gate.cloud.model"},
 }
-GOOGLE_ALLOWED = ("gate.cloud", "gate.sandbox.emulator")
+GOOGLE_ALLOWED = ("gate.cloud", "gate.sandbox.emulator", "gate.sandbox.metricfilter")
 
 
 def _modules() -> dict[str, Path]:

@@ -35,6 +35,8 @@ FAULTS: dict[str, str] = {
     "ignores-claims": "verifies the signature but not the audience or issuer",
     "flaky-5xx": "fails 1 in 5 API requests (/api/...) with 500, logging nothing itself; health, "
     "upgrade and messages are fine, so only real traffic (and its metrics) shows it",
+    "slow-api": "answers API requests (/api/...) 80 ms late; health, upgrade and messages are "
+    "fast, so only real traffic (and its latency metrics) shows it",
 }
 
 RAW_FAULTS = frozenset({"garbage", "hang", "empty-reply"})

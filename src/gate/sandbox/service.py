@@ -58,6 +58,7 @@ AGENT_EVENTS: tuple[str, ...] = (
     "tool_completed",
     "agent_completed",
 )
+SLOW_API_S = 0.08  # how late the slow-api fault answers API requests
 LogSink = Callable[[dict[str, Any]], None]
 RequestSink = Callable[[int, float], None]
 """Told (status, latency in seconds) of every answer, as Cloud Run's request metrics count it."""
@@ -271,6 +272,8 @@ class SandboxService:
         self._begun[id(connection)] = time.monotonic()
         if self.config.delay_s:
             await asyncio.sleep(self.config.delay_s)
+        if self.config.fault == "slow-api" and request.path.startswith("/api/"):
+            await asyncio.sleep(SLOW_API_S)
         return self.route(connection, request)
 
     def _metered(self, connection: ServerConnection, status: int) -> None:
