@@ -63,6 +63,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py --delay-ms 50 --repeat 5
+	$(BIN)/python bench/canary.py --bake 2 --repeat 3
 
 clean:
 	rm -rf $(VENV) $(LOWEST) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

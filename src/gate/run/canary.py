@@ -242,7 +242,7 @@ class Canary:
                     break
             if bake.expired():
                 break
-            await asyncio.sleep(min(self.options.probe_interval, bake.remaining()))
+            await self._wait(name, min(self.options.probe_interval, bake.remaining()), bake)
             if bake.expired():
                 break
         metrics = None
@@ -265,6 +265,13 @@ class Canary:
             "diagnosis": judged.diagnosis,
             "summary": judged.summary,
         }
+
+    async def _wait(self, name: str, seconds: float, bake: Deadline) -> None:
+        """Sleep until the next round, the countdown of the bake on the progress line."""
+        until = Deadline(seconds)
+        while not until.expired():
+            self.progress(f"{name} step: baking, {bake.remaining():.0f} s left")
+            await asyncio.sleep(min(1.0, until.remaining()))
 
     async def _logs_fail(self, since: datetime, judged: Judged) -> bool:
         """Read the candidate's logs since ``since``; True (and ``judged`` failed) when too many."""
