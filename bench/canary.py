@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import secrets
@@ -122,7 +123,7 @@ def main() -> None:
             after += [s["duration_ms"] / 1000 - options.bake for s in steps]
             between += [
                 _seconds(b["started_at"]) - _seconds(a["started_at"]) - a["duration_ms"] / 1000
-                for a, b in zip(steps, steps[1:], strict=False)
+                for a, b in itertools.pairwise(steps)
             ]
     print(f"smoke-gate canary step overhead · bake {options.bake:g} s · {options.repeat} runs")
     for method, count in sorted(per_step.items()):
