@@ -326,3 +326,18 @@ def test_percentages_are_parsed_strictly() -> None:
     assert parse_percentages("[5, 25, 75]") == (5, 25, 75)
     with pytest.raises(ConfigError):
         parse_percentages("50,50")
+
+
+def test_the_github_summary_has_a_table_of_steps() -> None:
+    from gate.model import RunResult
+    from gate.report.github import summary_markdown
+
+    step = {
+        "name": "10%", "percent": 10, "url": "https://candidate---svc", "started_at": "x",
+        "duration_ms": 60000.0, "rounds": [], "log_errors": 0, "metrics": None,
+        "verdict": "fail", "diagnosis": "canary_error_rate_exceeded", "summary": "5xx | 4%",
+    }  # fmt: skip
+    result = RunResult("r", datetime.now(UTC), 1.0, {"url": "u"}, (), steps=(step,))  # type: ignore[arg-type]
+    text = summary_markdown(result)
+    assert "**Canary steps**" in text
+    assert "| ❌ | 10% | 60.0 s | 0 | canary_error_rate_exceeded | 5xx \\| 4% |" in text

@@ -144,3 +144,26 @@ def test_standalone_rollback_interrupted_mid_update_finishes_it(
     assert f"interrupted by {name}: during the rollback, which was finished first" in run.stderr
     assert cloud.emulator.traffic_of("svc")[0][:2] == (OLD, 100)
     assert len(cloud.emulator.calls_to("UpdateService")) == 1
+
+
+def test_a_signal_during_a_canary_step_leaves_traffic_and_reports_the_restore_point(
+    cloud: CloudThread, tmp_path: Path
+) -> None:
+    """No new traffic change after a signal: the step's share stays, the report says how to undo."""
+    cloud.deploy(NEW, traffic=False, tag="candidate")
+    run = interrupt(
+        ["verify", *SCOPE, *PLAIN, "--tag", "candidate", "--canary", "20,50", "--step-bake", "30",
+         "--probe-interval", "0.5", "--metrics-delay", "0", "--log-settle", "0.2", "--promote"],
+        _verify_env(cloud, tmp_path),
+        lambda: bool(cloud.emulator.calls_to("UpdateService")),
+        signal.SIGTERM,
+        tmp_path,
+    )  # fmt: skip
+    _assert_interrupted(run, signal.SIGTERM, 143, "the 20% step")
+    assert run.after_signal_s < PROMPT_S
+    assert len(cloud.emulator.calls_to("UpdateService")) == 1
+    assert (NEW, 20, "candidate") in cloud.emulator.traffic_of("svc")
+    action = run.report["action"]
+    assert [c["step"] for c in action["changes"]] == ["20%"]
+    assert (OLD, 100) in {(t["revision"], t["percent"]) for t in action["traffic"]}
+    assert "restore point in the report" in run.report["error"]
