@@ -7,12 +7,11 @@ polling until the logs settle is orchestration (:mod:`gate.run.logs`).
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
-from gate.cloud.calls import Budget
+from gate.cloud.clients import ProjectClient, build
 from gate.cloud.model import REQUEST_LOG, SYSTEM_LOG, LogRecord
 
 VIEWER = "roles/logging.viewer"
@@ -85,44 +84,20 @@ def _record(entry: Any) -> LogRecord:
     )
 
 
-def _client(endpoint: str | None) -> Any:
-    from google.cloud.logging_v2.services.logging_service_v2 import LoggingServiceV2Client
-
-    if not endpoint:
-        return LoggingServiceV2Client()
-    import grpc
-    from google.cloud.logging_v2.services.logging_service_v2.transports import (
-        LoggingServiceV2GrpcTransport,
-    )
-
-    transport = LoggingServiceV2GrpcTransport(channel=grpc.insecure_channel(endpoint))
-    return LoggingServiceV2Client(transport=transport)
-
-
-class CloudLogs:
+class CloudLogs(ProjectClient):
     """Reads one project's log entries, implementing :class:`~gate.cloud.model.LogsApi`."""
 
-    def __init__(self, project: str, client: Any, budget: Budget) -> None:
-        self.project = project
-        self._client = client
-        self.budget = budget
+    API, ROLE, ENDPOINT_VARIABLE = "Cloud Logging", VIEWER, "GATE_LOGGING_ENDPOINT"
 
-    @classmethod
-    async def connect(cls, project: str, budget: Budget) -> CloudLogs:
-        """Build the client (``GATE_LOGGING_ENDPOINT`` selects an emulator) within ``budget``."""
-        endpoint = os.environ.get("GATE_LOGGING_ENDPOINT")
-        client = await budget.call(
-            lambda: _client(endpoint), "connect to the Cloud Logging API", VIEWER
+    @staticmethod
+    def build_client(endpoint: str | None) -> Any:
+        """The generated Logging v2 client."""
+        from google.cloud.logging_v2.services.logging_service_v2 import LoggingServiceV2Client
+        from google.cloud.logging_v2.services.logging_service_v2.transports import (
+            LoggingServiceV2GrpcTransport,
         )
-        return cls(project, client, budget)
 
-    def close(self) -> None:
-        """Close the client's channel."""
-        self._client.transport.close()
-
-    def within(self, budget: Budget) -> CloudLogs:
-        """The same client, with calls bounded by another budget (e.g. a canary step's)."""
-        return CloudLogs(self.project, self._client, budget)
+        return build(LoggingServiceV2Client, LoggingServiceV2GrpcTransport, endpoint)
 
     async def fetch(self, log_filter: str) -> tuple[list[LogRecord], int, bool]:
         """All matching entries (every page, up to ``MAX_ENTRIES``): entries, calls, truncated."""

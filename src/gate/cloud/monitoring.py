@@ -17,31 +17,16 @@ window shorter than that reads the minute it falls in. ``GATE_MONITORING_ENDPOIN
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Any
 
-from gate.cloud.calls import Budget
+from gate.cloud.clients import ProjectClient, build
 from gate.cloud.model import Latency, Traffic
 
 VIEWER = "roles/monitoring.viewer"
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
 _MIN_ALIGNMENT_S = 60
-
-
-def _client(endpoint: str | None) -> Any:
-    from google.cloud import monitoring_v3
-
-    if not endpoint:
-        return monitoring_v3.MetricServiceClient()
-    import grpc
-    from google.cloud.monitoring_v3.services.metric_service.transports import (
-        MetricServiceGrpcTransport,
-    )
-
-    transport = MetricServiceGrpcTransport(channel=grpc.insecure_channel(endpoint))
-    return monitoring_v3.MetricServiceClient(transport=transport)
 
 
 def metric_filter(metric: str, service: str, http_only: bool = False) -> str:
@@ -76,30 +61,20 @@ def _latency(distribution: Any) -> Latency:
     return Latency(bounds, tuple(counts[: len(bounds) + 1]))
 
 
-class CloudMonitoring:
+class CloudMonitoring(ProjectClient):
     """Reads one project's Cloud Run request metrics, per revision."""
 
-    def __init__(self, project: str, client: Any, budget: Budget) -> None:
-        self.project = project
-        self._client = client
-        self.budget = budget
+    API, ROLE, ENDPOINT_VARIABLE = "Cloud Monitoring", VIEWER, "GATE_MONITORING_ENDPOINT"
 
-    @classmethod
-    async def connect(cls, project: str, budget: Budget) -> CloudMonitoring:
-        """Build the client (``GATE_MONITORING_ENDPOINT`` selects an emulator) within ``budget``."""
-        endpoint = os.environ.get("GATE_MONITORING_ENDPOINT")
-        client = await budget.call(
-            lambda: _client(endpoint), "connect to the Cloud Monitoring API", VIEWER
+    @staticmethod
+    def build_client(endpoint: str | None) -> Any:
+        """google-cloud-monitoring's ``MetricServiceClient``."""
+        from google.cloud import monitoring_v3
+        from google.cloud.monitoring_v3.services.metric_service.transports import (
+            MetricServiceGrpcTransport,
         )
-        return cls(project, client, budget)
 
-    def close(self) -> None:
-        """Close the client's channel."""
-        self._client.transport.close()
-
-    def within(self, budget: Budget) -> CloudMonitoring:
-        """The same client, with calls bounded by another budget (e.g. a canary step's)."""
-        return CloudMonitoring(self.project, self._client, budget)
+        return build(monitoring_v3.MetricServiceClient, MetricServiceGrpcTransport, endpoint)
 
     def _series(
         self, metric_filter: str, start: datetime, end: datetime, group_by: list[str]

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from gate.cloud.calls import Budget
+from gate.cloud.clients import build
 from gate.errors import ConfigError
 
 REFERENCE = "sm://"
@@ -43,16 +44,13 @@ def reference(value: str) -> str | None:
 
 def _client(endpoint: str | None) -> Any:
     from google.cloud import secretmanager_v1
-
-    if not endpoint:
-        return secretmanager_v1.SecretManagerServiceClient()
-    import grpc
     from google.cloud.secretmanager_v1.services.secret_manager_service.transports import (
         SecretManagerServiceGrpcTransport,
     )
 
-    transport = SecretManagerServiceGrpcTransport(channel=grpc.insecure_channel(endpoint))
-    return secretmanager_v1.SecretManagerServiceClient(transport=transport)
+    return build(
+        secretmanager_v1.SecretManagerServiceClient, SecretManagerServiceGrpcTransport, endpoint
+    )
 
 
 async def fetch(names: list[str], budget: Budget) -> dict[str, str]:

@@ -1,0 +1,61 @@
+"""Building the Google API clients, and the shape the per-project ones share.
+
+Every client is either the real one (default credentials, the API's endpoint)
+or, when the API's ``GATE_*_ENDPOINT`` variable is set, the same client class
+on a plaintext gRPC channel to an emulator; nothing else in the code knows.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar, Self
+
+from gate.cloud.calls import Budget
+
+
+def build(client_class: Any, transport_class: Any, endpoint: str | None) -> Any:
+    """``client_class()``, or the client on a plaintext channel to ``endpoint`` (an emulator)."""
+    if not endpoint:
+        return client_class()
+    import grpc
+
+    return client_class(transport=transport_class(channel=grpc.insecure_channel(endpoint)))
+
+
+class ProjectClient:
+    """One API client for one project, its calls bounded by a :class:`Budget`.
+
+    Subclasses name their API (for messages), the role it needs, the variable
+    of its emulator endpoint, and how to build the client.
+    """
+
+    API: ClassVar[str]
+    ROLE: ClassVar[str]
+    ENDPOINT_VARIABLE: ClassVar[str]
+
+    def __init__(self, project: str, client: Any, budget: Budget) -> None:
+        self.project = project
+        self._client = client
+        self.budget = budget
+
+    @staticmethod
+    def build_client(endpoint: str | None) -> Any:
+        """The library's client (see :func:`build`)."""
+        raise NotImplementedError
+
+    @classmethod
+    async def connect(cls, project: str, budget: Budget) -> Self:
+        """Build the client within ``budget`` (its endpoint variable selects an emulator)."""
+        endpoint = os.environ.get(cls.ENDPOINT_VARIABLE)
+        client = await budget.call(
+            lambda: cls.build_client(endpoint), f"connect to the {cls.API} API", cls.ROLE
+        )
+        return cls(project, client, budget)
+
+    def close(self) -> None:
+        """Close the client's channel."""
+        self._client.transport.close()
+
+    def within(self, budget: Budget) -> Self:
+        """The same client, with calls bounded by another budget (e.g. a canary step's)."""
+        return type(self)(self.project, self._client, budget)
