@@ -310,6 +310,11 @@ def skipped(check_id: CheckId, reason: str) -> CheckResult:
     return CheckResult(check_id, "skip", reason, 0.0, attempts=0)
 
 
+def check_summaries(checks: Sequence[CheckResult]) -> list[CheckSummary]:
+    """Each check in one line: id, status, diagnosis (a re-check, a probe round)."""
+    return [{"id": c.id, "status": c.status, "diagnosis": c.diagnosis} for c in checks]
+
+
 def checks_failed(checks: Sequence[CheckResult], strict: bool) -> bool:
     """The release failed: a check failed, or with ``--strict`` a check warned."""
     return any(c.status == "fail" for c in checks) or (strict and any(c.warnings for c in checks))

@@ -27,7 +27,7 @@ list call per 30 s of bake (at least one), two Monitoring calls (README,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -42,14 +42,13 @@ from gate.config.settings import Settings, VerifyOptions
 from gate.errors import GateError
 from gate.model import (
     ActionBlock,
-    CheckResult,
-    CheckSummary,
     Diagnosis,
     ProbeRound,
     StepBlock,
     StepMetrics,
     StepVerdict,
     TrafficChange,
+    check_summaries,
     utc_text,
 )
 from gate.run.check import CheckRun
@@ -69,10 +68,6 @@ LOG_POLL_S = 30.0
 """At most one Logging list call per this many seconds of bake (the read quota is 60/min)."""
 
 Progress = Callable[[str], None]
-
-
-def _summaries(checks: Sequence[CheckResult]) -> list[CheckSummary]:
-    return [{"id": c.id, "status": c.status, "diagnosis": c.diagnosis} for c in checks]
 
 
 @dataclass
@@ -206,7 +201,12 @@ class Canary:
         )
         healthy = not any(c.status == "fail" for c in recheck)
         block = action_block(
-            plan, "done", why, verified=healthy, checks=_summaries(recheck), changes=self.changes
+            plan,
+            "done",
+            why,
+            verified=healthy,
+            checks=check_summaries(recheck),
+            changes=self.changes,
         )
         return block, None
 
@@ -227,7 +227,11 @@ class Canary:
             judged.traces |= set(run.negative_traces.values())
             failed = [c for c in results if c.status == "fail"]
             judged.rounds.append(
-                {"at_ms": round(watch.ms(), 1), "passed": not failed, "failed": _summaries(failed)}
+                {
+                    "at_ms": round(watch.ms(), 1),
+                    "passed": not failed,
+                    "failed": check_summaries(failed),
+                }
             )
             if failed:
                 first = failed[0]

@@ -50,12 +50,12 @@ from gate.model import (
     VERIFY_CHECK_IDS,
     ActionBlock,
     CheckResult,
-    CheckSummary,
     LogsBlock,
     MultiResult,
     RunResult,
     StepBlock,
     TargetBlock,
+    check_summaries,
     checks_failed,
     skipped,
 )
@@ -103,10 +103,6 @@ class _Record:
         if self.action is not None:
             return "traffic was left as it is"
         return "traffic was left as it is; nothing was acted upon"
-
-
-def _check_summary(checks: Sequence[CheckResult]) -> list[CheckSummary]:
-    return [{"id": c.id, "status": c.status, "diagnosis": c.diagnosis} for c in checks]
 
 
 def _pinned_to(state: ServiceState, revision: str) -> bool:
@@ -424,7 +420,7 @@ class Verifier:
             "verifying the rollback", self._checks(after.uri).run(actions)
         )
         healthy = not any(c.status == "fail" for c in recheck)
-        record.act(action_block(plan, "done", verified=healthy, checks=_check_summary(recheck)))
+        record.act(action_block(plan, "done", verified=healthy, checks=check_summaries(recheck)))
 
 
 def _unresolved(options: VerifyOptions, error: GateError) -> RunResult:
