@@ -238,7 +238,8 @@ def test_a_candidate_that_fails_its_checks_never_gets_traffic(
         (["--tag", "candidate", "--canary", "50,10"], "larger than the one before"),
         (["--tag", "candidate", "--canary", "0,100"], "from 1 to 99"),
         (["--tag", "candidate", "--canary", "ten"], "whole percents"),
-        (["--watch", "30"], "--watch needs --promote"),
+        (["--watch", "30"], "--watch needs --promote and --tag"),
+        (["--watch", "30", "--promote"], "--watch needs --promote and --tag"),
         (["--tag", "c", "--canary", "10", "--no-metrics", "--require-metrics"], "contradict"),
     ],
 )
@@ -341,3 +342,15 @@ def test_the_github_summary_has_a_table_of_steps() -> None:
     text = summary_markdown(result)
     assert "**Canary steps**" in text
     assert "| ❌ | 10% | 60.0 s | 0 | canary_error_rate_exceeded | 5xx \\| 4% |" in text
+
+
+def test_a_candidate_that_already_serves_is_refused_before_any_probe(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, traffic=False, tag="candidate")
+    cloud.emulator.request_traffic("svc", [(OLD, 90), (NEW, 10, "candidate")])
+    run = _verify(gate_cloud, "--canary", "50", "--promote")
+    assert run.exit_code == 2, run.stdout + run.stderr
+    assert f"{NEW} already receives 10% of traffic" in run.stderr
+    assert _updates(cloud) == 0
+    assert not cloud.sandboxes[NEW].service.requests, "a probe was sent"

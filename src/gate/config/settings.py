@@ -257,8 +257,11 @@ def _progressive(options: Options) -> dict[str, Any]:
             "--canary takes its own restore point (the traffic before the first step): "
             "drop --restore"
         )
-    if options["watch"] and not options["promote"]:
-        raise ConfigError("--watch needs --promote: it watches the promoted revision")
+    if options["watch"] and not (options["promote"] and options["tag"]):
+        raise ConfigError(
+            "--watch needs --promote and --tag: it watches the candidate deployed with "
+            "--no-traffic --tag once promoted, and restores the traffic from before"
+        )
     if options["require_metrics"] and not options["metrics"]:
         raise ConfigError("--require-metrics and --no-metrics contradict each other")
     return {

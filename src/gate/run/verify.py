@@ -236,9 +236,9 @@ class Verifier:
             resolve(cloud, options, self.settings.retry_budget, deadline),
         )
         record.target = target
-        if options.canary and target.info.ready and target.state.percent_of(target.revision):
+        if options.progressive and target.info.ready and target.state.percent_of(target.revision):
             raise ConfigError(
-                f"--canary: {target.revision} already receives "
+                f"--canary/--watch: {target.revision} already receives "
                 f"{target.state.percent_of(target.revision)}% of traffic; the candidate must be "
                 "deployed with --no-traffic --tag"
             )
