@@ -29,10 +29,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from gate.cli.options import Option
+from gate.cli.options import CONFIG_SECTIONS, Option, known_options
 from gate.cli.table import OPTIONS
 from gate.config.file import find_config, read_config
 from gate.errors import ConfigError
+from gate.report.ci import append_to
 
 COMMANDS = ("verify", "check")
 ACTION_INPUTS = ("command", "config", "version", "python-version")
@@ -109,21 +110,10 @@ def junit_path(inputs: Mapping[str, object], env: Mapping[str, str]) -> str | No
     if config is None:
         return None
     try:
-        value = read_config(config, [o.name for o in OPTIONS], ("scenario", "targets")).get("junit")
+        value = read_config(config, known_options(OPTIONS), CONFIG_SECTIONS).get("junit")
     except ConfigError:
         return None  # the gate itself reports a broken config file
     return str(value) if value else None
-
-
-def _output(env: Mapping[str, str], lines: Sequence[str]) -> None:
-    path = env.get("GITHUB_OUTPUT")
-    if not path:
-        return
-    try:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write("".join(f"{line}\n" for line in lines))
-    except OSError as exc:
-        print(f"::warning::smoke-gate action: cannot write $GITHUB_OUTPUT ({exc})", flush=True)
 
 
 def main() -> int:
@@ -145,7 +135,9 @@ def main() -> int:
     junit = junit_path(inputs, env)
     if junit is not None:
         outputs.append(f"junit={Path(junit).resolve()}")
-    _output(env, outputs)
+    problem = append_to(env, "GITHUB_OUTPUT", "".join(f"{line}\n" for line in outputs))
+    if problem is not None:
+        print(f"::warning::smoke-gate action: {problem}", flush=True)
     return code
 
 

@@ -40,7 +40,7 @@ def default_report_path(
     return None
 
 
-def _append(env: Mapping[str, str], variable: str, text: str) -> str | None:
+def append_to(env: Mapping[str, str], variable: str, text: str) -> str | None:
     """Append ``text`` to the file ``$variable`` names; what went wrong, if anything."""
     path = env.get(variable)
     if not path:
@@ -64,11 +64,11 @@ def publish_github(
     Returns the annotation lines, and a line for each file that could not be
     written: a missing summary is worth a warning, never a changed verdict.
     """
-    problems = [_append(env, "GITHUB_STEP_SUMMARY", redact(summary_any(result)))]
+    problems = [append_to(env, "GITHUB_STEP_SUMMARY", redact(summary_any(result)))]
     outputs = f"verdict={result.verdict}\n"
     if report is not None:
         # A delimiter form, so that any path is safe as a value.
         marker = f"gate_{uuid.uuid4().hex}"
         outputs += f"report<<{marker}\n{report.resolve()}\n{marker}\n"
-    problems.append(_append(env, "GITHUB_OUTPUT", redact(outputs)))
+    problems.append(append_to(env, "GITHUB_OUTPUT", redact(outputs)))
     return annotations_any(result), [p for p in problems if p is not None]

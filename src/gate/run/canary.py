@@ -28,14 +28,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from gate.checks.canary import Limits, judge, side
 from gate.checks.logs import Expected, judge_logs
 from gate.cloud.calls import Budget
 from gate.cloud.logs import CloudLogs, revision_filter
-from gate.cloud.model import REQUEST_LOG, LogFetch, ServiceState, Traffic, combine
+from gate.cloud.model import (
+    REQUEST_LOG,
+    LogFetch,
+    ServiceState,
+    Traffic,
+    TrafficEntry,
+    combine,
+)
 from gate.cloud.monitoring import CloudMonitoring
 from gate.cloud.run import CloudRun
 from gate.config.settings import Settings, VerifyOptions
@@ -63,6 +70,7 @@ from gate.traffic.plan import (
     promote,
     restore,
 )
+from gate.traffic.snapshot import snapshot_dict
 
 LOG_POLL_S = 30.0
 """At most one Logging list call per this many seconds of bake (the read quota is 60/min)."""
@@ -112,9 +120,9 @@ class Canary:
         self.changes: list[TrafficChange] = []
         self.logs: CloudLogs | None = None  # connected on first use
         self.metrics: CloudMonitoring | None = None
-        self.restore_point = tuple(
-            replace(s, kind="REVISION", uri="") for s in target.state.statuses
-        )
+        # The restore point, LATEST resolved as `gate snapshot` records it.
+        self.recorded = snapshot_dict(target.state)["traffic"]
+        self.restore_point = tuple(TrafficEntry.from_dict(t) for t in self.recorded)
         self.stable = sorted({s.revision for s in self.restore_point if s.percent > 0})
 
     @property
@@ -189,7 +197,7 @@ class Canary:
 
     async def _restore(self, state: ServiceState, why: str) -> tuple[ActionBlock, str | None]:
         """Back to the restore point (from ``state``, the last change's), then re-checked."""
-        plan = restore(state, [t.as_dict() for t in self.restore_point])
+        plan = restore(state, self.recorded)
         self.progress(f"{why}: restoring {plan.target}")
         try:
             after = await self._apply("restore", plan)

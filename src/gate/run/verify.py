@@ -295,7 +295,6 @@ class Verifier:
         try:
             action, error = await canary.run()
         except Interrupted:
-            restore_point = [t.as_dict() for t in canary.restore_point]
             record.act(
                 {
                     **action_block(
@@ -304,7 +303,7 @@ class Verifier:
                         "a signal stopped the rollout before its end",
                         changes=canary.changes,
                     ),
-                    "traffic": restore_point,
+                    "traffic": list(canary.recorded),
                 }
             )
             raise
