@@ -12,6 +12,7 @@ import click
 
 from gate.cli.options import GroupedCommand, declare
 from gate.cli.output import fail, stopped, write
+from gate.cli.progress import progress, progress_done
 from gate.cli.table import OPTIONS
 from gate.config.settings import service_path
 from gate.config.snapshot import load_snapshot
@@ -30,6 +31,7 @@ def _act(work: Coroutine[Any, Any, ActionBlock], limit_s: float, supervisor: Sup
 
     try:
         action = supervisor.run(work, limit_s)
+        progress_done()
     except Interrupted as stop:
         stopped(stop.name, f"during {stop.during}: traffic was left as it is")
     except GateError as error:
@@ -53,8 +55,9 @@ def snapshot(project: str, region: str, service: str, out: str, action_timeout: 
 
     supervisor = Supervisor()
     try:
-        work = traffic.snapshot(project, region, service, supervisor, action_timeout)
+        work = traffic.snapshot(project, region, service, supervisor, action_timeout, progress)
         data = supervisor.run(work, action_timeout)
+        progress_done()
     except Interrupted as stop:
         stopped(stop.name, "no snapshot was written")
     except GateError as error:
@@ -93,7 +96,7 @@ def rollback(
         fail(error)
     supervisor = Supervisor()
     work = traffic.rollback(
-        project, region, service, to, recorded, dry_run, supervisor, action_timeout
+        project, region, service, to, recorded, dry_run, supervisor, action_timeout, progress
     )
     _act(work, action_timeout, supervisor)
 
@@ -120,6 +123,7 @@ def promote(
 
     supervisor = Supervisor()
     work = traffic.promote(
-        project, region, service, revision, tag, dry_run, supervisor, action_timeout, remove_tag
-    )
+        project, region, service, revision, tag, dry_run, supervisor, action_timeout, remove_tag,
+        progress,
+    )  # fmt: skip
     _act(work, action_timeout, supervisor)

@@ -54,6 +54,7 @@ class ServiceState:
     traffic: tuple[TrafficEntry, ...]
     statuses: tuple[TrafficEntry, ...]
     latest_created: str = ""
+    reconciling: bool = False
 
     @property
     def short_name(self) -> str:

@@ -9,27 +9,33 @@ the long-running operation of an update is awaited within it too.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gate.cloud.calls import Budget
 from gate.cloud.model import ReadyState, RevisionInfo, ServiceState, TrafficEntry
+from gate.errors import GateFailure
 from gate.model import TrafficKind
+from gate.timing import Stopwatch
 
 VIEWER = "roles/run.viewer"
 DEVELOPER = "roles/run.developer"
 _KINDS: dict[int, TrafficKind] = {1: "LATEST", 2: "REVISION"}
+RECONCILE_POLL_S = 1.0
+"""How often a reconciling service is read again until it settles."""
 
 
 def _short(name: str) -> str:
     return name.rsplit("/", 1)[-1]
 
 
-def _entry(target: Any, uri: str = "") -> TrafficEntry:
+def _entry(target: Any, uri: str = "", latest: str = "") -> TrafficEntry:
+    kind = _KINDS.get(int(target.type_), "REVISION")
     return TrafficEntry(
-        kind=_KINDS.get(int(target.type_), "REVISION"),
-        revision=target.revision,
+        kind=kind,
+        revision=target.revision or (latest if kind == "LATEST" else ""),
         percent=int(target.percent),
         tag=target.tag,
         uri=uri,
@@ -37,14 +43,25 @@ def _entry(target: Any, uri: str = "") -> TrafficEntry:
 
 
 def _state(service: Any) -> ServiceState:
+    """The service as read, ``LATEST`` statuses resolved through ``latest_ready_revision``.
+
+    A captured real v2 GetService answer carries ``trafficStatuses: [{"type":
+    "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}]`` with no revision
+    name (the proto only says "Revision to which this traffic is sent"), so the
+    name is taken from the latest ready revision, which is what LATEST follows.
+    The traffic as requested keeps its empty name: that is what was asked for.
+    ``reconciling`` is kept so that callers can wait for transient values to settle.
+    """
+    latest = _short(service.latest_ready_revision)
     return ServiceState(
         name=service.name,
         uri=service.uri,
         etag=service.etag,
-        latest_ready=_short(service.latest_ready_revision),
+        latest_ready=latest,
         traffic=tuple(_entry(t) for t in service.traffic),
-        statuses=tuple(_entry(s, s.uri) for s in service.traffic_statuses),
+        statuses=tuple(_entry(s, s.uri, latest) for s in service.traffic_statuses),
         latest_created=_short(service.latest_created_revision),
+        reconciling=bool(service.reconciling),
     )
 
 
@@ -101,11 +118,19 @@ class CloudRun:
     from disk or the metadata server, which is blocking work too.
     """
 
-    def __init__(self, name: str, services: Any, revisions: Any, budget: Budget) -> None:
+    def __init__(
+        self,
+        name: str,
+        services: Any,
+        revisions: Any,
+        budget: Budget,
+        on_wait: Callable[[str], None] = lambda _message: None,
+    ) -> None:
         self.name = name
         self._services = services
         self._revisions = revisions
         self.budget = budget
+        self.on_wait = on_wait
 
     @classmethod
     async def connect(cls, project: str, region: str, service: str, budget: Budget) -> CloudRun:
@@ -124,10 +149,9 @@ class CloudRun:
 
     def within(self, budget: Budget) -> CloudRun:
         """The same clients, with calls bounded by another budget (e.g. the actions')."""
-        return CloudRun(self.name, self._services, self._revisions, budget)
+        return CloudRun(self.name, self._services, self._revisions, budget, self.on_wait)
 
-    async def service(self) -> ServiceState:
-        """Read the service (URL, etag, traffic)."""
+    async def _read_service(self) -> ServiceState:
         b = self.budget
         found = await b.call(
             lambda: self._services.get_service(
@@ -137,6 +161,35 @@ class CloudRun:
             VIEWER,
         )
         return _state(found)
+
+    async def service(self) -> ServiceState:
+        """Read the service (URL, etag, traffic) once it has settled.
+
+        While ``reconciling`` is true, ``latest_ready_revision``,
+        ``traffic_statuses`` and ``uri`` "will have transient values"
+        (google/cloud/run/v2/service.proto): nothing is resolved or planned from
+        them. The service is re-read every ``RECONCILE_POLL_S`` until it settles,
+        the wait shown through ``on_wait``; still reconciling at the deadline is a
+        :class:`~gate.errors.GateFailure` (exit 3).
+        """
+        watch = Stopwatch()
+        state = await self._read_service()
+        while state.reconciling:
+            left = self.budget.deadline.remaining()
+            if left <= RECONCILE_POLL_S:
+                raise GateFailure(
+                    f"service {state.short_name} was still reconciling (Cloud Run is rolling out "
+                    f"a change) after {watch.ms() / 1000:.0f} s, at the run's deadline: wait for "
+                    "`gcloud run services describe` to show it ready, then re-run, or raise "
+                    "--deadline"
+                )
+            self.on_wait(
+                f"waiting for service {state.short_name} to finish reconciling "
+                f"({watch.ms() / 1000:.0f} s so far)"
+            )
+            await asyncio.sleep(RECONCILE_POLL_S)
+            state = await self._read_service()
+        return state
 
     async def revision(self, name: str) -> RevisionInfo:
         """Read one revision."""
@@ -193,6 +246,13 @@ class CloudRun:
             ),
             update_mask=field_mask_pb2.FieldMask(paths=["traffic"]),
         )
+        nameless = [t for t in traffic if t.kind == "REVISION" and not t.revision]
+        if nameless:
+            raise GateFailure(
+                f"update traffic of {self.name}: refusing to write a REVISION target without a "
+                "revision name (the service's LATEST could not be resolved): re-run once the "
+                "service has a ready revision"
+            )
         b = self.budget
 
         def update() -> Any:

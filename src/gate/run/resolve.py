@@ -5,7 +5,9 @@ The revision under test is ``--revision``, the revision carrying ``--tag``
 became ready, in its traffic as requested), or by default the latest
 *created* revision: the latest ready one may be the previous release, still
 serving while the new one failed to start. A revision Cloud Run is still
-deploying is waited for, within ``--retry-budget``.
+deploying is waited for, within ``--retry-budget``, and the service is read
+again after that wait; a service that is still reconciling is waited for
+before anything is resolved from it (:meth:`gate.cloud.run.CloudRun.service`).
 
 Only a Ready revision gets a URL: the service URL when its traffic status
 gives the revision 100% of it, else the revision's tag URL; a revision with
@@ -75,6 +77,9 @@ async def resolve(
         if not revision:
             raise ConfigError(f"service {state.short_name} has no revision yet: deploy first")
     info, waited = await _settled(cloud, revision, patience_s, deadline)
+    if waited > 0:
+        # What was read before the wait may be stale (the tag URL, the shares).
+        state = await cloud.service()
     if not info.ready:
         return Target(state, info, None, options.tag, waited)
     if options.tag is not None:

@@ -7,7 +7,7 @@ the supervisor: a signal that comes while it runs waits for it to finish.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gate.cloud.calls import Budget
 from gate.cloud.model import RunApi
@@ -17,23 +17,37 @@ from gate.timing import Deadline
 from gate.traffic import actions
 from gate.traffic.snapshot import Snapshot
 
+Progress = Callable[[str], None]
+
 
 async def _connect(
-    project: str, region: str, service: str, supervisor: Supervisor, timeout_s: float
+    project: str,
+    region: str,
+    service: str,
+    supervisor: Supervisor,
+    timeout_s: float,
+    progress: Progress,
 ) -> RunApi:
     from gate.cloud.run import CloudRun
 
     budget = Budget(Deadline(timeout_s))
-    return await supervisor.phase(
+    cloud = await supervisor.phase(
         "connecting to Cloud Run", CloudRun.connect(project, region, service, budget)
     )
+    cloud.on_wait = progress  # a reconciling service is waited for, the wait shown
+    return cloud
 
 
 async def snapshot(
-    project: str, region: str, service: str, supervisor: Supervisor, timeout_s: float
+    project: str,
+    region: str,
+    service: str,
+    supervisor: Supervisor,
+    timeout_s: float,
+    progress: Progress = lambda _message: None,
 ) -> Snapshot:
     """The service's traffic, as ``gate snapshot`` writes it."""
-    cloud = await _connect(project, region, service, supervisor, timeout_s)
+    cloud = await _connect(project, region, service, supervisor, timeout_s, progress)
     return await supervisor.phase("reading the service", actions.take_snapshot(cloud))
 
 
@@ -46,9 +60,10 @@ async def rollback(
     dry_run: bool,
     supervisor: Supervisor,
     timeout_s: float,
+    progress: Progress = lambda _message: None,
 ) -> ActionBlock:
     """Roll back; returns the action block."""
-    cloud = await _connect(project, region, service, supervisor, timeout_s)
+    cloud = await _connect(project, region, service, supervisor, timeout_s, progress)
     return await supervisor.action(
         "the rollback", lambda: actions.rollback(cloud, to, recorded, dry_run)
     )
@@ -64,9 +79,10 @@ async def promote(
     supervisor: Supervisor,
     timeout_s: float,
     remove_tag: bool = False,
+    progress: Progress = lambda _message: None,
 ) -> ActionBlock:
     """Promote (removing ``tag`` when asked); returns the action block."""
-    cloud = await _connect(project, region, service, supervisor, timeout_s)
+    cloud = await _connect(project, region, service, supervisor, timeout_s, progress)
     return await supervisor.action(
         "the promotion",
         lambda: actions.promote_revision(cloud, revision, tag, dry_run, remove_tag),

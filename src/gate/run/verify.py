@@ -219,6 +219,7 @@ class Verifier:
             )
         except Interrupted as stop:
             return self._result(record, stop)
+        cloud.on_wait = self.progress
         try:
             await self._gate(cloud, record, budget)
         except Interrupted as stop:

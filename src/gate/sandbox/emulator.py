@@ -23,6 +23,19 @@ and google-cloud-logging clients talk to it unchanged, only pointed at
 An update's operation is done on its first poll, or after
 :attr:`CloudEmulator.operation_delay_s`.
 
+What the Services API answers follows captured real answers and the proto:
+
+* a ``LATEST`` traffic status carries no revision name (a captured real v2
+  GetService answer: ``trafficStatuses: [{"type":
+  "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}]``); the revision it
+  sends traffic to is the service's ``latest_ready_revision``;
+* a deploy keeps the service ``reconciling`` for
+  :attr:`CloudEmulator.reconcile_s` (or the deploy's own ``reconcile_s``), and
+  meanwhile ``latest_ready_revision``, ``traffic_statuses`` and ``uri`` keep
+  their values from before the deploy: google/cloud/run/v2/service.proto says
+  that while ``reconciling`` is true those fields "will have transient values
+  that might mismatch the intended state".
+
 Every call is recorded in :attr:`CloudEmulator.calls` so tests can assert on
 what the gate asked. Tests and the demo inject failures through
 :attr:`CloudEmulator.deny` (PERMISSION_DENIED for a method) and
@@ -112,6 +125,8 @@ class CloudEmulator:
     secrets: dict[str, list[bytes]] = field(default_factory=dict)  # versions, oldest first
     requests: list[RequestRecord] = field(default_factory=list)
     tag_urls: dict[tuple[str, str], str] = field(default_factory=dict)
+    reconcile_s: float = 0.0  # how long a deploy keeps its service reconciling
+    _transient: dict[str, tuple[float, Any]] = field(default_factory=dict)
     _operations: dict[str, operations_pb2.Operation] = field(default_factory=dict)
     _settles_at: dict[str, float] = field(default_factory=dict)
     _logs: list[_Log] = field(default_factory=list)
@@ -148,6 +163,7 @@ class CloudEmulator:
         tag: str | None = None,
         port: str = "http1",
         pending_for_s: float = 0.0,
+        reconcile_s: float | None = None,
     ) -> None:
         """Deploy a revision: like ``gcloud run deploy``, with or without traffic and a tag.
 
@@ -156,9 +172,12 @@ class CloudEmulator:
         tag exists only in the traffic as requested. ``pending_for_s`` keeps the
         Ready condition reconciling for that long (a deploy still rolling out).
         ``port`` names the container port (``h2c``: end-to-end HTTP/2).
+        ``reconcile_s`` (default :attr:`reconcile_s`) keeps the service reconciling,
+        its status fields transient, for that long.
         """
         with self._lock:
             svc = self.services[self.service_name(service)]
+            self._begin_reconciling(svc, self.reconcile_s if reconcile_s is None else reconcile_s)
             full = f"{svc.name}/revisions/{revision}"
             self.revisions[full] = run_v2.Revision(
                 name=full,
@@ -193,6 +212,28 @@ class CloudEmulator:
                 targets = [t for t in targets if t.tag != tag]
                 targets.append(self._revision_target(revision, 0, tag))
             self._set_traffic(svc, targets)
+
+    def _begin_reconciling(self, svc: Any, seconds: float) -> None:
+        """Keep the status fields as they are now, shown instead of the new ones for ``seconds``."""
+        if seconds <= 0:
+            return
+        before = run_v2.Service(
+            latest_ready_revision=svc.latest_ready_revision,
+            traffic_statuses=list(svc.traffic_statuses),
+            uri=svc.uri,
+        )
+        self._transient[svc.name] = (time.monotonic() + seconds, before)
+
+    def _observed(self, svc: Any) -> Any:
+        """The service as the API shows it now: a copy, transient while reconciling."""
+        shown = run_v2.Service.deserialize(run_v2.Service.serialize(svc))
+        until, before = self._transient.get(svc.name, (0.0, None))
+        if before is not None and time.monotonic() < until:
+            shown.reconciling = True
+            shown.latest_ready_revision = before.latest_ready_revision
+            shown.traffic_statuses = list(before.traffic_statuses)
+            shown.uri = before.uri
+        return shown
 
     def request_traffic(
         self, service: str, shares: Sequence[tuple[str, int] | tuple[str, int, str]]
@@ -295,13 +336,15 @@ class CloudEmulator:
         )
 
     def traffic_of(self, service: str) -> list[tuple[str, int, str]]:
-        """The resolved traffic of a service: (revision, percent, tag) per target.
+        """The traffic a service serves now: (revision, percent, tag) per status, LATEST resolved.
 
         Lock-free on purpose: the router asks from its event loop on every
         connection, and must not wait while a gRPC thread updates the traffic.
+        While the service reconciles, what serves is still what served before.
         """
-        svc = self.services[self.service_name(service)]
-        return [(s.revision, s.percent, s.tag) for s in list(svc.traffic_statuses)]
+        svc = self._observed(self.services[self.service_name(service)])
+        latest = svc.latest_ready_revision.rsplit("/", 1)[-1]
+        return [(s.revision or latest, s.percent, s.tag) for s in list(svc.traffic_statuses)]
 
     def calls_to(self, method: str) -> list[Call]:
         """The recorded calls of one method."""
@@ -326,7 +369,7 @@ class CloudEmulator:
             statuses.append(
                 run_v2.TrafficTargetStatus(
                     type_=target.type_,
-                    revision=revision,
+                    revision=target.revision,  # LATEST: no name, as Google answers
                     percent=target.percent,
                     tag=target.tag,
                     uri=uri,
@@ -350,7 +393,7 @@ class CloudEmulator:
             svc = self.services.get(request.name)
             if svc is None:
                 raise _not_found(request.name)
-            return run_v2.Service.deserialize(run_v2.Service.serialize(svc))
+            return self._observed(svc)
 
     def _update_service(self, request: Any) -> operations_pb2.Operation:
         self._record("UpdateService", request)

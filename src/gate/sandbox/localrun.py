@@ -147,13 +147,15 @@ class LocalCloudRun:
         ready: bool = True,
         port: str = "http1",
         pending_for_s: float = 0.0,
+        reconcile_s: float | None = None,
         **config: Any,
     ) -> None:
         """Start a sandbox revision and record it as deployed, like ``gcloud run deploy``.
 
         A revision that is not ``ready`` never listens: no sandbox starts, and
         Cloud Run's system log says the startup probe failed, as it does about
-        240 s after such a deploy. ``config`` goes to the sandbox
+        240 s after such a deploy. ``reconcile_s`` keeps the service reconciling
+        that long (:meth:`CloudEmulator.add_revision`). ``config`` goes to the sandbox
         (:class:`~gate.sandbox.service.SandboxConfig`, e.g. ``fault_for_s``).
         """
         if ready:
@@ -179,7 +181,7 @@ class LocalCloudRun:
                 self.emulator.tag_urls[(self.service, tag)] = url
         self.emulator.add_revision(
             self.service, revision, ready=ready, created=created, traffic=traffic, tag=tag,
-            port=port, pending_for_s=pending_for_s,
+            port=port, pending_for_s=pending_for_s, reconcile_s=reconcile_s,
         )  # fmt: skip
         if not ready:
             self._never_started(revision)
