@@ -15,8 +15,10 @@ What it reflects, and where:
 
 ``mode`` picks which checks pass: ``pass`` (everything healthy, reflections in
 the passing checks' evidence), ``fail-http`` (health answers 500, a redirect,
-the upgrade is refused with the reflection as its body) or ``fail-close`` (the
-socket closes on the first message with a reason holding the cut token).
+the upgrade is refused with the reflection as its body), ``fail-close`` (the
+socket closes on the first message with a reason holding the cut token) or
+``redirect-ws`` (the upgrade is answered ``301`` to an ``http://`` URL holding
+the offered subprotocol, the token and its signature).
 """
 
 from __future__ import annotations
@@ -125,6 +127,13 @@ class Reflector:
         if token:
             self.tokens.append(token)
         shapes = self._shapes(request, token)
+        if self.mode == "redirect-ws":
+            # An http:// Location is no WebSocket URI: websockets raises InvalidURI quoting it.
+            offered = request.headers.get("Sec-WebSocket-Protocol", "").split(",")[0].strip()
+            signature = shapes.get("signature", "")
+            raise web.HTTPMovedPermanently(
+                f"http://{request.host}/ws/?p={quote(offered, safe='')}&t={token}&s={signature}"
+            )
         if self.mode == "fail-http":
             body = self._cut('{"error": "forbidden", "token": "', token or "", 150)
             body += '", "shapes": ' + json.dumps(shapes) + "}"

@@ -72,7 +72,7 @@ def leaks(text: str, secrets: Iterable[str], cut: Iterable[str], short: Iterable
     return found
 
 
-@pytest.mark.parametrize("mode", ["pass", "fail-http", "fail-close"])
+@pytest.mark.parametrize("mode", ["pass", "fail-http", "fail-close", "redirect-ws"])
 def test_reflected_secrets_never_reach_any_output(
     mode: str, gate_process: Callable[..., GateRun], tmp_path: Path
 ) -> None:
@@ -92,6 +92,10 @@ def test_reflected_secrets_never_reach_any_output(
             },
         )  # fmt: skip
     assert run.exit_code == (0 if mode == "pass" else 1), run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    if mode == "redirect-ws":
+        assert run.check("ws.upgrade")["diagnosis"] == "upgrade_not_supported"
+        assert "HTTP 301" in run.check("ws.upgrade")["summary"]
     assert reflector.tokens, "the gate sent no token: the test would prove nothing"
     assert set(reflector.headers.values()) >= {SCHEMED, API_KEY, SHORT}
     outputs = {
@@ -130,6 +134,24 @@ def test_a_secret_cut_at_any_offset_leaves_no_piece(secret: str) -> None:
         server_cut = "the server said: " + secret[:length]
         for shown in (server_cut, server_cut + ELLIPSIS):
             assert not leaks(redactor.text(shown), [], [secret], []), length
+
+
+def test_the_crash_net_redacts_a_bug_s_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    """A gate bug's traceback can quote what a server sent: it is redacted like any output."""
+    from gate.cli.output import crash, watched
+
+    token = pyjwt.encode({"sub": "ci"}, SECRET, algorithm="HS256")
+    watched(Redactor()).add(token, CREDENTIAL)
+    try:
+        raise RuntimeError(f"a bug while reading http://h/ws/?t={b64url(token)}&c={CREDENTIAL}")
+    except RuntimeError:
+        with pytest.raises(SystemExit) as done:
+            crash()
+    assert done.value.code == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert "RuntimeError" in err
+    assert not leaks(err, [token, CREDENTIAL], [CREDENTIAL, token.split(".")[2]], []), err
 
 
 def test_short_secrets_are_masked_where_they_stand_alone() -> None:

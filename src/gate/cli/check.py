@@ -16,7 +16,7 @@ from gate.cli.inputs import (
     webhooks,
 )
 from gate.cli.options import GroupedCommand, declare
-from gate.cli.output import fail, finish, report_path
+from gate.cli.output import fail, finish, report_path, watched
 from gate.cli.progress import progress
 from gate.cli.table import OPTIONS
 from gate.errors import ConfigError, GateError
@@ -50,7 +50,7 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
     from gate.run.check import check_one, check_targets
     from gate.run.supervisor import Supervisor
 
-    redactor, supervisor = Redactor(), Supervisor()
+    redactor, supervisor = watched(Redactor()), Supervisor()
     try:
         json_path = report_path("--report-json", options["report_json"])
         junit_path = report_path("--junit", options["junit"])

@@ -39,9 +39,26 @@ def fail(error: GateError, redactor: Redactor | None = None) -> NoReturn:
     sys.exit(error.exit_code)
 
 
+_WATCHED: list[Redactor] = []
+
+
+def watched(redactor: Redactor) -> Redactor:
+    """``redactor``, also known to the crash net: a bug's traceback is redacted like any output.
+
+    A traceback quotes exception texts and can quote what a server sent (a
+    ``Location`` holding a token, a body): it leaves through the same redaction
+    as every report.
+    """
+    _WATCHED.append(redactor)
+    return redactor
+
+
 def crash() -> NoReturn:
-    """A bug of the gate itself: its traceback, where to report it, and exit code 3."""
-    traceback.print_exc()
+    """A bug of the gate itself: its redacted traceback, where to report it, and exit code 3."""
+    text = traceback.format_exc()
+    for redactor in _WATCHED or [Redactor()]:  # with none yet, JWT shapes are still masked
+        text = redactor.text(text)
+    click.echo(text, err=True, nl=False)
     click.echo(
         f"gate: internal error: this is a bug in smoke-gate {__version__}, not a verdict on "
         f"your release; please report it with the traceback above at {ISSUES_URL}",

@@ -10,7 +10,7 @@ import os
 
 import click
 
-from gate.cli.output import fail, finish, report_path
+from gate.cli.output import fail, finish, report_path, watched
 from gate.errors import GateError
 from gate.redact import Redactor
 from gate.sandbox.faults import DEMO_FAULTS, FAULTS
@@ -56,7 +56,7 @@ def demo(fault: str | None, canary: bool, report_json: str | None) -> None:
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     from gate.sandbox.demo import run_demo
 
-    redactor = Redactor()
+    redactor = watched(Redactor())
     try:
         path = report_path("--report-json", report_json)
         chosen = fault or ("flaky-5xx" if canary else "close-on-message")

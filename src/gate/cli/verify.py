@@ -17,7 +17,7 @@ from gate.cli.inputs import (
     webhooks,
 )
 from gate.cli.options import GroupedCommand, declare
-from gate.cli.output import fail, finish, report_path
+from gate.cli.output import fail, finish, report_path, watched
 from gate.cli.progress import progress
 from gate.cli.table import OPTIONS
 from gate.config.settings import build_verify_options
@@ -53,7 +53,7 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
     from gate.run.supervisor import Supervisor
     from gate.run.verify import Verifier, verify_targets
 
-    redactor, supervisor = Redactor(), Supervisor()
+    redactor, supervisor = watched(Redactor()), Supervisor()
     try:
         json_path = report_path("--report-json", options["report_json"])
         junit_path = report_path("--junit", options["junit"])

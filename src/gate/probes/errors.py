@@ -20,6 +20,7 @@ from websockets.exceptions import (
     InvalidHeader,
     InvalidMessage,
     InvalidStatus,
+    InvalidURI,
     NegotiationError,
 )
 from websockets.http11 import Response
@@ -114,15 +115,22 @@ def handshake_response(exc: BaseException) -> Response | None:
 
     With a socket of its own, websockets does not follow a redirect: it raises
     ``ValueError("cannot follow redirect ... with a preexisting socket")`` from
-    the ``InvalidStatus`` that carries the 3xx answer.
+    the ``InvalidStatus`` that carries the 3xx answer. A ``Location`` that is
+    not a WebSocket URI (``http://host/ws/``) makes it raise ``InvalidURI``
+    while handling that ``InvalidStatus`` instead (websockets 14.2 to 17.4 parse
+    the new URI first), so the answer is its ``__context__``; the ``InvalidURI``'s
+    own text quotes the ``Location``, which a server can fill with a secret,
+    and is never used.
     """
-    for link in (exc, exc.__cause__):
+    for link in (exc, exc.__cause__, exc.__context__):
         if isinstance(link, InvalidStatus):
             return link.response
     return None
 
 
-def from_handshake(exc: InvalidHandshake | ValueError, redactor: Redactor) -> ProbeError:
+def from_handshake(
+    exc: InvalidHandshake | InvalidURI | ValueError, redactor: Redactor
+) -> ProbeError:
     """Classify a failed WebSocket opening handshake (a redirect arrives as ``ValueError``)."""
     response = handshake_response(exc)
     if response is not None:

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.typing import Subprotocol
@@ -201,8 +201,8 @@ async def _open(plan: WsPlan, deadline: Deadline, redactor: Redactor) -> _Opened
     except OSError as exc:
         sock.close()
         return _Opened(attempt(connect_ms, from_os(exc, "upgrade", redactor)), None)
-    except (InvalidHandshake, ValueError) as exc:
-        if isinstance(exc, ValueError) and handshake_response(exc) is None:
+    except (InvalidHandshake, InvalidURI, ValueError) as exc:
+        if not isinstance(exc, InvalidHandshake) and handshake_response(exc) is None:
             raise  # not a refused redirect: a bug, not the target's doing
         sock.close()
         response = handshake_response(exc) or (made[-1].response if made else None)
