@@ -27,6 +27,7 @@ RANKS = {
     "gate.matching": 0,
     "gate.threads": 0,
     "gate.text": 0,
+    "gate.stacks": 0,
     "gate.config": 1,
     "gate.probes": 2,
     "gate.cloud": 2,

@@ -194,7 +194,7 @@ class StepBlock(TypedDict):
     summary: str
 
 
-LogKind = Literal["app", "capacity", "iam", "timeout", "crash", "startup", "platform"]
+LogKind = Literal["app", "uncaught", "capacity", "iam", "timeout", "crash", "startup", "platform"]
 
 
 class LogGroupBlock(TypedDict):

@@ -1,8 +1,11 @@
 """``logs.errors``: group what went wrong in a revision and judge it against a threshold.
 
 The entries are the revision's ERROR-or-worse entries, Cloud Run's request-log
-refusals at WARNING (capacity, IAM) and its system-log lines. They are grouped
-by a fingerprint: the message with UUIDs, hex ids and numbers masked, so
+refusals at WARNING (capacity, IAM), its system-log lines, and container-log
+lines of any severity shaped like an uncaught-exception report. Those reports
+are first folded into one entry each, of kind ``uncaught``
+(:mod:`gate.checks.uncaught`), grouped by exception type and innermost frame.
+The others are grouped by a fingerprint: the message with UUIDs, hex ids and numbers masked, so
 "timeout after 5012 ms on conn 7f3a9c2e11" and "timeout after 498 ms on conn
 0b12ffe901" count as one problem. A group is marked ``caused_by_gate`` when one
 of its entries carries the run's trace id (logged while serving one of the
@@ -21,7 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gate.cloud.model import REQUEST_LOG, SYSTEM_LOG, LogFetch, LogRecord
+from gate.checks.uncaught import fold
+from gate.cloud.model import AUDIT_LOG, REQUEST_LOG, SYSTEM_LOG, LogFetch, LogRecord
 from gate.model import (
     CheckId,
     CheckResult,
@@ -77,7 +81,9 @@ def fingerprint(message: str) -> str:
 
 def kind_of(entry: LogRecord) -> LogKind:
     """Who wrote the entry and about what: the app, or Cloud Run (by its own wording)."""
-    if entry.log not in (REQUEST_LOG, SYSTEM_LOG):
+    if entry.kind is not None:
+        return entry.kind
+    if entry.log not in (REQUEST_LOG, SYSTEM_LOG, AUDIT_LOG):
         return "app"
     text = entry.message.lower()
     word = next((kind for phrase, kind in _PLATFORM_WORDS if phrase in text), None)
@@ -165,14 +171,19 @@ def group_entries(
     ignore: Sequence[re.Pattern[str]],
     expected: Expected = NOTHING_EXPECTED,
 ) -> tuple[list[LogGroup], int]:
-    """Group entries by fingerprint, counted ones first, largest first; and how many ignored."""
+    """Group entries by fingerprint, counted ones first, largest first; and how many ignored.
+
+    Uncaught-exception reports are folded first, and grouped by their type and
+    innermost frame instead of a fingerprint.
+    """
     groups: dict[tuple[str, bool, bool], list[LogRecord]] = {}
     ignored = 0
-    for entry in entries:
+    for entry in fold(entries):
         if is_ignored(entry, ignore):
             ignored += 1
             continue
-        key = (fingerprint(entry.message), expected.covers(entry), counts(entry, expected))
+        key = (entry.group or fingerprint(entry.message), expected.covers(entry),
+               counts(entry, expected))  # fmt: skip
         groups.setdefault(key, []).append(entry)
     result = [
         LogGroup(
@@ -233,11 +244,7 @@ def judge_logs(
             block,
         )
     bad = [g for g in groups if g.counted]
-    shown = "; ".join(
-        f"{g.count} x {g.severity}{f' [{g.kind}]' * (g.kind != 'app')}"
-        f"{' [gate probe]' * g.caused_by_gate}: {g.sample[:120]!r}"
-        for g in bad[:_SHOWN_GROUPS]
-    )
+    shown = "; ".join(_shown(g) for g in bad[:_SHOWN_GROUPS])
     return (
         CheckResult(
             CHECK_ID,
@@ -254,6 +261,16 @@ def judge_logs(
     )
 
 
+def _shown(group: LogGroup) -> str:
+    """One counted group in the summary: how many, how bad, what."""
+    probe = " [gate probe]" * group.caused_by_gate
+    if group.kind == "uncaught":
+        where = group.fingerprint.partition(" at ")[2]
+        return f"{group.count} x uncaught {group.sample[:120]} (at {where}){probe}"
+    kind = f" [{group.kind}]" * (group.kind != "app")
+    return f"{group.count} x {group.severity}{kind}{probe}: {group.sample[:120]!r}"
+
+
 def _hint(bad: Sequence[LogGroup], trace_id: str | None) -> str:
     kinds = {g.kind for g in bad}
     if "startup" in kinds:
@@ -264,6 +281,13 @@ def _hint(bad: Sequence[LogGroup], trace_id: str | None) -> str:
             "concurrency, or keep min instances warm"
         )
     ours = sum(g.count for g in bad if g.caused_by_gate)
+    crashes = [g for g in bad if g.kind == "uncaught" and not g.caused_by_gate]
+    if crashes and not ours:
+        return (
+            f"the revision's code raised {crashes[0].fingerprint} while serving other "
+            "requests than the gate's (its container log, stdout or stderr, holds the whole "
+            "stack): fix it or roll back"
+        )
     if ours:
         return (
             f"{ours} of them were logged while serving the gate's own probes (trace "

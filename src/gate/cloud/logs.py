@@ -1,4 +1,4 @@
-"""Cloud Logging v2: read the ERROR entries of one revision.
+"""Cloud Logging v2: read what went wrong in one revision.
 
 The generated ``LoggingServiceV2Client`` is used directly: the high-level
 client probes the metadata server on every call. This module only reads;
@@ -12,7 +12,8 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from gate.cloud.clients import ProjectClient, build
-from gate.cloud.model import REQUEST_LOG, SYSTEM_LOG, LogRecord
+from gate.cloud.model import CONTAINER_LOGS, REQUEST_LOG, SYSTEM_LOG, LogRecord
+from gate.stacks import LINE_PATTERN
 
 VIEWER = "roles/logging.viewer"
 _NO_TEXT = "(no text payload)"
@@ -36,12 +37,20 @@ def revision_filter(project: str, service: str, revision: str, region: str, sinc
 
     Entries at ERROR and above; Cloud Run's request log at WARNING and above
     with a status of 400 or more (the front end logs capacity and IAM refusals
-    at WARNING only); and Cloud Run's system log whatever its severity (startup
-    probe failures of a revision that never became ready).
+    at WARNING only); Cloud Run's system log whatever its severity (startup
+    probe failures of a revision that never became ready); and the container's
+    stdout and stderr lines of any severity whose text has the shape of an
+    uncaught-exception report (:data:`gate.stacks.LINE_PATTERN`, a
+    regular expression searched with ``=~``): plain text arrives at
+    ``DEFAULT``, so a crash printed by uvicorn, Node.js or a Go panic has no
+    ERROR severity to be found by.
     """
     stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     requests = f"projects/{project}/logs/{quote(REQUEST_LOG, safe='')}"
     system = f"projects/{project}/logs/{quote(SYSTEM_LOG, safe='')}"
+    container = " OR ".join(
+        f'logName="projects/{project}/logs/{quote(log, safe="")}"' for log in CONTAINER_LOGS
+    )
     return (
         'resource.type="cloud_run_revision"'
         f' AND resource.labels.service_name="{service}"'
@@ -50,14 +59,30 @@ def revision_filter(project: str, service: str, revision: str, region: str, sinc
         f' AND timestamp>="{stamp}"'
         " AND (severity>=ERROR"
         f' OR (logName="{requests}" AND severity>=WARNING AND httpRequest.status>=400)'
-        f' OR logName="{system}")'
+        f' OR logName="{system}"'
+        f' OR (({container}) AND textPayload=~"{LINE_PATTERN}"))'
     )
+
+
+def _audit(entry: Any) -> str:
+    """A Cloud Audit entry's method and status message, or ``""`` for any other payload."""
+    payload = entry.proto_payload
+    if not payload.type_url.endswith("/google.cloud.audit.AuditLog"):
+        return ""
+    from google.cloud.audit import audit_log_pb2
+
+    audit = audit_log_pb2.AuditLog()
+    payload.Unpack(audit)
+    status = audit.status.message or f"status code {audit.status.code}"
+    return f"{audit.method_name}: {status}" if audit.method_name else status
 
 
 def _message(entry: Any) -> str:
     text = getattr(entry, "text_payload", "")
     if text:
         return str(text)
+    if "proto_payload" in entry:
+        return _audit(entry) or _NO_TEXT
     payload = getattr(entry, "json_payload", None)
     if payload:
         for key in ("message", "msg", "error"):
@@ -73,6 +98,7 @@ def _record(entry: Any) -> LogRecord:
     message = _message(entry)
     if status is not None and message == _NO_TEXT:
         message = f"HTTP {status} {request.request_method} {request.request_url}".strip()
+    labels = entry.resource.labels
     return LogRecord(
         timestamp=entry.timestamp,
         severity=_SEVERITY_NAMES.get(int(entry.severity), str(entry.severity)),
@@ -81,6 +107,9 @@ def _record(entry: Any) -> LogRecord:
         insert_id=entry.insert_id,
         log=unquote(entry.log_name.partition("/logs/")[2]),
         status=status,
+        instance=entry.labels.get("instanceId", ""),
+        service=labels.get("service_name", ""),
+        revision=labels.get("revision_name", ""),
     )
 
 

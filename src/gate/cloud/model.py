@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from gate.model import TrafficBlock, TrafficKind
+from gate.model import LogKind, TrafficBlock, TrafficKind
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,10 @@ REQUEST_LOG = "run.googleapis.com/requests"
 """Cloud Run's request log: one entry per request, written by the front end."""
 SYSTEM_LOG = "run.googleapis.com/varlog/system"
 """Cloud Run's system log: instance starts, startup probes, memory kills."""
+AUDIT_LOG = "cloudaudit.googleapis.com/system_event"
+"""Cloud Audit's system events: what Cloud Run did to a revision (its method and status)."""
+CONTAINER_LOGS = ("run.googleapis.com/stdout", "run.googleapis.com/stderr")
+"""What the container wrote to stdout and stderr: its own lines, plain text or JSON."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,10 @@ class LogRecord:
     ``log`` is the log's id (``run.googleapis.com/requests`` for Cloud Run's
     request log, ``run.googleapis.com/varlog/system`` for its system log, else
     the container's stdout/stderr); ``status`` the HTTP status of a request-log
-    entry.
+    entry; ``instance`` the instance that wrote it (``labels.instanceId``);
+    ``service`` and ``revision`` its resource's labels. ``group`` and ``kind``
+    are set when several entries were read as one (an uncaught-exception
+    report, :mod:`gate.checks.uncaught`): what groups it, and its log kind.
     """
 
     timestamp: datetime
@@ -132,6 +139,11 @@ class LogRecord:
     insert_id: str
     log: str = ""
     status: int | None = None
+    instance: str = ""
+    service: str = ""
+    revision: str = ""
+    group: str = ""
+    kind: LogKind | None = None
 
 
 def previous_ready(revisions: Sequence[RevisionInfo], before: str) -> RevisionInfo | None:

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 from gate.checks.frontend import UNKNOWN_PLATFORM, Platform
 from gate.checks.logs import Expected, counts, from_gate, is_ignored, judge_logs, kind_of
 from gate.checks.revision import judge_ready
+from gate.checks.uncaught import fold
 from gate.cloud.calls import Budget
 from gate.cloud.model import LogRecord, RunApi, ServiceState, previous_ready
 from gate.config.settings import Settings, VerifyOptions
@@ -165,7 +166,7 @@ class Verifier:
             return result, block, None
 
         def enough(entries: Sequence[LogRecord]) -> bool:
-            kept = [e for e in entries if not is_ignored(e, options.ignore_log)]
+            kept = [e for e in fold(entries) if not is_ignored(e, options.ignore_log)]
             explained = not failed or any(
                 from_gate(e, self.trace_id) or kind_of(e) == "startup" for e in kept
             )

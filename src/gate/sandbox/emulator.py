@@ -56,6 +56,7 @@ from urllib.parse import quote
 
 import grpc
 from google.cloud import monitoring_v3, run_v2, secretmanager_v1
+from google.cloud.audit import audit_log_pb2
 from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesResponse, LogEntry
 from google.longrunning import operations_pb2
 from google.protobuf import any_pb2
@@ -104,10 +105,11 @@ class _Log:
 
 @dataclass
 class Call:
-    """One recorded RPC."""
+    """One recorded RPC, and (for ListLogEntries) what it answered."""
 
     method: str
     request: Any
+    answer: Any = None
 
 
 @dataclass
@@ -260,13 +262,30 @@ class CloudEmulator:
         when: datetime | None = None,
         log: str = "run.googleapis.com/stderr",
         status: int | None = None,
+        instance: str = "",
+        audit: tuple[str, int, str] | None = None,
     ) -> None:
         """Append a log entry as Cloud Run would; it becomes visible after ``delay_s``.
 
         ``log`` is the log's id (``run.googleapis.com/requests`` for the request
         log, with the request's HTTP ``status``; ``.../varlog/system``).
+        ``instance`` goes in ``labels.instanceId``, as Cloud Run labels its
+        container logs. ``audit`` (method, status code, status message) writes a
+        Cloud Audit ``AuditLog`` as the ``protoPayload`` instead of text, as the
+        ``cloudaudit.googleapis.com%2Fsystem_event`` log holds it.
         """
         timestamp = when or datetime.now(UTC)
+        payload: dict[str, Any] = {"text_payload": message}
+        if audit is not None:
+            method, code, status_message = audit
+            record = audit_log_pb2.AuditLog(
+                method_name=method,
+                service_name="run.googleapis.com",
+                status=status_pb2.Status(code=code, message=status_message),
+            )
+            packed = any_pb2.Any()
+            packed.Pack(record)
+            payload = {"proto_payload": packed}
         entry = LogEntry(
             log_name=f"projects/{self.project}/logs/{quote(log, safe='')}",
             http_request={"status": status, "request_method": "GET"} if status else None,
@@ -282,9 +301,10 @@ class CloudEmulator:
             },
             timestamp=timestamp,
             severity=SEVERITIES[severity],
-            text_payload=message,
+            labels={"instanceId": instance} if instance else {},
             insert_id=uuid.uuid4().hex[:16],
             trace=f"projects/{self.project}/traces/{trace}" if trace else "",
+            **payload,
         )
         with self._lock:
             self._logs.append(_Log(time.monotonic() + delay_s, entry, timestamp))
@@ -378,14 +398,16 @@ class CloudEmulator:
         svc.traffic_statuses = statuses
         svc.etag = self._etag()
 
-    def _record(self, method: str, request: Any) -> None:
+    def _record(self, method: str, request: Any) -> Call:
+        call = Call(method, request)
         with self._lock:
-            self.calls.append(Call(method, request))
+            self.calls.append(call)
         if method in self.deny:
             raise _Abort(
                 grpc.StatusCode.PERMISSION_DENIED,
                 f"Permission denied on resource (or it may not exist) for {method}",
             )
+        return call
 
     def _get_service(self, request: Any) -> Any:
         self._record("GetService", request)
@@ -500,7 +522,7 @@ class CloudEmulator:
         return view
 
     def _list_log_entries(self, request: Any) -> Any:
-        self._record("ListLogEntries", request)
+        call = self._record("ListLogEntries", request)
         if list(request.resource_names) != [f"projects/{self.project}"]:
             raise _Abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -523,7 +545,8 @@ class CloudEmulator:
         entries, token = self._page(
             [log.entry for log in visible], min(request.page_size or 50, 1000), request.page_token
         )
-        return ListLogEntriesResponse(entries=entries, next_page_token=token)
+        call.answer = ListLogEntriesResponse(entries=entries, next_page_token=token)
+        return call.answer
 
     @staticmethod
     def _page(items: list[Any], size: int, token: str) -> tuple[list[Any], str]:

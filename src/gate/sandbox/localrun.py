@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gate.cloud.model import SYSTEM_LOG
@@ -109,6 +110,7 @@ class LocalCloudRun:
         self.emulator = emulator or CloudEmulator(project=project, region=region)
         self.router = Router()
         self.ports: dict[str, int] = {}
+        self.instances: dict[str, str] = {}  # revision -> its one instance's id
         self.sandboxes: dict[str, Sandbox] = {}
         self.url = ""
 
@@ -158,6 +160,7 @@ class LocalCloudRun:
         that long (:meth:`CloudEmulator.add_revision`). ``config`` goes to the sandbox
         (:class:`~gate.sandbox.service.SandboxConfig`, e.g. ``fault_for_s``).
         """
+        self.instances[revision] = uuid.uuid4().hex * 2  # Cloud Run's ids are long hex strings
         if ready:
             sandbox = Sandbox(
                 SandboxConfig(
@@ -210,7 +213,26 @@ class LocalCloudRun:
             delay_s=self.log_delay_s,
             log=str(record.get("log", "run.googleapis.com/stderr")),
             status=record.get("status"),
+            instance=self.instances.get(revision, ""),
         )
+
+    def print_output(
+        self, revision: str, text: str, *, per_line: bool = False, log: str = "stderr"
+    ) -> None:
+        """What the revision's container printed as plain text, as Cloud Run logs it.
+
+        Not JSON, so no severity (``DEFAULT``) and no trace; labelled with the
+        instance. ``per_line`` writes one entry per line, a microsecond apart (how
+        runtimes that flush line by line arrive), else the text is one entry.
+        """
+        parts = text.splitlines() if per_line else [text]
+        start = datetime.now(UTC)
+        for index, part in enumerate(parts):
+            self.emulator.write_log(
+                self.service, revision, part, severity="DEFAULT",
+                delay_s=self.log_delay_s, when=start + timedelta(microseconds=index),
+                log=f"run.googleapis.com/{log}", instance=self.instances.get(revision, ""),
+            )  # fmt: skip
 
     def _pick_by_traffic(self) -> int | None:
         shares = [(r, p) for r, p, _tag in self.emulator.traffic_of(self.service) if p > 0]

@@ -1,9 +1,16 @@
 """The Cloud Logging filter language, in exactly the subset the gate writes.
 
 Clauses on known fields (``resource.type``, ``resource.labels.*``,
-``severity``, ``timestamp``, ``logName``, ``httpRequest.status``) joined by
-``AND`` and ``OR`` with parentheses, ``AND`` binding tighter, as in Cloud
-Logging. Anything else is a :class:`FilterError`, which the emulator answers
+``severity``, ``timestamp``, ``logName``, ``httpRequest.status``,
+``textPayload``) joined by ``AND`` and ``OR`` with parentheses, ``AND`` binding
+tighter, as in Cloud Logging. ``textPayload=~"RE"`` is the Logging query
+language's regular-expression comparison: RE2 syntax, case-sensitive (unlike
+its other string comparisons), and a search, not a full match (the query
+language page anchors its own example, ``logName =~ "/my%2Flog$"``, to match
+a suffix). The gate sends expressions that mean the same in RE2 and Python's
+``re`` (:mod:`gate.stacks`), so they are searched with ``re.search``; an
+expression Python cannot compile is refused like any unsupported filter.
+Anything else is a :class:`FilterError`, which the emulator answers
 with INVALID_ARGUMENT: a filter the emulator cannot read is never silently
 ignored.
 """
@@ -35,10 +42,11 @@ _FIELDS = {
     "timestamp": (">=", ">"),
     "logName": ("=",),
     "httpRequest.status": (">=",),
+    "textPayload": ("=~",),
 }
 _TOKEN = re.compile(
     r"\s*(?:(?P<open>\()|(?P<close>\))|(?P<word>AND|OR)(?=[\s(])"
-    r'|(?P<field>[A-Za-z_.]+)\s*(?P<op>>=|<=|=|>|<)\s*(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s()]+)))'
+    r'|(?P<field>[A-Za-z_.]+)\s*(?P<op>>=|<=|=~|=|>|<)\s*(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s()]+)))'
 )
 
 
@@ -90,6 +98,11 @@ def _clause(field: str, op: str, value: str) -> Clause:
         raise FilterError(f"the emulator does not support {field}{op}: extend it or change it")
     if field == "severity" and value not in SEVERITIES:
         raise FilterError(f"unknown severity {value!r}")
+    if op == "=~":
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise FilterError(f"invalid regular expression {value!r}: {exc}") from None
     return Clause(field, op, value)
 
 
@@ -155,5 +168,7 @@ def matches(node: Node, entry: Any, timestamp: datetime) -> bool:
         return bool(entry.log_name == value)
     if field == "httpRequest.status":
         return int(entry.http_request.status) >= int(value)
+    if field == "textPayload":
+        return re.search(value, entry.text_payload) is not None
     bound = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return timestamp > bound if op == ">" else timestamp >= bound
