@@ -23,6 +23,7 @@ from tests.servers import BackgroundLoop, CloudThread, SandboxThread, TokenEndpo
 
 SECRET = "sandbox-secret-0123456789abcdef-XYZ"
 OLD, NEW = "svc-00001-old", "svc-00002-new"
+METRIC_PERIOD = 1.0
 
 
 @dataclass
@@ -186,6 +187,8 @@ def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CloudThre
         BackgroundLoop("local-cloud-run") as loop,
         CloudThread(loop, LocalCloudRun("svc", jwt_secret=SECRET, log_delay_s=0.2)) as local,
     ):
+        # Cloud Monitoring's clock (samples per 60 s, visible up to 180 s later), run faster.
+        local.emulator.metric_period_s, local.emulator.metric_delay_s = METRIC_PERIOD, 1.0
         for name, value in local.env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("GATE_JWT_SECRET", SECRET)

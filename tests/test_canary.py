@@ -28,7 +28,8 @@ from tests.servers import CloudThread
 
 FAST = [
     "--subprotocol", "chat.v1", "--log-settle", "0.2", "--step-bake", "1.5",
-    "--probe-interval", "0.5", "--metrics-delay", "0", "--min-requests", "20",
+    "--probe-interval", "0.5", "--metrics-delay", "1", "--metrics-period", "1",
+    "--min-requests", "20",
 ]  # fmt: skip
 MIDDLE = "svc-00002-mid"
 THIRD = "svc-00003-third"

@@ -144,7 +144,7 @@ ActionBlock = TypedDict(
 promotion or the restore (one entry for a plain rollback or promotion).
 """
 
-StepVerdict = Literal["pass", "fail", "skip"]
+StepVerdict = Literal["pass", "fail", "skip", "error", "inconclusive"]
 MetricsVerdict = Literal["pass", "fail", "insufficient"]
 
 
@@ -160,10 +160,20 @@ class SideMetrics(TypedDict):
 
 
 class StepMetrics(TypedDict):
-    """What Cloud Monitoring said about a step's window, and the judgement of it."""
+    """What Cloud Monitoring said about a step's window, and the judgement of it.
+
+    ``asked_start``/``asked_end``: the step's own window (its traffic change to
+    the end of its bake); ``window_start``/``window_end``: the window read, rounded
+    out to whole alignment periods. ``reads``: how often it was read;
+    ``settled``: whether the last two reads agreed (the counts stopped changing).
+    """
 
     window_start: str
     window_end: str
+    asked_start: str
+    asked_end: str
+    reads: int
+    settled: bool
     candidate: SideMetrics
     stable: SideMetrics
     verdict: MetricsVerdict

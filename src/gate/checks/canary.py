@@ -14,8 +14,9 @@ reads them). The candidate fails a window when:
   as ``1xx`` when it closes, with its whole lifetime as latency, and is left
   out), each side with at least ``--min-requests`` of them.
 
-Fewer than ``--min-requests`` candidate requests is ``insufficient``: the
-window is reported with its counts and judged by probes and logs alone, unless
+Fewer than ``--min-requests`` candidate requests (none at all: "no data") is
+``insufficient``: the window is reported with its counts, the step is
+``inconclusive`` and judged by probes and logs alone, unless
 ``--require-metrics`` makes it a failure (``metrics_insufficient``).
 """
 
@@ -87,14 +88,13 @@ def judge(
     if candidate.requests < limits.min_requests:
         verdict: MetricsVerdict = "fail" if limits.require else "insufficient"
         diagnosis: Diagnosis | None = "metrics_insufficient" if limits.require else None
-        return (
-            verdict,
-            diagnosis,
-            (
-                f"insufficient data: {candidate.requests} candidate requests, fewer than "
-                f"--min-requests {limits.min_requests} ({counts})"
-            ),
+        reason = (
+            "no data: Cloud Monitoring shows no request of the candidate in the window"
+            if candidate.requests == 0
+            else f"insufficient data: {candidate.requests} candidate requests, fewer than "
+            f"--min-requests {limits.min_requests}"
         )
+        return verdict, diagnosis, f"{reason} ({counts})"
     ratio = candidate.error_ratio or 0.0
     baseline = stable.requests >= limits.min_requests
     if ratio > limits.max_error_rate and (

@@ -204,8 +204,13 @@ OPTIONS: tuple[Option, ...] = (
            "Fail a step whose window has fewer than --min-requests (metrics_insufficient).",
            VERIFY, is_flag=True, group=CANARY),
     Option("metrics_delay", "--metrics-delay",
-           "Seconds Cloud Monitoring lags: a window is read up to this long before now.",
-           VERIFY, type=Finite(min=0, max=600), default=120.0, group=CANARY),
+           "Seconds after a step's window ends before Cloud Monitoring shows all of it "
+           "(Cloud Run: up to 180).", VERIFY, type=Finite(min=0, max=900), default=180.0,
+           group=CANARY),
+    Option("metrics_period", "--metrics-period",
+           "Seconds of Cloud Run's metric samples, the alignment period of every read "
+           "(Cloud Monitoring's minimum is 60; lower only against an emulator).", VERIFY,
+           type=Finite(min=1, max=HOUR), default=60.0, group=CANARY),
     Option("out", "--out", "Where to write the snapshot (JSON).", ("snapshot",), type=PATH,
            metavar="FILE", required=("snapshot",), shown="(required)", group=ACTIONS),
     Option("to", "--to", "Revision to send 100% of traffic to.", ("rollback",), metavar="REV",

@@ -24,6 +24,7 @@ from gate.config.settings import build_verify_options
 from gate.errors import GateError
 from gate.model import Result
 from gate.redact import Redactor
+from gate.report.text import canary_plan
 
 EXAMPLES = """
 # gate a revision deployed with --no-traffic --tag candidate, promote it, drop the tag
@@ -66,6 +67,8 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
             cloud = build_verify_options(options)
             env = secret_environ([options], supervisor, options["deadline"])
             settings, credential = prepare(ctx, {**options, "url": RESOLVED_LATER}, env)
+            if cloud.progressive:
+                click.echo(canary_plan(cloud), err=True)
             verifier = Verifier(settings, credential, cloud, redactor, supervisor, progress)
             result = supervisor.run(verifier.run(), cloud.time_limit(settings.deadline))
         else:
@@ -75,6 +78,8 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
             for name, target_opts in named:
                 cloud = build_verify_options({**target_opts, "cloud_deploy": False})
                 settings, credential = prepare(ctx, {**target_opts, "url": RESOLVED_LATER}, env)
+                if cloud.progressive:
+                    click.echo(f"{name}: {canary_plan(cloud)}", err=True)
                 prepared.append((name, settings, credential, cloud))
             limit = max(c.time_limit(s.deadline) for _n, s, _cr, c in prepared)
             work = verify_targets(prepared, redactor, supervisor, progress)

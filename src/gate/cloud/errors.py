@@ -4,7 +4,9 @@
 * not found: the project, region, service or revision given is wrong, exit 2;
 * an etag conflict: someone changed the service while the gate ran; nothing
   was overwritten, exit 3 (:class:`EtagConflict`);
-* unreachable, timed out, or any other API failure: exit 3.
+* throttled (``RESOURCE_EXHAUSTED``: a quota shared by the project's readers),
+  unreachable, timed out, or any other API failure: exit 3, saying how many
+  attempts a read made.
 
 No traceback is printed for any of them.
 """
@@ -12,7 +14,7 @@ No traceback is printed for any of them.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from gate.errors import ConfigError, GateFailure
 
@@ -26,8 +28,14 @@ MISSING = "check --project, --region, --service and --revision"
 
 
 @contextlib.contextmanager
-def api_call(action: str, role: str, missing: str = MISSING) -> Iterator[None]:
-    """Map the exceptions of one Google API call (``action``) needing ``role``."""
+def api_call(
+    action: str, role: str, missing: str = MISSING, tried: Callable[[], str] = lambda: ""
+) -> Iterator[None]:
+    """Map the exceptions of one Google API call (``action``) needing ``role``.
+
+    ``tried`` says how often a retried read was attempted (``" after 3 attempts
+    over 9.5 s"``), for the messages of the errors that are retried.
+    """
     from google.api_core import exceptions as gexc
     from google.auth import exceptions as auth_exc
 
@@ -52,10 +60,18 @@ def api_call(action: str, role: str, missing: str = MISSING) -> Iterator[None]:
             f"{action}: not authenticated ({exc.message}): run in a job with a service "
             "account, or `gcloud auth application-default login`"
         ) from None
+    except gexc.ResourceExhausted as exc:
+        raise GateFailure(
+            f"{action}: the API's quota is exhausted ({exc.message}){tried()}: the project's "
+            "read quota is shared by every reader (the Logs Explorer too); raise --deadline "
+            "to wait longer, or ask for a higher quota"
+        ) from None
     except (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.RetryError) as exc:
         raise GateFailure(
-            f"{action}: the API is unreachable ({exc}): check the network and retry"
+            f"{action}: the API is unreachable ({exc}){tried()}: check the network and retry"
         ) from None
+    except gexc.InternalServerError as exc:
+        raise GateFailure(f"{action}: the API failed ({exc}){tried()}") from None
     except gexc.GoogleAPIError as exc:
         raise GateFailure(f"{action}: the API failed ({exc})") from None
     except auth_exc.GoogleAuthError as exc:

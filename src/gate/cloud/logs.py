@@ -143,9 +143,7 @@ class CloudLogs(ProjectClient):
         def every_page() -> tuple[list[LogRecord], int, bool]:
             found: list[LogRecord] = []
             calls = 0
-            pager = self._client.list_log_entries(
-                request=request, timeout=b.timeout(), retry=b.retry()
-            )
+            pager = self._client.list_log_entries(request=request, timeout=b.timeout(), retry=None)
             for page in pager.pages:
                 calls += 1
                 found.extend(_record(entry) for entry in page.entries)
@@ -153,4 +151,4 @@ class CloudLogs(ProjectClient):
                     return found, calls, True
             return found, calls, False
 
-        return await b.call(every_page, "read Cloud Logging entries", VIEWER)
+        return await b.read(every_page, "read Cloud Logging entries", VIEWER)

@@ -10,14 +10,21 @@ window and summed across series:
   when they close, their lifetime as latency) grouped by revision: one merged
   distribution per revision, whose buckets give the p95.
 
-The alignment period is the window, at least 60 s (the API's minimum); a
-window shorter than that reads the minute it falls in. ``GATE_MONITORING_ENDPOINT``
+The window is read as given, in whole alignment periods (``--metrics-period``,
+60 s: Cloud Run samples its metrics per minute and the API's minimum alignment is
+60 s, google/monitoring/v3/common.proto); the points of every period are
+summed. :func:`aligned` rounds a window out to whole periods counted from the
+epoch, so that the periods Monitoring counts back from the end line up with
+Cloud Run's own samples. The filter names the service's region
+(``resource.labels.location``): the same service and revision names in two
+regions are two series and must not be summed. ``GATE_MONITORING_ENDPOINT``
 (host:port) selects an emulator.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import UTC, datetime
 from typing import Any
 
 from gate.cloud.clients import ProjectClient, build
@@ -26,15 +33,22 @@ from gate.cloud.model import Latency, Traffic
 VIEWER = "roles/monitoring.viewer"
 REQUEST_COUNT = "run.googleapis.com/request_count"
 REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
-_MIN_ALIGNMENT_S = 60
 
 
-def metric_filter(metric: str, service: str, http_only: bool = False) -> str:
+def aligned(start: datetime, end: datetime, period_s: float) -> tuple[datetime, datetime]:
+    """``[start, end]`` rounded out to whole periods of ``period_s`` counted from the epoch."""
+    first = math.floor(start.timestamp() / period_s) * period_s
+    last = max(math.ceil(end.timestamp() / period_s) * period_s, first + period_s)
+    return datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC)
+
+
+def metric_filter(metric: str, service: str, region: str, http_only: bool = False) -> str:
     """The filter of one metric of one service's revisions (the emulator parses this subset)."""
     parts = [
         f'metric.type = "{metric}"',
         'resource.type = "cloud_run_revision"',
         f'resource.labels.service_name = "{service}"',
+        f'resource.labels.location = "{region}"',
     ]
     if http_only:
         parts.append('metric.labels.response_code_class != "1xx"')
@@ -77,7 +91,12 @@ class CloudMonitoring(ProjectClient):
         return build(monitoring_v3.MetricServiceClient, MetricServiceGrpcTransport, endpoint)
 
     def _series(
-        self, metric_filter: str, start: datetime, end: datetime, group_by: list[str]
+        self,
+        metric_filter: str,
+        start: datetime,
+        end: datetime,
+        period_s: float,
+        group_by: list[str],
     ) -> list[Any]:
         from google.cloud import monitoring_v3
         from google.protobuf import duration_pb2, timestamp_pb2
@@ -85,7 +104,7 @@ class CloudMonitoring(ProjectClient):
         begin, finish = timestamp_pb2.Timestamp(), timestamp_pb2.Timestamp()
         begin.FromDatetime(start)
         finish.FromDatetime(end)
-        seconds = max(_MIN_ALIGNMENT_S, int((end - start).total_seconds() + 0.999))
+        seconds = max(1, round(period_s))
         request = monitoring_v3.ListTimeSeriesRequest(
             name=f"projects/{self.project}",
             filter=metric_filter,
@@ -99,25 +118,31 @@ class CloudMonitoring(ProjectClient):
             view=monitoring_v3.ListTimeSeriesRequest.TimeSeriesView.FULL,
         )
         b = self.budget
-        pager = self._client.list_time_series(request=request, timeout=b.timeout(), retry=b.retry())
+        pager = self._client.list_time_series(request=request, timeout=b.timeout(), retry=None)
         return list(pager)
 
-    async def traffic(self, service: str, start: datetime, end: datetime) -> dict[str, Traffic]:
-        """Requests, 5xx and the latency distribution of each revision of ``service``."""
+    async def traffic(
+        self, service: str, region: str, start: datetime, end: datetime, period_s: float
+    ) -> dict[str, Traffic]:
+        """Requests, 5xx and the latency distribution of each revision of ``service``.
+
+        ``start`` and ``end`` should be whole periods (:func:`aligned`).
+        """
         revision_field = "resource.labels.revision_name"
 
         def read() -> dict[str, Traffic]:
             counts: dict[str, Traffic] = {}
             group = [revision_field, "metric.labels.response_code_class"]
-            for series in self._series(metric_filter(REQUEST_COUNT, service), start, end, group):
+            counted = metric_filter(REQUEST_COUNT, service, region)
+            for series in self._series(counted, start, end, period_s, group):
                 revision = series.resource.labels.get("revision_name", "")
                 code_class = series.metric.labels.get("response_code_class", "")
                 total = sum(int(p.value.int64_value) for p in series.points)
                 errors = total if code_class == "5xx" else 0
                 counts[revision] = counts.get(revision, Traffic()) + Traffic(total, errors)
             latencies = self._series(
-                metric_filter(REQUEST_LATENCIES, service, http_only=True), start, end,
-                [revision_field],
+                metric_filter(REQUEST_LATENCIES, service, region, http_only=True), start, end,
+                period_s, [revision_field],
             )  # fmt: skip
             for series in latencies:
                 revision = series.resource.labels.get("revision_name", "")
@@ -126,4 +151,4 @@ class CloudMonitoring(ProjectClient):
                     counts[revision] = counts.get(revision, Traffic()) + Traffic(0, 0, latency)
             return counts
 
-        return await self.budget.call(read, f"read the request metrics of {service}", VIEWER)
+        return await self.budget.read(read, f"read the request metrics of {service}", VIEWER)

@@ -153,10 +153,8 @@ class CloudRun:
 
     async def _read_service(self) -> ServiceState:
         b = self.budget
-        found = await b.call(
-            lambda: self._services.get_service(
-                name=self.name, timeout=b.timeout(), retry=b.retry()
-            ),
+        found = await b.read(
+            lambda: self._services.get_service(name=self.name, timeout=b.timeout(), retry=None),
             f"read service {self.name}",
             VIEWER,
         )
@@ -194,9 +192,9 @@ class CloudRun:
     async def revision(self, name: str) -> RevisionInfo:
         """Read one revision."""
         b = self.budget
-        found = await b.call(
+        found = await b.read(
             lambda: self._revisions.get_revision(
-                name=f"{self.name}/revisions/{name}", timeout=b.timeout(), retry=b.retry()
+                name=f"{self.name}/revisions/{name}", timeout=b.timeout(), retry=None
             ),
             f"read revision {name}",
             VIEWER,
@@ -209,11 +207,11 @@ class CloudRun:
 
         def every_page() -> list[RevisionInfo]:
             pager = self._revisions.list_revisions(
-                parent=self.name, timeout=b.timeout(), retry=b.retry()
+                parent=self.name, timeout=b.timeout(), retry=None
             )
             return [_revision(r) for r in pager]
 
-        found = await b.call(every_page, f"list revisions of {self.name}", VIEWER)
+        found = await b.read(every_page, f"list revisions of {self.name}", VIEWER)
         return sorted(found, key=lambda r: r.created, reverse=True)
 
     async def set_traffic(self, etag: str, traffic: Sequence[TrafficEntry]) -> ServiceState:

@@ -65,11 +65,11 @@ async def fetch(names: list[str], budget: Budget) -> dict[str, str]:
 
             def access(version: str = name) -> bytes:
                 answer = client.access_secret_version(
-                    name=version, timeout=budget.timeout(), retry=budget.retry()
+                    name=version, timeout=budget.timeout(), retry=None
                 )
                 return bytes(answer.payload.data)
 
-            data = await budget.call(
+            data = await budget.read(
                 access, f"read the secret {name}", ACCESSOR, "check the sm:// reference"
             )
             try:

@@ -207,17 +207,41 @@ class VerifyOptions:
     max_latency_ratio: float = 1.5
     min_requests: int = 100
     require_metrics: bool = False
-    metrics_delay: float = 120.0
+    metrics_delay: float = 180.0
+    metrics_period: float = 60.0
+
+    @property
+    def metrics_settle(self) -> float:
+        """Seconds between two reads of a window whose counts may still be filling in."""
+        return max(1.0, self.metrics_period / 4)
+
+    @property
+    def metrics_wait(self) -> float:
+        """The longest a step waits for its metrics after its bake (0 without them).
+
+        The window's end is rounded up to a whole period, then Cloud Monitoring
+        is given ``--metrics-delay`` to show all of it; while the counts still
+        change it is read again every :attr:`metrics_settle`, for at most another
+        ``--metrics-delay``.
+        """
+        if not self.metrics:
+            return 0.0
+        return self.metrics_period + 2 * self.metrics_delay + self.metrics_settle
 
     def time_limit(self, deadline: float) -> float:
         """The longest a run may take: its checks, its actions, and each step and the watch.
 
         A step is its bake, its last round of checks (bounded by ``--deadline``),
-        its traffic change and its Logging and Monitoring reads (each bounded by
-        ``--action-timeout``); the watch likewise; then the final change and re-check.
+        the wait for its metrics, its traffic change and its Logging and
+        Monitoring reads (each bounded by ``--action-timeout``); the watch
+        likewise; then the final change and re-check.
         """
-        step = self.step_bake + deadline + 2 * self.action_timeout
-        watch = self.watch + deadline + 2 * self.action_timeout if self.watch else 0.0
+        step = self.step_bake + self.metrics_wait + deadline + 3 * self.action_timeout
+        watch = (
+            self.watch + self.metrics_wait + deadline + 3 * self.action_timeout
+            if self.watch
+            else 0.0
+        )
         return deadline + self.action_timeout + len(self.canary) * step + watch
 
     @property
@@ -275,6 +299,7 @@ def _progressive(options: Options) -> dict[str, Any]:
         "min_requests": options["min_requests"],
         "require_metrics": options["require_metrics"],
         "metrics_delay": options["metrics_delay"],
+        "metrics_period": options["metrics_period"],
     }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from gate.model import MultiResult, RunResult
 from gate.report.text import group_tags
 
-_ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skip": "⏭️"}
+_ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skip": "⏭️", "error": "🛑", "inconclusive": "❔"}
 
 
 def _cell(text: str) -> str:

@@ -36,6 +36,7 @@ def _suite(root: ET.Element, result: RunResult, name: str) -> None:
     failures = sum(c.status == "fail" for c in result.checks)
     failures += sum(s["verdict"] == "fail" for s in result.steps)
     skipped = sum(c.status == "skip" for c in result.checks)
+    skipped += sum(s["verdict"] == "inconclusive" for s in result.steps)
     testsuite = ET.SubElement(
         root,
         "testsuite",
@@ -92,6 +93,10 @@ def _suite(root: ET.Element, result: RunResult, name: str) -> None:
                 type=str(step["diagnosis"]),
             )  # fmt: skip
             failure.text = step["summary"]
+        elif step["verdict"] == "error":
+            ET.SubElement(case, "error", message=step["summary"]).text = step["summary"]
+        elif step["verdict"] == "inconclusive":
+            ET.SubElement(case, "skipped", message=f"inconclusive: {step['summary']}")
         else:
             ET.SubElement(case, "system-out").text = step["summary"]
     if result.error is not None:

@@ -8,6 +8,7 @@ free of control characters, as CI logs need.
 
 from __future__ import annotations
 
+from gate.config.settings import VerifyOptions
 from gate.model import (
     ActionBlock,
     CheckResult,
@@ -18,9 +19,11 @@ from gate.model import (
     StepBlock,
 )
 
-_LABELS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP"}
+_LABELS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP", "error": "ERROR",
+           "inconclusive": "INCONCLUSIVE"}  # fmt: skip
 _SHOWN_GROUPS = 5
-_COLOURS = {"pass": "32", "fail": "31", "warn": "33", "skip": "2"}
+_COLOURS = {"pass": "32", "fail": "31", "warn": "33", "skip": "2", "error": "31",
+            "inconclusive": "33"}  # fmt: skip
 
 
 def _paint(text: str, code: str, colour: bool) -> str:
@@ -87,6 +90,39 @@ def group_tags(group: LogGroupBlock) -> str:
     elif not group["counted"]:
         tags.append("context, not counted")
     return "".join(f" [{tag}]" for tag in tags)
+
+
+def _span(seconds: float) -> str:
+    """A length of time as people say it: ``45 s``, ``4 min 15 s``."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{seconds:.3g} s" if seconds < 10 else f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def canary_plan(options: VerifyOptions) -> str:
+    """The rollout ahead, printed before it starts: each step's real length, and the whole.
+
+    A step lasts its bake, then (with metrics) the wait until Cloud Monitoring
+    shows its whole window: the window's end rounded up to a period, the
+    visibility delay, and one more read to see that the counts settled.
+    """
+    metrics = options.metrics_period + options.metrics_delay + options.metrics_settle
+    if not options.metrics:
+        metrics = 0.0
+    wait = f" + {_span(metrics)} waiting for its metrics" if metrics else ""
+    step = options.step_bake + metrics
+    shares = ", ".join(f"{p}%" for p in options.canary) or "no step"
+    parts = [f"canary plan: {shares}; each step {_span(options.step_bake)} of bake{wait} "
+             f"(about {_span(step)})"]  # fmt: skip
+    total = step * len(options.canary)
+    if options.promote:
+        parts.append("then promote")
+    if options.watch:
+        parts.append(f"then watch {_span(options.watch)}{wait}")
+        total += options.watch + metrics
+    return f"{'; '.join(parts)}; about {_span(total)} in all"
 
 
 def action_line(action: ActionBlock) -> str:

@@ -27,9 +27,10 @@ list call per 30 s of bake (at least one), two Monitoring calls (README,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from gate.checks.canary import Limits, judge, side
 from gate.checks.logs import Expected, judge_logs
@@ -43,7 +44,7 @@ from gate.cloud.model import (
     TrafficEntry,
     combine,
 )
-from gate.cloud.monitoring import CloudMonitoring
+from gate.cloud.monitoring import CloudMonitoring, aligned
 from gate.cloud.run import CloudRun
 from gate.config.settings import Settings, VerifyOptions
 from gate.errors import GateError
@@ -76,6 +77,7 @@ LOG_POLL_S = 30.0
 """At most one Logging list call per this many seconds of bake (the read quota is 60/min)."""
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -92,6 +94,10 @@ class Judged:
     def fail(self, diagnosis: Diagnosis | None, summary: str) -> None:
         """Record the failure that ends the bake."""
         self.verdict, self.diagnosis, self.summary = "fail", diagnosis, summary
+
+    def unjudged(self, error: GateError) -> None:
+        """A read the step is judged on failed for good: the step is an error, not a verdict."""
+        self.verdict, self.diagnosis, self.summary = "error", None, error.message
 
 
 class Canary:
@@ -161,6 +167,8 @@ class Canary:
                 self.steps.append(step)
                 if step["verdict"] == "fail":
                     return await self._restore(state, f"the {percent}% step failed")
+                if step["verdict"] == "error":
+                    return await self._unjudged(state, f"the {percent}% step", step)
             last = promote(state, self.candidate, tag if options.remove_tag else None)
             state = await self._apply("promote", last)
         except GateError as exc:
@@ -174,6 +182,8 @@ class Canary:
         self.steps.append(watched)
         if watched["verdict"] == "fail":
             return await self._restore(state, "the promoted revision degraded during the watch")
+        if watched["verdict"] == "error":
+            return await self._unjudged(state, "the watch", watched)
         return promoted, None
 
     def _planned(self) -> ActionBlock:
@@ -194,6 +204,19 @@ class Canary:
         where = self.changes[-1]["step"] if self.changes else "the restore point"
         reason = f"{exc.message}; traffic left as {where} set it"
         return action_block(plan, "failed", reason, changes=self.changes)
+
+    async def _unjudged(
+        self, state: ServiceState, name: str, step: StepBlock
+    ) -> tuple[ActionBlock, str | None]:
+        """A read failed for good during ``name``: restore (never leave traffic mid-canary).
+
+        The run then exits 3: neither the candidate nor the release was judged.
+        """
+        why = f"{name} could not be judged ({step['summary']})"
+        block, error = await self._restore(state, why)
+        if error is not None:
+            return block, error
+        return block, f"{why}; traffic was restored to the restore point"
 
     async def _restore(self, state: ServiceState, why: str) -> tuple[ActionBlock, str | None]:
         """Back to the restore point (from ``state``, the last change's), then re-checked."""
@@ -219,16 +242,26 @@ class Canary:
         return block, None
 
     async def _bake(self, name: str, percent: int, url: str, seconds: float) -> StepBlock:
-        """Judge ``url`` for ``seconds``: probe rounds, logs since the start, metrics."""
+        """Judge ``url`` for ``seconds``: probe rounds, logs since the start, then its metrics.
+
+        The step's window is from the moment its traffic change applied to the end
+        of its bake. Its metrics are read once Cloud Monitoring shows all of it
+        (the window rounded out to whole periods, plus ``--metrics-delay``);
+        probe rounds go on until then, so the step's real length is its bake and
+        that wait.
+        """
+        options = self.options
         started = datetime.now(UTC)
         watch = Stopwatch()
-        bake = Deadline(seconds)
+        ended = started + timedelta(seconds=seconds)
+        window = aligned(started, ended, options.metrics_period)
+        visible = window[1] + timedelta(seconds=options.metrics_delay)
+        until = Deadline((visible - started).total_seconds() if options.metrics else seconds)
         judged = Judged()
         last_poll = 0.0
         while True:
-            left = bake.remaining()
             self.progress(
-                f"{name} step: round {len(judged.rounds) + 1}, {left:.0f} s of {seconds:g} s left"
+                f"{name} step: round {len(judged.rounds) + 1}, {self._left(ended, visible)}"
             )
             run = self.checks_at(url)
             results = await run.run(Deadline(self.settings.deadline))
@@ -248,22 +281,27 @@ class Canary:
                     f"round {len(judged.rounds)}: {first.id} {first.diagnosis}: {first.summary}",
                 )
                 break
-            if watch.ms() / 1000 - last_poll >= LOG_POLL_S and bake.remaining() > 0:
+            if watch.ms() / 1000 - last_poll >= LOG_POLL_S and until.remaining() > 0:
                 last_poll = watch.ms() / 1000
-                if await self._logs_fail(started, judged):
-                    break
-            if bake.expired():
+                if await self._read(self._logs_fail(started, judged), judged) is not False:
+                    break  # too many errors, or the read failed for good
+            if until.expired():
                 break
-            await self._wait(name, min(self.options.probe_interval, bake.remaining()), bake)
-            if bake.expired():
+            await self._wait(name, min(options.probe_interval, until.remaining()), ended, visible)
+            if until.expired():
                 break
         metrics = None
-        if judged.verdict == "pass" and not await self._logs_fail(started, judged):
-            metrics = await self._metrics(started, percent, judged)
+        if judged.verdict == "pass":
+            await self._read(self._logs_fail(started, judged), judged)
+        if judged.verdict == "pass":
+            asked = (started, min(ended, datetime.now(UTC)))
+            metrics = await self._read(self._metrics(name, asked, percent, judged), judged)
         if judged.verdict == "pass":
             judged.summary = f"{len(judged.rounds)} rounds passed, {judged.log_errors} log errors"
             if metrics is not None:
                 judged.summary += f"; metrics: {metrics['summary']}"
+                if metrics["verdict"] == "insufficient":
+                    judged.verdict = "inconclusive"
         return {
             "name": name,
             "percent": percent,
@@ -278,11 +316,29 @@ class Canary:
             "summary": judged.summary,
         }
 
-    async def _wait(self, name: str, seconds: float, bake: Deadline) -> None:
-        """Sleep until the next round, the countdown of the bake on the progress line."""
+    @staticmethod
+    async def _read(work: Awaitable[T], judged: Judged) -> T | None:
+        """``work`` (a Logging or Monitoring read); ``None`` and the step unjudged if it failed."""
+        try:
+            return await work
+        except GateError as exc:
+            judged.unjudged(exc)
+            return None
+
+    def _left(self, ended: datetime, visible: datetime) -> str:
+        """What the step still waits for: its bake, or its metrics to be visible."""
+        now = datetime.now(UTC)
+        if now < ended:
+            return f"bake {(ended - now).total_seconds():.0f} s left"
+        if self.options.metrics and now < visible:
+            return f"waiting {(visible - now).total_seconds():.0f} s for the metrics to be visible"
+        return "judging"
+
+    async def _wait(self, name: str, seconds: float, ended: datetime, visible: datetime) -> None:
+        """Sleep until the next round, counting down what the step waits for."""
         until = Deadline(seconds)
         while not until.expired():
-            self.progress(f"{name} step: baking, {bake.remaining():.0f} s left")
+            self.progress(f"{name} step: {self._left(ended, visible)}")
             await asyncio.sleep(min(1.0, until.remaining()))
 
     async def _logs_fail(self, since: datetime, judged: Judged) -> bool:
@@ -310,20 +366,41 @@ class Canary:
             return True
         return False
 
-    async def _metrics(self, started: datetime, percent: int, judged: Judged) -> StepMetrics | None:
-        """Cloud Monitoring's view of the step's window, judged; ``judged`` failed if it fails."""
+    async def _metrics(
+        self, name: str, asked: tuple[datetime, datetime], percent: int, judged: Judged
+    ) -> StepMetrics | None:
+        """Cloud Monitoring's view of the step's window, judged; ``judged`` failed if it fails.
+
+        The window asked for is rounded out to whole alignment periods. It is
+        read when ``--metrics-delay`` has passed since its end (the caller waited),
+        then again every ``metrics_settle`` seconds while its counts still change,
+        for at most another ``--metrics-delay``: a sample Google is late to show is
+        still counted, and the judgement is made on counts that stopped moving.
+        """
         options = self.options
         if not options.metrics:
             return None
         budget = self._budget()
         if self.metrics is None:
             self.metrics = await CloudMonitoring.connect(options.project, budget)
-        end = datetime.now(UTC) - timedelta(seconds=options.metrics_delay)
-        start = min(started, end)
-        found = await self.metrics.within(budget).traffic(options.service, start, end)
-        candidate = found.get(self.candidate, Traffic())
+        start, end = aligned(*asked, options.metrics_period)
         stable_revisions = [r for r in self.stable if r != self.candidate] if percent < 100 else []
-        stable = combine(found.get(r, Traffic()) for r in stable_revisions)
+        give_up = end + timedelta(seconds=2 * options.metrics_delay)
+        reads, previous = 0, None
+        while True:
+            found = await self.metrics.within(self._budget()).traffic(
+                options.service, options.region, start, end, options.metrics_period
+            )
+            reads += 1
+            candidate = found.get(self.candidate, Traffic())
+            stable = combine(found.get(r, Traffic()) for r in stable_revisions)
+            counts = (candidate, stable)
+            if counts == previous or datetime.now(UTC) >= give_up:
+                break
+            previous = counts
+            for _ in range(round(options.metrics_settle)):
+                self.progress(f"{name} step: the metrics are still filling in (read {reads})")
+                await asyncio.sleep(1.0)
         limits = Limits(
             options.max_error_rate, options.max_latency_ratio, options.min_requests,
             options.require_metrics,
@@ -334,6 +411,10 @@ class Canary:
         return {
             "window_start": utc_text(start),
             "window_end": utc_text(end),
+            "asked_start": utc_text(asked[0]),
+            "asked_end": utc_text(asked[1]),
+            "reads": reads,
+            "settled": counts == previous,
             "candidate": side([self.candidate], candidate),
             "stable": side(stable_revisions, stable),
             "verdict": verdict,

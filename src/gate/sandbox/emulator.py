@@ -38,12 +38,19 @@ What the Services API answers follows captured real answers and the proto:
 
 Every call is recorded in :attr:`CloudEmulator.calls` so tests can assert on
 what the gate asked. Tests and the demo inject failures through
-:attr:`CloudEmulator.deny` (PERMISSION_DENIED for a method) and
-:attr:`CloudEmulator.fail_next_update` (the next operation ends in error).
+:attr:`CloudEmulator.deny` (PERMISSION_DENIED for a method),
+:attr:`CloudEmulator.fail_next_update` (the next operation ends in error) and
+:meth:`CloudEmulator.throttle` (the next calls of a method answer
+``RESOURCE_EXHAUSTED``, or another transient code, as a throttled read does:
+Cloud Logging's read quota is per project and shared by every reader, its
+quota page says, and a throttled request is a 429 ``RESOURCE_EXHAUSTED``). Whether
+Google adds a ``google.rpc.RetryInfo`` detail to such an answer is not
+documented, so a throttle can carry one or not, and the tests try both.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import uuid
@@ -90,10 +97,35 @@ def _not_found(name: str) -> _Abort:
 
 
 class _Abort(Exception):
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+    def __init__(self, code: grpc.StatusCode, message: str, retry_delay_s: float | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_delay_s = retry_delay_s
+
+    def status(self) -> grpc.Status:
+        """The answer as a rich status, with a RetryInfo detail when a delay is asked for."""
+        from google.rpc import error_details_pb2
+        from grpc_status import rpc_status
+
+        details = []
+        if self.retry_delay_s is not None:
+            info = error_details_pb2.RetryInfo()
+            info.retry_delay.FromNanoseconds(int(self.retry_delay_s * 1e9))
+            packed = any_pb2.Any()
+            packed.Pack(info)
+            details.append(packed)
+        code = self.code.value[0]
+        return rpc_status.to_status(
+            status_pb2.Status(code=code, message=self.message, details=details)
+        )
+
+
+@dataclass
+class _Throttle:
+    times: int
+    code: grpc.StatusCode
+    retry_delay_s: float | None
 
 
 @dataclass
@@ -128,6 +160,10 @@ class CloudEmulator:
     requests: list[RequestRecord] = field(default_factory=list)
     tag_urls: dict[tuple[str, str], str] = field(default_factory=dict)
     reconcile_s: float = 0.0  # how long a deploy keeps its service reconciling
+    # Cloud Run's metrics: sampled per period, visible up to a delay later (Google: 60 s, 180 s).
+    metric_period_s: float = 60.0
+    metric_delay_s: float = 180.0
+    _throttles: dict[str, _Throttle] = field(default_factory=dict)
     _transient: dict[str, tuple[float, Any]] = field(default_factory=dict)
     _operations: dict[str, operations_pb2.Operation] = field(default_factory=dict)
     _settles_at: dict[str, float] = field(default_factory=dict)
@@ -316,10 +352,20 @@ class CloudEmulator:
         status: int,
         latency_s: float,
         when: datetime | None = None,
+        location: str | None = None,
     ) -> None:
-        """Count one request (or one closed WebSocket, status 101) as Cloud Run's metrics do."""
+        """Count one request (or one closed WebSocket, status 101) as Cloud Run's metrics do.
+
+        It becomes visible at the end of its sampling period (``metric_period_s``,
+        counted from the epoch) plus a random share of ``metric_delay_s``.
+        """
         at = when or datetime.now(UTC)
-        record = RequestRecord(at, service, revision, status, latency_s * 1000)
+        period = self.metric_period_s
+        sampled = (at.timestamp() // period + 1) * period
+        visible = datetime.fromtimestamp(sampled + random.random() * self.metric_delay_s, UTC)
+        record = RequestRecord(
+            at, service, revision, status, latency_s * 1000, location or self.region, visible
+        )
         with self._lock:
             self.requests.append(record)
 
@@ -328,7 +374,9 @@ class CloudEmulator:
         with self._lock:
             records = list(self.requests)
         try:
-            series = time_series(request, records, self.project)
+            series = time_series(
+                request, records, self.project, self.metric_period_s, datetime.now(UTC)
+            )
         except ValueError as exc:
             raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
         return monitoring_v3.ListTimeSeriesResponse(time_series=series)
@@ -398,10 +446,30 @@ class CloudEmulator:
         svc.traffic_statuses = statuses
         svc.etag = self._etag()
 
+    def throttle(
+        self,
+        method: str,
+        times: int = 1,
+        retry_delay_s: float | None = None,
+        code: grpc.StatusCode = grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``code`` (and a RetryInfo delay)."""
+        with self._lock:
+            self._throttles[method] = _Throttle(times, code, retry_delay_s)
+
     def _record(self, method: str, request: Any) -> Call:
         call = Call(method, request)
         with self._lock:
             self.calls.append(call)
+            throttle = self._throttles.get(method)
+            if throttle is not None and throttle.times > 0:
+                throttle.times -= 1
+                raise _Abort(
+                    throttle.code,
+                    f"Quota exceeded for quota metric 'Read requests' and limit 'Read requests "
+                    f"per minute' of service for {method}",
+                    throttle.retry_delay_s,
+                )
         if method in self.deny:
             raise _Abort(
                 grpc.StatusCode.PERMISSION_DENIED,
@@ -562,7 +630,7 @@ class CloudEmulator:
             try:
                 return func(request)
             except _Abort as abort:
-                context.abort(abort.code, abort.message)
+                context.abort_with_status(abort.status())
 
         return call
 

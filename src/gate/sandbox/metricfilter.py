@@ -4,12 +4,29 @@
 (:mod:`gate.cloud.monitoring`): a filter of ``AND``-ed ``key = "value"`` (or
 ``!=``) clauses on ``metric.type`` (``run.googleapis.com/request_count`` or
 ``request_latencies``), ``resource.type`` (``cloud_run_revision``),
-``resource.labels.service_name``, ``resource.labels.revision_name`` and
-``metric.labels.response_code_class``; the aggregation ``ALIGN_DELTA`` summed
-with ``REDUCE_SUM`` and grouped by revision and/or response class. Anything
-else raises ``ValueError`` (INVALID_ARGUMENT for the client), never a silent
-answer to a question the emulator did not understand. Latencies are
-distributions over exponential buckets, as Cloud Run's are.
+``resource.labels.service_name``, ``resource.labels.revision_name``,
+``resource.labels.location`` and ``metric.labels.response_code_class``; the
+aggregation ``ALIGN_DELTA`` summed with ``REDUCE_SUM`` and grouped by revision
+and/or response class. Anything else raises ``ValueError`` (INVALID_ARGUMENT
+for the client), never a silent answer to a question the emulator did not
+understand. Latencies are distributions over exponential buckets, as Cloud
+Run's are.
+
+Time is modelled on Google's documentation, with the two numbers configurable
+so that tests can run it faster (:class:`~gate.sandbox.emulator.CloudEmulator`):
+
+* Cloud Run's metrics are sampled per period (60 s, "Sampled every 60
+  seconds" on the Cloud Run metrics list) and a sample is "not visible for up
+  to 180 seconds" after it: each request becomes visible at the end of its
+  sampling period plus a random share of the visibility delay, so a read soon
+  after a window finds part of its counts, and later reads find more;
+* the alignment period must be at least the sampling period ("The value must
+  be at least 60 seconds", ``Aggregation.alignment_period`` in
+  google/monitoring/v3/common.proto); the periods are counted back from the
+  interval's end time, and an aligned point's interval ends at the end of its
+  period;
+* ``cloud_run_revision`` has a ``location`` label: the same service and
+  revision names in two regions are two series.
 """
 
 from __future__ import annotations
@@ -17,7 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 REQUEST_COUNT = "run.googleapis.com/request_count"
@@ -28,6 +45,7 @@ _KEYS = {
     "resource.type",
     "resource.labels.service_name",
     "resource.labels.revision_name",
+    "resource.labels.location",
     "metric.labels.response_code_class",
 }
 _GROUPS = {"resource.labels.revision_name", "metric.labels.response_code_class"}
@@ -45,6 +63,8 @@ class RequestRecord:
     revision: str
     status: int
     latency_ms: float
+    location: str = "europe-west1"
+    visible_at: datetime | None = None  # when Cloud Monitoring shows it (None: at once)
 
     @property
     def code_class(self) -> str:
@@ -57,6 +77,7 @@ class RequestRecord:
             "resource.type": "cloud_run_revision",
             "resource.labels.service_name": self.service,
             "resource.labels.revision_name": self.revision,
+            "resource.labels.location": self.location,
             "metric.labels.response_code_class": self.code_class,
         }[key]
 
@@ -99,8 +120,18 @@ def _distribution(latencies: Sequence[float]) -> Any:
     return found
 
 
-def time_series(request: Any, records: Sequence[RequestRecord], project: str) -> list[Any]:
-    """The ``TimeSeries`` answering ``request`` (a ``ListTimeSeriesRequest``)."""
+def time_series(
+    request: Any,
+    records: Sequence[RequestRecord],
+    project: str,
+    min_period_s: float,
+    now: datetime,
+) -> list[Any]:
+    """The ``TimeSeries`` answering ``request`` (a ``ListTimeSeriesRequest``) at ``now``.
+
+    One point per alignment period that holds a visible request, periods
+    counted back from the interval's end.
+    """
     from google.api import metric_pb2, monitored_resource_pb2
     from google.cloud import monitoring_v3
 
@@ -120,36 +151,55 @@ def time_series(request: Any, records: Sequence[RequestRecord], project: str) ->
     groups = list(aggregation.group_by_fields)
     if not set(groups) <= _GROUPS:
         raise ValueError(f"the emulator groups by {sorted(_GROUPS)} only, not {groups}")
+    period = aggregation.alignment_period.total_seconds()
+    if period < min_period_s:
+        raise ValueError(
+            f"The alignment period must be at least {min_period_s:g} seconds, not {period:g}"
+        )
     start = request.interval.start_time
     end = request.interval.end_time
     chosen = [
         r
         for r in records
-        if start <= r.at <= end
+        if start <= r.at < end
+        and (r.visible_at is None or r.visible_at <= now)
         and all((r.label(k) == v) == (op == "=") for k, op, v in clauses if k != "metric.type")
     ]
-    grouped: dict[tuple[str, ...], list[RequestRecord]] = {}
+    grouped: dict[tuple[str, int], list[RequestRecord]] = {}
+    labelled: dict[tuple[str, int], tuple[str, ...]] = {}
     for record in chosen:
-        grouped.setdefault(tuple(record.label(g) for g in groups), []).append(record)
-    interval = monitoring_v3.TimeInterval(start_time=start, end_time=end)
+        values = tuple(record.label(g) for g in groups)
+        back = int((end - record.at).total_seconds() // period)  # 0: the period ending at `end`
+        grouped.setdefault(("\0".join(values), back), []).append(record)
+        labelled[("\0".join(values), back)] = values
+    points: dict[tuple[str, ...], list[tuple[int, list[RequestRecord]]]] = {}
+    for key, members in grouped.items():
+        points.setdefault(labelled[key], []).append((key[1], members))
     found = []
-    for values, members in sorted(grouped.items()):
+    for values, periods in sorted(points.items()):
         labels = dict(zip(groups, values, strict=True))
         resource = {k.rsplit(".", 1)[1]: v for k, v in labels.items() if k.startswith("resource.")}
         metric = {k.rsplit(".", 1)[1]: v for k, v in labels.items() if k.startswith("metric.")}
-        if metrics[0] == REQUEST_COUNT:
-            value = monitoring_v3.TypedValue(int64_value=len(members))
-        else:
-            value = monitoring_v3.TypedValue(
-                distribution_value=_distribution([m.latency_ms for m in members])
+        series_points = []
+        for back, members in sorted(periods, key=lambda p: p[0]):  # newest first, as listed
+            period_end = end - timedelta(seconds=back * period)
+            interval = monitoring_v3.TimeInterval(
+                start_time=period_end - timedelta(seconds=period), end_time=period_end
             )
+            if metrics[0] == REQUEST_COUNT:
+                value = monitoring_v3.TypedValue(int64_value=len(members))
+            else:
+                value = monitoring_v3.TypedValue(
+                    distribution_value=_distribution([m.latency_ms for m in members])
+                )
+            series_points.append(monitoring_v3.Point(interval=interval, value=value))
         found.append(
             monitoring_v3.TimeSeries(
                 metric=metric_pb2.Metric(type=metrics[0], labels=metric),
                 resource=monitored_resource_pb2.MonitoredResource(
                     type="cloud_run_revision", labels=resource
                 ),
-                points=[monitoring_v3.Point(interval=interval, value=value)],
+                points=series_points,
             )
         )
     return found
