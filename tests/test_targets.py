@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 from collections.abc import Callable, Iterator
@@ -194,6 +195,7 @@ def test_a_signal_stops_every_target_and_changes_no_traffic(
 ) -> None:
     """While both targets wait for their logs: no rollback of alpha, no promotion of beta."""
     alpha, _beta = two_services
+    alpha.local.log_delay_s = 30.0  # alpha's crash is not in Cloud Logging yet: both wait
     before = {s: alpha.emulator.traffic_of(s) for s in ("alpha", "beta")}
     config = tmp_path / "gate.toml"
     config.write_text(
@@ -206,7 +208,10 @@ def test_a_signal_stops_every_target_and_changes_no_traffic(
     run = interrupt(
         ["verify", "--config", str(config)],
         env,
-        lambda: len(alpha.emulator.calls_to("ListLogEntries")) >= 2,
+        lambda: any(  # both wait for their logs, read together in one query
+            "alpha-00002" in c.request.filter and "beta-00002" in c.request.filter
+            for c in alpha.emulator.calls_to("ListLogEntries")
+        ),
         signum,
         tmp_path,
     )
@@ -219,3 +224,39 @@ def test_a_signal_stops_every_target_and_changes_no_traffic(
         assert "reading Cloud Logging" in section["error"]
     assert not alpha.emulator.calls_to("UpdateService")
     assert {s: alpha.emulator.traffic_of(s) for s in ("alpha", "beta")} == before
+
+
+def test_targets_of_one_project_read_cloud_logging_together(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One Logging query per polling round for six targets, each keeping its own entries."""
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    monkeypatch.setenv("GATE_JWT_SECRET", SECRET)
+    earlier = datetime.now(UTC) - timedelta(hours=1)
+    names = [f"svc{i}" for i in range(6)]
+    first = LocalCloudRun(names[0], jwt_secret=SECRET, log_delay_s=0.1)
+    others = [LocalCloudRun(n, jwt_secret=SECRET, emulator=first.emulator) for n in names[1:]]
+    with contextlib.ExitStack() as stack:
+        loop = stack.enter_context(BackgroundLoop("local-cloud-run"))
+        clouds = [stack.enter_context(CloudThread(loop, c)) for c in (first, *others)]
+        for name, value in clouds[0].env.items():
+            monkeypatch.setenv(name, value)
+        for cloud, name in zip(clouds, names, strict=True):
+            cloud.deploy(f"{name}-00001", created=earlier)
+            cloud.deploy(f"{name}-00002", "crash" if name == "svc0" else "none")
+        targets = "".join(f'[[targets]]\nname = "{n}"\nservice = "{n}"\n' for n in names)
+        exit_code, sections = _verify_with(
+            'project = "demo-project"\nregion = "europe-west1"\nlog_settle = 1\n'
+            f'subprotocol = ["chat.v1"]\n{targets}',
+            tmp_path,
+        )
+        calls = first.emulator.calls_to("ListLogEntries")
+    assert exit_code == 1
+    assert sections["svc0"]["logs"]["count"] > 0
+    assert all(sections[n]["logs"]["count"] == 0 for n in names[1:])
+    assert all(sections[n]["verdict"] == "pass" for n in names[1:])
+    assert len(calls) <= 3, f"{len(calls)} Logging reads for {len(names)} targets"
+    assert all(f'revision_name="{n}-00002"' in calls[0].request.filter for n in names)
+    own = sections["svc3"]["logs"]["filter"]
+    assert 'revision_name="svc3-00002"' in own
+    assert "svc0" not in own

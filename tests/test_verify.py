@@ -256,7 +256,7 @@ def test_unreachable_api_exits_3(
     from tests.servers import free_port
 
     monkeypatch.setenv("GATE_RUN_ENDPOINT", f"127.0.0.1:{free_port()}")
-    run = gate_cloud(*_verify())
+    run = gate_cloud(*_verify("--deadline", "4"))  # an unreachable API is retried until then
     assert run.exit_code == 3
     assert "unreachable" in run.stderr
 

@@ -11,7 +11,7 @@ instead (its "formatting errors" page lists the formats); so does the gate:
 * :data:`gate.stacks.LINE_PATTERN` is the RE2 expression of every line such a report is
   made of (headers, frames, exception lines, chaining lines). The Logging
   query selects container-log entries matching it, of any severity
-  (:func:`gate.cloud.logs.revision_filter`), so a chatty revision's other lines
+  (:func:`gate.cloud.logs.scopes_filter`), so a chatty revision's other lines
   are never listed;
 * :func:`fold` turns the selected entries into one record per report, whether
   a report arrived as one multi-line entry or as one entry per line (lines of

@@ -7,6 +7,8 @@ polling until the logs settle is orchestration (:mod:`gate.run.logs`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
@@ -32,31 +34,57 @@ _SEVERITY_NAMES = {
 }
 
 
-def revision_filter(project: str, service: str, revision: str, region: str, since: datetime) -> str:
-    """The Logging filter for what went wrong in a revision since ``since``.
+@dataclass(frozen=True)
+class LogScope:
+    """One revision's entries since a moment: what one target reads."""
+
+    service: str
+    revision: str
+    region: str
+    since: datetime
+
+    def clause(self) -> str:
+        """The scope as a filter clause."""
+        stamp = self.since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return (
+            f'(resource.labels.service_name="{self.service}"'
+            f' AND resource.labels.revision_name="{self.revision}"'
+            f' AND resource.labels.location="{self.region}"'
+            f' AND timestamp>="{stamp}")'
+        )
+
+    def covers(self, entry: LogRecord) -> bool:
+        """True when ``entry`` is in the scope (to share one query's answer out)."""
+        return (entry.service, entry.revision, entry.location) == (
+            self.service,
+            self.revision,
+            self.region,
+        ) and entry.timestamp >= self.since
+
+
+def scopes_filter(project: str, scopes: Sequence[LogScope]) -> str:
+    """The Logging filter for what went wrong in each scope's revision since its moment.
 
     Entries at ERROR and above; Cloud Run's request log at WARNING and above
     with a status of 400 or more (the front end logs capacity and IAM refusals
     at WARNING only); Cloud Run's system log whatever its severity (startup
     probe failures of a revision that never became ready); and the container's
     stdout and stderr lines of any severity whose text has the shape of an
-    uncaught-exception report (:data:`gate.stacks.LINE_PATTERN`, a
-    regular expression searched with ``=~``): plain text arrives at
-    ``DEFAULT``, so a crash printed by uvicorn, Node.js or a Go panic has no
-    ERROR severity to be found by.
+    uncaught-exception report (:data:`gate.stacks.LINE_PATTERN`, a regular
+    expression searched with ``=~``): plain text arrives at ``DEFAULT``, so a
+    crash printed by uvicorn, Node.js or a Go panic has no ERROR severity to be
+    found by. Several scopes (targets of one project) are read with one query,
+    their clauses joined by ``OR``.
     """
-    stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     requests = f"projects/{project}/logs/{quote(REQUEST_LOG, safe='')}"
     system = f"projects/{project}/logs/{quote(SYSTEM_LOG, safe='')}"
     container = " OR ".join(
         f'logName="projects/{project}/logs/{quote(log, safe="")}"' for log in CONTAINER_LOGS
     )
+    where = " OR ".join(scope.clause() for scope in scopes)
     return (
         'resource.type="cloud_run_revision"'
-        f' AND resource.labels.service_name="{service}"'
-        f' AND resource.labels.revision_name="{revision}"'
-        f' AND resource.labels.location="{region}"'
-        f' AND timestamp>="{stamp}"'
+        f" AND ({where})"
         " AND (severity>=ERROR"
         f' OR (logName="{requests}" AND severity>=WARNING AND httpRequest.status>=400)'
         f' OR logName="{system}"'
@@ -110,6 +138,7 @@ def _record(entry: Any) -> LogRecord:
         instance=entry.labels.get("instanceId", ""),
         service=labels.get("service_name", ""),
         revision=labels.get("revision_name", ""),
+        location=labels.get("location", ""),
     )
 
 

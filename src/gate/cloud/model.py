@@ -142,6 +142,7 @@ class LogRecord:
     instance: str = ""
     service: str = ""
     revision: str = ""
+    location: str = ""
     group: str = ""
     kind: LogKind | None = None
 

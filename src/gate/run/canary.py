@@ -35,7 +35,7 @@ from typing import TypeVar
 from gate.checks.canary import Limits, judge, side
 from gate.checks.logs import Expected, judge_logs
 from gate.cloud.calls import Budget
-from gate.cloud.logs import CloudLogs, revision_filter
+from gate.cloud.logs import LogScope, scopes_filter
 from gate.cloud.model import (
     REQUEST_LOG,
     LogFetch,
@@ -60,6 +60,7 @@ from gate.model import (
     utc_text,
 )
 from gate.run.check import CheckRun
+from gate.run.logs import SharedLogs
 from gate.run.resolve import Target
 from gate.run.supervisor import Supervisor
 from gate.timing import Deadline, Stopwatch
@@ -113,6 +114,7 @@ class Canary:
         supervisor: Supervisor,
         progress: Progress,
         trace_id: str,
+        logs: SharedLogs,
     ) -> None:
         self.settings = settings
         self.options = options
@@ -124,7 +126,7 @@ class Canary:
         self.trace_id = trace_id
         self.steps: list[StepBlock] = []
         self.changes: list[TrafficChange] = []
-        self.logs: CloudLogs | None = None  # connected on first use
+        self.logs = logs  # shared by the steps of every target of the project
         self.metrics: CloudMonitoring | None = None
         # The restore point, LATEST resolved as `gate snapshot` records it.
         self.recorded = snapshot_dict(target.state)["traffic"]
@@ -346,13 +348,9 @@ class Canary:
         options = self.options
         if not options.logs:
             return False
-        budget = self._budget()
-        if self.logs is None:
-            self.logs = await CloudLogs.connect(options.project, budget)
-        log_filter = revision_filter(
-            options.project, options.service, self.candidate, options.region, since
-        )
-        entries, calls, truncated = await self.logs.within(budget).fetch(log_filter)
+        scope = LogScope(options.service, self.candidate, options.region, since)
+        log_filter = scopes_filter(options.project, [scope])
+        entries, calls, truncated = await self.logs.fetch(scope)
         # Cloud Run's request-log entries are the events the metrics count: judged there.
         kept = tuple(e for e in entries if e.log != REQUEST_LOG)
         fetched = LogFetch(log_filter, kept, calls, 0.0, truncated, 0.0, self.candidate)
@@ -422,8 +420,6 @@ class Canary:
         }
 
     def close(self) -> None:
-        """Close the Logging and Monitoring clients' channels."""
-        if self.logs is not None:
-            self.logs.close()
+        """Close the Monitoring client's channel (the shared Logging reads have their owner)."""
         if self.metrics is not None:
             self.metrics.close()

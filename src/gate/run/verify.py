@@ -62,7 +62,7 @@ from gate.model import (
 )
 from gate.redact import Redactor
 from gate.run.check import CheckRun
-from gate.run.logs import poll_logs
+from gate.run.logs import SharedLogs, poll_logs
 from gate.run.resolve import Target, resolve
 from gate.run.supervisor import Interrupted, Supervisor
 from gate.timing import Deadline, Stopwatch
@@ -122,7 +122,13 @@ class Verifier:
         redactor: Redactor,
         supervisor: Supervisor,
         progress: Progress = lambda _message: None,
+        shared_logs: SharedLogs | None = None,
+        step_logs: SharedLogs | None = None,
     ) -> None:
+        """``shared_logs``, ``step_logs``: the Logging reads of the checks and of the canary
+        steps, shared by the targets of the same project."""
+        self.shared_logs = shared_logs
+        self.step_logs = step_logs
         self.settings = settings
         self.credential = credential
         self.options = options
@@ -158,7 +164,7 @@ class Verifier:
         arrived (one logged while serving the gate's own probes, or Cloud Run's
         startup-probe line): it may be ingested after unrelated ones.
         """
-        from gate.cloud.logs import CloudLogs, revision_filter
+        from gate.cloud.logs import LogScope, scopes_filter
 
         options = self.options
         if not options.logs:
@@ -175,18 +181,18 @@ class Verifier:
 
         self.progress("reading the revision's errors from Cloud Logging")
         settle = max(0.0, min(options.log_settle, budget.deadline.remaining() - 1.0))
-        log_filter = revision_filter(
-            options.project, options.service, target.revision, options.region, target.info.created
-        )
+        scope = LogScope(options.service, target.revision, options.region, target.info.created)
+        log_filter = scopes_filter(options.project, [scope])
+        shared = self.shared_logs or SharedLogs(options.project, lambda: budget, window_s=0.0)
         try:
-            logs = await CloudLogs.connect(options.project, budget)
             try:
                 fetched = await poll_logs(
-                    logs, log_filter, target.revision, settle, enough,
+                    lambda: shared.fetch(scope), log_filter, target.revision, settle, enough,
                     lambda s: self.progress(f"waiting {s:.1f} s for Cloud Logging to settle"),
                 )  # fmt: skip
             finally:
-                logs.close()
+                if shared is not self.shared_logs:
+                    shared.close()
         except GateError as exc:
             result, block = judge_logs(None, None, (), 0, f"not run: {exc.message}")
             return result, block, exc.message
@@ -289,9 +295,13 @@ class Verifier:
             )
             record.act(action_block(None, "skipped", f"{why}: the candidate never got traffic"))
             return
+        options = self.options
+        steps = self.step_logs or SharedLogs(
+            options.project, lambda: Budget(Deadline(options.action_timeout)), window_s=0.0
+        )
         canary = Canary(
             self.settings, self.options, cloud, target, self._checks, self.supervisor,
-            self.progress, self.trace_id,
+            self.progress, self.trace_id, steps,
         )  # fmt: skip
         record.steps = canary.steps
         try:
@@ -311,6 +321,8 @@ class Verifier:
             raise
         finally:
             canary.close()
+            if steps is not self.step_logs:
+                steps.close()
         record.act(action, error)
 
     def _result(self, record: _Record, stop: Interrupted | None = None) -> RunResult:
@@ -443,27 +455,40 @@ async def verify_targets(
     supervisor: Supervisor,
     progress: Progress = lambda _message: None,
 ) -> MultiResult:
-    """Verify every target concurrently, in this event loop, each with its own clients.
+    """Verify every target concurrently, in this event loop, each with its own Run client.
 
-    A target that cannot even be resolved (a missing service, a denied
-    permission) becomes a result with that error; the others go on.
+    The targets of one project read Cloud Logging together, one query per
+    polling round (:class:`~gate.run.logs.SharedLogs`). A target that cannot even
+    be resolved (a missing service, a denied permission) becomes a result with
+    that error; the others go on.
     """
     started_at = datetime.now(UTC)
     watch = Stopwatch()
+    longest = Budget(Deadline(max(settings.deadline for _n, settings, _c, _o in targets)))
+
+    projects = {t[3].project for t in targets}
+    shared = {project: SharedLogs(project, lambda: longest) for project in projects}
+    # A canary step's reads come after the probes: each round gets a budget of its own.
+    actions = max(options.action_timeout for *_rest, options in targets)
+    steps = {p: SharedLogs(p, lambda: Budget(Deadline(actions))) for p in projects}
 
     async def one(
         name: str, settings: Settings, credential: Credential | None, options: VerifyOptions
     ) -> RunResult:
         verifier = Verifier(
             settings, credential, options, redactor, supervisor,
-            lambda m: progress(f"{name}: {m}"),
+            lambda m: progress(f"{name}: {m}"), shared[options.project], steps[options.project],
         )  # fmt: skip
         try:
             return await verifier.run()
         except GateError as exc:
             return _unresolved(options, exc)
 
-    results = await asyncio.gather(*(one(*target) for target in targets))
+    try:
+        results = await asyncio.gather(*(one(*target) for target in targets))
+    finally:
+        for logs in (*shared.values(), *steps.values()):
+            logs.close()
     return MultiResult(
         run_id=uuid.uuid4().hex,
         started_at=started_at,
