@@ -162,6 +162,13 @@ OPTIONS: tuple[Option, ...] = (
            group=ACTIONS),
     Option("iam", "--iam", "Send a Google-signed ID token in X-Serverless-Authorization.",
            VERIFY, is_flag=True, group=CREDENTIALS),
+    Option("impersonate_service_account", "--impersonate-service-account",
+           "With --iam: mint the ID token as this service account (IAM Credentials "
+           "generateIdToken), from any credentials: gcloud user login, Workload Identity "
+           "Federation, a key.", VERIFY, metavar="SA", group=CREDENTIALS),
+    Option("id_token_env", "--id-token-env",
+           "With --iam: variable holding a ready ID token (used instead of minting one).",
+           VERIFY, default="GATE_ID_TOKEN", metavar="VAR", group=CREDENTIALS),
     Option("log_settle", "--log-settle",
            "Seconds to keep polling Cloud Logging after the last probe.", VERIFY,
            type=Finite(min=0, max=600), default=15.0, group=CLOUD_RUN),

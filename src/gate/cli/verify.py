@@ -9,6 +9,7 @@ import click
 
 from gate.cli.inputs import (
     RESOLVED_LATER,
+    explicit,
     per_target,
     prepare,
     run_context,
@@ -64,7 +65,7 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
         every = targets(ctx)
         result: Result
         if not every:
-            cloud = build_verify_options(options)
+            cloud = build_verify_options(options, os.environ, explicit(ctx))
             env = secret_environ([options], supervisor, options["deadline"])
             settings, credential = prepare(ctx, {**options, "url": RESOLVED_LATER}, env)
             if cloud.progressive:
@@ -76,7 +77,9 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
             named = per_target(ctx, options, every)
             env = secret_environ([o for _n, o in named], supervisor, options["deadline"])
             for name, target_opts in named:
-                cloud = build_verify_options({**target_opts, "cloud_deploy": False})
+                cloud = build_verify_options(
+                    {**target_opts, "cloud_deploy": False}, os.environ, explicit(ctx)
+                )
                 settings, credential = prepare(ctx, {**target_opts, "url": RESOLVED_LATER}, env)
                 if cloud.progressive:
                     click.echo(f"{name}: {canary_plan(cloud)}", err=True)

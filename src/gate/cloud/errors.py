@@ -41,7 +41,7 @@ def api_call(
 
     try:
         yield
-    except gexc.PermissionDenied as exc:
+    except (gexc.PermissionDenied, gexc.Forbidden) as exc:  # gRPC's and REST's 403
         raise GateFailure(
             f"{action}: permission denied ({exc.message}): grant the gate's service account "
             f"{role} on the project"
@@ -55,7 +55,7 @@ def api_call(
                 "(etag mismatch); nothing was overwritten: inspect the service and re-run"
             ) from None
         raise GateFailure(f"{action}: refused ({exc.message})") from None
-    except gexc.Unauthenticated as exc:
+    except (gexc.Unauthenticated, gexc.Unauthorized) as exc:  # gRPC's and REST's 401
         raise GateFailure(
             f"{action}: not authenticated ({exc.message}): run in a job with a service "
             "account, or `gcloud auth application-default login`"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import re
 import ssl
 from collections.abc import Mapping
@@ -27,6 +28,8 @@ from gate.config.validate import (
     parse_budget,
     parse_header,
     parse_json_option,
+    ready_id_token,
+    validate_account,
     validate_ca_bundle,
     validate_path,
     validate_subprotocols,
@@ -190,6 +193,8 @@ class VerifyOptions:
     promote: bool = False
     dry_run: bool = False
     iam: bool = False
+    impersonate: str | None = None  # --impersonate-service-account, for --iam
+    id_token: str | None = field(default=None, repr=False)  # a ready one, from --id-token-env
     logs: bool = True
     log_settle: float = 15.0
     ignore_log: tuple[re.Pattern[str], ...] = ()
@@ -308,8 +313,14 @@ def service_path(project: str, region: str, service: str) -> str:
     return f"projects/{project}/locations/{region}/services/{service}"
 
 
-def build_verify_options(options: Options) -> VerifyOptions:
-    """Validate the Cloud-facing options of one ``gate verify`` target."""
+def build_verify_options(
+    options: Options, env: Mapping[str, str] | None = None, explicit: frozenset[str] = frozenset()
+) -> VerifyOptions:
+    """Validate the Cloud-facing options of one ``gate verify`` target.
+
+    ``env`` holds the variables (``os.environ`` by default) the ready ID token of
+    ``--id-token-env`` is read from; ``explicit`` names the options the user set.
+    """
     for required in ("project", "region", "service"):
         if not options.get(required):
             raise ConfigError(
@@ -321,6 +332,16 @@ def build_verify_options(options: Options) -> VerifyOptions:
     if options["remove_tag"] and not (options["promote"] and options["tag"]):
         raise ConfigError("--remove-tag needs --promote and --tag: the tag to remove")
     name = service_path(options["project"], options["region"], options["service"])
+    impersonate = options.get("impersonate_service_account")
+    id_token = None
+    if options["iam"]:
+        id_token = ready_id_token(
+            options.get("id_token_env") or "GATE_ID_TOKEN",
+            os.environ if env is None else env,
+            "id_token_env" in explicit,
+        )
+    elif impersonate or "id_token_env" in explicit:
+        raise ConfigError("--impersonate-service-account and --id-token-env need --iam")
     return VerifyOptions(
         project=options["project"],
         region=options["region"],
@@ -331,6 +352,8 @@ def build_verify_options(options: Options) -> VerifyOptions:
         promote=options["promote"],
         dry_run=options["dry_run"],
         iam=options["iam"],
+        impersonate=validate_account(impersonate) if impersonate else None,
+        id_token=id_token,
         logs=not options["no_logs"],
         log_settle=options["log_settle"],
         ignore_log=compile_ignores(options["ignore_log"]),

@@ -10,7 +10,7 @@ import ipaddress
 import json
 import re
 import ssl
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -201,3 +201,35 @@ def compile_ignores(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
         except re.error as exc:
             raise ConfigError(f"--ignore-log {pattern!r} is not a valid regex ({exc})") from None
     return tuple(compiled)
+
+
+_ACCOUNT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}@[a-z0-9][a-z0-9.-]*\.gserviceaccount\.com$")
+
+
+def validate_account(email: str) -> str:
+    """``email`` if it is a service account's address; otherwise a one-line usage error."""
+    if not _ACCOUNT.match(email):
+        raise ConfigError(
+            f"--impersonate-service-account {email!r} is not a service account's email: give "
+            "one like gate@PROJECT.iam.gserviceaccount.com"
+        )
+    return email
+
+
+def ready_id_token(variable: str, env: Mapping[str, str], explicit: bool) -> str | None:
+    """The ready ID token in ``variable``; ``None`` when unset and not named explicitly.
+
+    A variable that is set but empty, or named with ``--id-token-env`` but unset,
+    is a usage error: a pipeline step that was meant to hand the token over failed.
+    """
+    value = env.get(variable)
+    if value is None and not explicit:
+        return None
+    if not (value or "").strip():
+        state = "is empty" if value is not None else "is not set"
+        raise ConfigError(
+            f"--id-token-env: {variable} {state}: give it an ID token (google-github-actions/"
+            "auth with token_format: id_token, or `gcloud auth print-identity-token`), or "
+            "unset it to mint one"
+        )
+    return (value or "").strip()

@@ -115,7 +115,10 @@ class Canary:
         progress: Progress,
         trace_id: str,
         logs: SharedLogs,
+        renew: Callable[[], Awaitable[None]] = lambda: asyncio.sleep(0),
     ) -> None:
+        """``renew`` runs before every round of checks (the ID token of ``--iam``)."""
+        self.renew = renew
         self.settings = settings
         self.options = options
         self.cloud = cloud
@@ -265,6 +268,9 @@ class Canary:
             self.progress(
                 f"{name} step: round {len(judged.rounds) + 1}, {self._left(ended, visible)}"
             )
+            await self._read(self.renew(), judged)  # the ID token of --iam, before it expires
+            if judged.verdict == "error":
+                break
             run = self.checks_at(url)
             results = await run.run(Deadline(self.settings.deadline))
             judged.traces |= set(run.negative_traces.values())

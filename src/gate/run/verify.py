@@ -70,6 +70,7 @@ from gate.traffic.actions import apply
 from gate.traffic.plan import Plan, action_block, promote, restore, rollback_to
 
 if TYPE_CHECKING:
+    from gate.cloud.iam import IdTokens
     from gate.cloud.run import CloudRun
 
 Progress = Callable[[str], None]
@@ -138,14 +139,26 @@ class Verifier:
         self.trace_id = uuid.uuid4().hex
         self.run_id = uuid.uuid4().hex
         self.secret_headers: dict[str, str] = {}
+        self.id_tokens: IdTokens | None = None
 
     async def _iam_headers(self, audience: str, budget: Budget) -> dict[str, str]:
         """``X-Serverless-Authorization`` with an ID token for the service URL (``--iam``)."""
         if not self.options.iam:
             return {}
-        from gate.cloud.iam import fetch_id_token
+        from gate.cloud.iam import IdTokens
 
-        return {"X-Serverless-Authorization": f"Bearer {await fetch_id_token(audience, budget)}"}
+        options = self.options
+        self.id_tokens = IdTokens(audience, options.impersonate, options.id_token)
+        found = await self.id_tokens.token(budget)
+        return {"X-Serverless-Authorization": f"Bearer {found.token}"}
+
+    async def renew_iam(self) -> None:
+        """Renew the ID token before it expires (a canary with a watch can outlast an hour)."""
+        tokens = self.id_tokens
+        if tokens is None or tokens.fresh():
+            return
+        found = await tokens.token(Budget(Deadline(self.options.action_timeout)))
+        self.secret_headers = {"X-Serverless-Authorization": f"Bearer {found.token}"}
 
     def _checks(self, url: str, platform: Platform = UNKNOWN_PLATFORM) -> CheckRun:
         settings = replace(self.settings, url=validate_url(url))
@@ -301,7 +314,7 @@ class Verifier:
         )
         canary = Canary(
             self.settings, self.options, cloud, target, self._checks, self.supervisor,
-            self.progress, self.trace_id, steps,
+            self.progress, self.trace_id, steps, self.renew_iam,
         )  # fmt: skip
         record.steps = canary.steps
         try:
