@@ -7,4 +7,4 @@ everything under one supervisor and deadline, ``report`` renders results, and
 ``cli`` is the only place that prints or exits (README, "Layout").
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
