@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gate.checks.uncaught import fold
-from gate.cloud.model import AUDIT_LOG, REQUEST_LOG, SYSTEM_LOG, LogFetch, LogRecord
+from gate.cloud.model import (
+    AUDIT_LOG,
+    REQUEST_LOG,
+    SYSTEM_LOG,
+    LogFetch,
+    LogRecord,
+    severity_rank,
+)
 from gate.model import (
     CheckId,
     CheckResult,
@@ -53,8 +60,6 @@ _MASKS = (
     ),
     (re.compile(r"\d+(?:\.\d+)?"), "<n>"),
 )
-_SEVERITY_RANK = ("DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT",
-                  "EMERGENCY")  # fmt: skip
 # Cloud Run's wording in its request and system logs, and what it means.
 _PLATFORM_WORDS: tuple[tuple[str, LogKind], ...] = (
     ("no available instance", "capacity"),
@@ -121,10 +126,6 @@ class LogGroup:
         }
 
 
-def _rank(severity: str) -> int:
-    return _SEVERITY_RANK.index(severity) if severity in _SEVERITY_RANK else -1
-
-
 def is_ignored(entry: LogRecord, ignore: Sequence[re.Pattern[str]]) -> bool:
     """True for known noise dropped by ``--ignore-log``."""
     return any(pattern.search(entry.message) for pattern in ignore)
@@ -161,7 +162,7 @@ NOTHING_EXPECTED = Expected()
 
 def counts(entry: LogRecord, expected: Expected) -> bool:
     """True when the entry counts toward ``--max-log-errors``."""
-    context = entry.log == SYSTEM_LOG and _rank(entry.severity) < _rank("WARNING")
+    context = entry.log == SYSTEM_LOG and severity_rank(entry.severity) < severity_rank("WARNING")
     return not context and not expected.covers(entry)
 
 
@@ -189,7 +190,7 @@ def group_entries(
         LogGroup(
             fingerprint=text,
             count=len(members),
-            severity=max((m.severity for m in members), key=_rank),
+            severity=max((m.severity for m in members), key=severity_rank),
             first=min(m.timestamp for m in members),
             sample=members[0].message[:_SAMPLE],
             caused_by_gate=any(from_gate(m, trace_id) for m in members),

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from gate.cloud.model import CONTAINER_LOGS, LogRecord
+from gate.cloud.model import CONTAINER_LOGS, LogRecord, severity_rank
 from gate.stacks import EXCEPTION, FRAMES, HEADERS, LINE_PATTERN
 
 JOIN_GAP_S = 1.0
@@ -82,19 +82,11 @@ class Uncaught:
         """The report as one log record of kind ``uncaught``."""
         first = self.lines[0]
         trace = next((line.trace for line in self.lines if line.trace), "")
-        severity = max((line.severity for line in self.lines), key=_severity_rank)
+        severity = max((line.severity for line in self.lines), key=severity_rank)
         return replace(
             first, message=self.shown, trace=trace, severity=severity, group=self.key,
             kind="uncaught",
         )  # fmt: skip
-
-
-_RANKS = ("DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT",
-          "EMERGENCY")  # fmt: skip
-
-
-def _severity_rank(severity: str) -> int:
-    return _RANKS.index(severity) if severity in _RANKS else -1
 
 
 def is_report_line(text: str) -> bool:
@@ -261,6 +253,6 @@ def fold(entries: Sequence[LogRecord]) -> list[LogRecord]:
     for block in _blocks(candidates):
         reports, loose = parse_block(block)
         folded += [report.record() for report in reports]
-        folded += [e for e in loose if _severity_rank(e.severity) >= _severity_rank("ERROR")]
+        folded += [e for e in loose if severity_rank(e.severity) >= severity_rank("ERROR")]
     folded.sort(key=lambda e: e.timestamp)
     return folded

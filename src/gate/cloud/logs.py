@@ -14,24 +14,14 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from gate.cloud.clients import ProjectClient, build
-from gate.cloud.model import CONTAINER_LOGS, REQUEST_LOG, SYSTEM_LOG, LogRecord
+from gate.cloud.model import CONTAINER_LOGS, REQUEST_LOG, SEVERITIES, SYSTEM_LOG, LogRecord
 from gate.stacks import LINE_PATTERN
 
 VIEWER = "roles/logging.viewer"
 _NO_TEXT = "(no text payload)"
 _PAGE_SIZE = 1000
 MAX_ENTRIES = 5000
-_SEVERITY_NAMES = {
-    0: "DEFAULT",
-    100: "DEBUG",
-    200: "INFO",
-    300: "NOTICE",
-    400: "WARNING",
-    500: "ERROR",
-    600: "CRITICAL",
-    700: "ALERT",
-    800: "EMERGENCY",
-}
+_SEVERITY_NAMES = {100 * rank: name for rank, name in enumerate(SEVERITIES)}  # 0, 100, ... 800
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,16 @@ REQUEST_LOG = "run.googleapis.com/requests"
 """Cloud Run's request log: one entry per request, written by the front end."""
 SYSTEM_LOG = "run.googleapis.com/varlog/system"
 """Cloud Run's system log: instance starts, startup probes, memory kills."""
+SEVERITIES = ("DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT",
+              "EMERGENCY")  # fmt: skip
+"""Cloud Logging's severities, least severe first (google/logging/type/log_severity.proto)."""
+
+
+def severity_rank(severity: str) -> int:
+    """The position of ``severity`` in :data:`SEVERITIES` (-1 for an unknown one)."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else -1
+
+
 AUDIT_LOG = "cloudaudit.googleapis.com/system_event"
 """Cloud Audit's system events: what Cloud Run did to a revision (its method and status)."""
 CONTAINER_LOGS = ("run.googleapis.com/stdout", "run.googleapis.com/stderr")

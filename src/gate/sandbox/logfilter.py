@@ -22,17 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-SEVERITIES = {
-    "DEFAULT": 0,
-    "DEBUG": 100,
-    "INFO": 200,
-    "NOTICE": 300,
-    "WARNING": 400,
-    "ERROR": 500,
-    "CRITICAL": 600,
-    "ALERT": 700,
-    "EMERGENCY": 800,
-}
+from gate.cloud.model import SEVERITIES as LEVELS
+
+SEVERITIES = {name: 100 * rank for rank, name in enumerate(LEVELS)}  # log_severity.proto
 _FIELDS = {
     "resource.type": ("=",),
     "resource.labels.service_name": ("=",),
