@@ -1,0 +1,60 @@
+"""``gate.checks.canary``: a step's metrics judged, candidate against stable, on hand-built counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from gate.checks.canary import Limits, judge, side
+from gate.cloud.model import Latency, Traffic
+
+BOUNDS = (10.0, 20.0, 40.0, 80.0)
+
+
+def _latency(fast: int, slow: int) -> Latency:
+    """``fast`` requests under 10 ms and ``slow`` ones between 40 and 80 ms."""
+    return Latency(BOUNDS, (fast, 0, 0, slow, 0))
+
+
+@pytest.mark.parametrize(
+    ("candidate", "stable", "verdict", "diagnosis", "words"),
+    [
+        (Traffic(0, 0), Traffic(500, 0), "insufficient", None, "no data"),
+        (Traffic(40, 0), Traffic(500, 0), "insufficient", None, "insufficient data: 40"),
+        (Traffic(200, 20), Traffic(2000, 2), "fail", "canary_error_rate_exceeded", "beyond noise"),
+        (Traffic(200, 20), Traffic(2000, 200), "pass", None, "within bounds"),
+        (Traffic(200, 20), Traffic(10, 0), "fail", "canary_error_rate_exceeded", "no stable"),
+        (
+            Traffic(200, 0, _latency(0, 200)),
+            Traffic(2000, 0, _latency(2000, 0)),
+            "fail",
+            "canary_latency_exceeded",
+            "p95",
+        ),
+        (
+            Traffic(200, 0, _latency(200, 0)),
+            Traffic(2000, 0, _latency(2000, 0)),
+            "pass",
+            None,
+            "within bounds",
+        ),
+    ],
+    ids=["no-data", "too-few", "worse", "platform-wide", "no-baseline", "slow", "healthy"],
+)
+def test_verdicts(
+    candidate: Traffic, stable: Traffic, verdict: str, diagnosis: str | None, words: str
+) -> None:
+    found, why, summary = judge(candidate, stable, Limits(min_requests=100))
+    assert (found, why) == (verdict, diagnosis)
+    assert words in summary
+
+
+def test_too_few_requests_fail_when_metrics_are_required() -> None:
+    found, why, summary = judge(Traffic(3, 0), Traffic(500, 0), Limits(require=True))
+    assert (found, why) == ("fail", "metrics_insufficient")
+    assert "fewer than --min-requests 100" in summary
+
+
+def test_a_side_for_the_report() -> None:
+    shown = side(["svc-2"], Traffic(200, 2, _latency(200, 0)))
+    assert shown == {"revisions": ["svc-2"], "requests": 200, "errors": 2, "error_ratio": 0.01,
+                     "http_requests": 200, "p95_ms": 9.5}  # fmt: skip
