@@ -64,6 +64,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py --delay-ms 50 --repeat 5
 	$(BIN)/python bench/canary.py --bake 2 --repeat 3
+	$(BIN)/python bench/reads.py --targets 1,10,50
 
 clean:
 	rm -rf $(VENV) $(LOWEST) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
