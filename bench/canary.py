@@ -50,9 +50,10 @@ class Cloud:
     def __init__(self, secret: str) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.local = LocalCloudRun("svc", jwt_secret=secret, log_delay_s=0.1)
         # Google's metric clock (per 60 s, visible up to 180 s later), run faster.
-        self.local.emulator.metric_period_s, self.local.emulator.metric_delay_s = 1.0, 1.0
+        self.local = LocalCloudRun(
+            "svc", jwt_secret=secret, log_delay_s=0.1, metric_clock=(1.0, 1.0)
+        )
         self.secret = secret
         self.users: UserTraffic | None = None
 

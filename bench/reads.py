@@ -45,8 +45,7 @@ def measure(count: int, secret: str, folder: Path) -> tuple[dict[str, int], dict
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    first = LocalCloudRun("svc0", jwt_secret=secret, log_delay_s=0.1)
-    first.emulator.metric_period_s, first.emulator.metric_delay_s = 1.0, 1.0
+    first = LocalCloudRun("svc0", jwt_secret=secret, log_delay_s=0.1, metric_clock=(1.0, 1.0))
     clouds = [first] + [
         LocalCloudRun(f"svc{i}", jwt_secret=secret, emulator=first.emulator)
         for i in range(1, count)

@@ -185,10 +185,14 @@ def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CloudThre
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "does-not-exist.json"))
     with (
         BackgroundLoop("local-cloud-run") as loop,
-        CloudThread(loop, LocalCloudRun("svc", jwt_secret=SECRET, log_delay_s=0.2)) as local,
+        CloudThread(
+            loop,
+            # Cloud Monitoring's clock (samples per 60 s, visible up to 180 s later), run faster.
+            LocalCloudRun(
+                "svc", jwt_secret=SECRET, log_delay_s=0.2, metric_clock=(METRIC_PERIOD, 1.0)
+            ),
+        ) as local,
     ):
-        # Cloud Monitoring's clock (samples per 60 s, visible up to 180 s later), run faster.
-        local.emulator.metric_period_s, local.emulator.metric_delay_s = METRIC_PERIOD, 1.0
         for name, value in local.env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("GATE_JWT_SECRET", SECRET)

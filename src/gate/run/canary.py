@@ -20,8 +20,8 @@ judged the same way for that long, with a rollback to the restore point if it
 degrades. ``--dry-run`` plans every change and makes none.
 
 API calls per step: one traffic update and its operation polls, one Logging
-list call per 30 s of bake (at least one), two Monitoring calls (README,
-"Canary steps").
+list call per 30 s of bake (at least one), two Monitoring calls per read of
+the step's window, two reads when its counts have settled (README, "Canary steps").
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ from gate.traffic.actions import apply
 from gate.traffic.plan import Plan, action_block, promote, restore, rollback_to
 
 if TYPE_CHECKING:
-    from gate.cloud.iam import IdTokens
+    from gate.cloud.iam import IdToken, IdTokens
     from gate.cloud.run import CloudRun
 
 Progress = Callable[[str], None]
@@ -105,6 +105,11 @@ class _Record:
         if self.action is not None:
             return "traffic was left as it is"
         return "traffic was left as it is; nothing was acted upon"
+
+
+def _serverless_authorization(found: IdToken) -> dict[str, str]:
+    """The header Cloud Run's IAM reads an ID token from (the app's own stays free)."""
+    return {"X-Serverless-Authorization": f"Bearer {found.token}"}
 
 
 def _pinned_to(state: ServiceState, revision: str) -> bool:
@@ -149,8 +154,7 @@ class Verifier:
 
         options = self.options
         self.id_tokens = IdTokens(audience, options.impersonate, options.id_token)
-        found = await self.id_tokens.token(budget)
-        return {"X-Serverless-Authorization": f"Bearer {found.token}"}
+        return _serverless_authorization(await self.id_tokens.token(budget))
 
     async def renew_iam(self) -> None:
         """Renew the ID token before it expires (a canary with a watch can outlast an hour)."""
@@ -158,7 +162,7 @@ class Verifier:
         if tokens is None or tokens.fresh():
             return
         found = await tokens.token(Budget(Deadline(self.options.action_timeout)))
-        self.secret_headers = {"X-Serverless-Authorization": f"Bearer {found.token}"}
+        self.secret_headers = _serverless_authorization(found)
 
     def _checks(self, url: str, platform: Platform = UNKNOWN_PLATFORM) -> CheckRun:
         settings = replace(self.settings, url=validate_url(url))

@@ -51,13 +51,12 @@ async def _deploy_and_verify(
     fault: str, redactor: Redactor, supervisor: Supervisor, canary: bool
 ) -> RunResult:
     secret = secrets.token_urlsafe(32)
+    # Google samples per 60 s and shows a sample up to 180 s later: the demo's Cloud
+    # Monitoring runs that clock faster, and the gate reads it with the same numbers.
+    clock = (_CANARY["metrics_period"], _CANARY["metrics_delay"])
     async with LocalCloudRun(
-        SERVICE, jwt_secret=secret, log_delay_s=0.8, audience=SERVICE
+        SERVICE, jwt_secret=secret, log_delay_s=0.8, audience=SERVICE, metric_clock=clock
     ) as cloud:
-        # Google samples per 60 s and shows a sample up to 180 s later: the demo's Cloud
-        # Monitoring runs that clock faster, and the gate reads it with the same numbers.
-        cloud.emulator.metric_period_s = _CANARY["metrics_period"]
-        cloud.emulator.metric_delay_s = _CANARY["metrics_delay"]
         await cloud.deploy(OLD, created=datetime.now(UTC) - timedelta(hours=1))
         tagged = fault == "none" or canary
         if fault == NEVER_STARTS:

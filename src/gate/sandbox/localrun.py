@@ -101,13 +101,18 @@ class LocalCloudRun:
         log_delay_s: float = 0.5,
         emulator: CloudEmulator | None = None,
         audience: str | None = None,
+        metric_clock: tuple[float, float] | None = None,
     ) -> None:
+        """``metric_clock``: the emulated Monitoring's sampling period and visibility delay,
+        for runs that cannot wait for Google's 60 s and 180 s (tests, the demo, benchmarks)."""
         self.service = service
         self.jwt_secret = jwt_secret
         self.audience = audience
         self.log_delay_s = log_delay_s
         self._owns_emulator = emulator is None
         self.emulator = emulator or CloudEmulator(project=project, region=region)
+        if metric_clock is not None:
+            self.emulator.metric_period_s, self.emulator.metric_delay_s = metric_clock
         self.router = Router()
         self.ports: dict[str, int] = {}
         self.instances: dict[str, str] = {}  # revision -> its one instance's id
