@@ -10,7 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /opt/smoke-gate
 COPY pyproject.toml README.md ./
-COPY src ./src
+COPY gate ./gate
 RUN pip install . && gate --version
 
 WORKDIR /workspace

@@ -12,7 +12,7 @@ LOWEST := .venv-lowest
 LOWEST_STAMP := $(LOWEST)/.installed
 PIP := -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint install clean bench test-lowest test-wheel
+.PHONY: demo test test-fast lint docs docs-build install clean bench test-lowest test-wheel
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 $(LOWEST_STAMP): pyproject.toml constraints/lowest.txt
 	test -x $(LOWEST)/bin/python || $(PYTHON) -m venv $(LOWEST)
 	$(LOWEST)/bin/python $(PIP) --upgrade pip
-	$(LOWEST)/bin/python $(PIP) -c constraints/lowest.txt -e '.[test]'
+	$(LOWEST)/bin/python $(PIP) -c constraints/lowest.txt '.[test]'
 	touch $(LOWEST_STAMP)
 
 install: $(STAMP)
@@ -32,8 +32,8 @@ demo: $(STAMP)
 	$(BIN)/gate demo || test $$? -eq 1  # the demo shows a failing release: exit 1 is its point
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests tools bench
-	$(BIN)/ruff format --check src tests tools bench
+	$(BIN)/ruff check gate tests tools bench
+	$(BIN)/ruff format --check gate tests tools bench
 	$(BIN)/mypy
 	$(BIN)/check-jsonschema --builtin-schema vendor.cloudbuild cloudbuild.yaml pipelines/cloudbuild/*.yaml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
@@ -43,8 +43,11 @@ lint: $(STAMP)
 	$(BIN)/python tools/shellcheck_actions.py action.yml pipelines/github-actions/deploy.yml .github/workflows/*.yml \
 		cloudbuild.yaml pipelines/cloudbuild/*.yaml
 
+# A plain (not editable) install of this checkout, and `python -P`: the suite runs on what
+# pip installed into site-packages, never on the checkout found through sys.path.
 test-lowest: $(LOWEST_STAMP)
-	$(LOWEST)/bin/python -m pytest -p no:cacheprovider -q
+	$(LOWEST)/bin/python $(PIP) --no-deps --force-reinstall .
+	$(LOWEST)/bin/python -P -m pytest -p no:cacheprovider -q
 
 # The wheel and sdist as a user gets them, installed with pipx into a throwaway home.
 test-wheel: $(STAMP)
@@ -56,8 +59,21 @@ test-wheel: $(STAMP)
 	build/pipx/bin/gate --version
 	build/pipx/bin/gate check --help > /dev/null
 
-test: lint
-	$(BIN)/pytest
+# The documentation site (mkdocs.yml, docs/), built strict: a broken link or a page missing
+# from the navigation fails the build.
+docs-build: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+# The pure layers alone, in seconds: what to run after a change to a judge or a renderer.
+test-fast: $(STAMP)
+	$(BIN)/pytest tests/checks tests/test_units.py tests/test_redaction.py \
+		tests/test_docs.py -q -p no:cacheprovider
+
+test: lint docs-build
+	$(BIN)/pytest --cov=gate --cov-branch --cov-report=term:skip-covered
 	$(MAKE) --no-print-directory test-lowest
 	$(MAKE) --no-print-directory test-wheel
 
@@ -67,4 +83,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/reads.py --targets 1,10,50
 
 clean:
-	rm -rf $(VENV) $(LOWEST) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import SECRET
 
-SRC = Path(__file__).parent.parent / "src" / "gate"
+SRC = Path(__file__).parent.parent / "gate"
 NETWORK = ("requests", "websockets", "jwt", "grpc", "google", "urllib3", "aiohttp")
 
 # Bottom to top. A module may import the gate's modules of a lower rank, or its own package;
@@ -28,6 +28,7 @@ RANKS = {
     "gate.threads": 0,
     "gate.text": 0,
     "gate.stacks": 0,
+    "gate.diagnoses": 0,
     "gate.config": 1,
     "gate.probes": 2,
     "gate.cloud": 2,

@@ -3,8 +3,11 @@ constraints/lowest.txt, with which `make test` runs the suite a second time."""
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 import tomllib
+from importlib.metadata import distribution
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -27,3 +30,20 @@ def test_lowest_constraints_pin_every_lower_bound() -> None:
             name, version = re.split(r"==", line.strip())
             pinned[name.lower()] = Version(version)
     assert pinned == declared
+
+
+def test_the_package_is_imported_from_the_installation_not_the_checkout() -> None:
+    """pytest runs with --import-mode=importlib and `python -P`, so the checkout is not on
+    sys.path: `gate` comes from what pip installed (an editable install maps to the
+    checkout through its own finder; a plain one, as in .venv-lowest, to site-packages)."""
+    import gate
+
+    assert str(ROOT) not in [str(Path(p).resolve()) for p in sys.path if p]
+    assert "" not in sys.path
+    origin = Path(gate.__file__).resolve()
+    direct = json.loads(distribution("smoke-gate").read_text("direct_url.json") or "{}")
+    checkout = ROOT / "gate"
+    if direct.get("dir_info", {}).get("editable", False):
+        assert origin.is_relative_to(checkout)
+    else:
+        assert not origin.is_relative_to(checkout), f"gate was imported from the checkout: {origin}"

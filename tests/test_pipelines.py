@@ -1,4 +1,4 @@
-"""Every `gate ...` command line in the pipelines, the action and the README parses with the
+"""Every `gate ...` command line in the pipelines, the action, the README and the docs parses with the
 real click command, so documentation and pipelines cannot drift from the CLI."""
 
 from __future__ import annotations
@@ -89,14 +89,23 @@ def shell_commands(text: str, source: str) -> list[tuple[str, list[str]]]:
     return found
 
 
-def readme_commands() -> list[tuple[str, list[str]]]:
-    text = (ROOT / "README.md").read_text()
+def markdown_commands(path: Path, source: str) -> list[tuple[str, list[str]]]:
+    """The `gate ...` lines of a Markdown file's shell blocks."""
+    text = path.read_text()
     fenced = re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M)
     blocks = [body for language, body in fenced if language in ("", "sh", "bash", "shell")]
     found: list[tuple[str, list[str]]] = []
     for index, block in enumerate(blocks):
         block = re.sub(r"(?m)^\.venv/bin/", "", block)
-        found += shell_commands(block, f"README block {index}")
+        found += shell_commands(block, f"{source} block {index}")
+    return found
+
+
+def readme_commands() -> list[tuple[str, list[str]]]:
+    """The README's commands, and those of every page of the documentation site."""
+    found = markdown_commands(ROOT / "README.md", "README")
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        found += markdown_commands(page, f"docs/{page.relative_to(ROOT / 'docs')}")
     return found
 
 
@@ -116,6 +125,7 @@ ALL = cloud_build_commands() + readme_commands() + workflow_commands()
 def test_there_are_commands_to_check() -> None:
     sources = {where.split(":")[0].split(" ")[0] for where, _argv in ALL}
     assert {"cloudbuild.yaml", "deploy-with-traffic.yaml", "manual-check.yaml", "README"} <= sources
+    assert {"docs/getting-started.md", "docs/verify.md", "docs/canary.md"} <= sources
     assert len(ALL) >= 9
 
 
@@ -132,23 +142,24 @@ def test_a_drifted_command_would_fail() -> None:
         _parse(["gate", "verify", "--project", "p", "--region", "r", "--service", "s", "--promot"])
 
 
-def test_readme_configuration_table_lists_every_option() -> None:
+def test_docs_configuration_table_lists_every_option() -> None:
     from gate.cli.options import known_options
     from gate.cli.table import OPTIONS
 
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "configuration.md").read_text()
     missing = [
         name for name in known_options(OPTIONS) if f"| `{name}` | `GATE_{name.upper()}`" not in text
     ]
     assert missing == []
 
 
-def test_readme_configuration_table_is_the_options_table() -> None:
-    """The README's table is generated (tools/options_table.py); a hand edit fails here."""
+def test_docs_configuration_table_is_the_options_table() -> None:
+    """The configuration page's table is generated (tools/docs_reference.py); a hand edit
+    fails here."""
     from gate.cli.options import markdown_table
     from gate.cli.table import OPTIONS
 
-    assert markdown_table(OPTIONS) in (ROOT / "README.md").read_text()
+    assert markdown_table(OPTIONS) in (ROOT / "docs" / "configuration.md").read_text()
 
 
 @pytest.mark.parametrize("name", ["check", "verify", "snapshot", "rollback", "promote"])

@@ -4,7 +4,7 @@ Each row gives the option's name (which is also its ``gate.toml`` key and, in
 upper case after ``GATE_``, its environment variable), its flag, type,
 default, help, and the commands it belongs to. The click options are built
 from it (:mod:`gate.cli.options`); the README's configuration table is
-generated from it (``tools/options_table.py``) and a test keeps the two equal.
+generated from it (``tools/docs_reference.py``) and a test keeps the two equal.
 The sandbox's and the demo's few options are not here: they configure the
 reference service, not the gate, and read no ``GATE_*`` variable or file.
 """
