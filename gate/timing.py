@@ -1,12 +1,15 @@
 """Time: the run's deadline, and per-step timeouts clipped to it.
 
-The whole run has one :class:`Deadline`. Every network step asks it for a
-timeout (its own limit, clipped to what is left), so no input can keep the gate
-past the deadline.
+The whole run has one :class:`Deadline`, which the supervisor
+(:mod:`gate.run.supervisor`) starts when the command starts and hands out, with
+the budgets of their own that the work after the verdict has. Every network
+step asks it for a timeout (its own limit, clipped to what is left), so no input
+can keep the gate past the deadline.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 
@@ -35,6 +38,15 @@ class Deadline:
     def binds(self, step_timeout: float) -> bool:
         """True when what is left of the run is shorter than ``step_timeout``."""
         return self.remaining() < step_timeout
+
+    def within(self, seconds: float) -> Deadline:
+        """The same clock, started at the same time, ending ``seconds`` after the start or
+        at this deadline, whichever comes first: a target's own ``--deadline`` inside the
+        run's."""
+        part = copy.copy(self)
+        part.seconds = min(self.seconds, seconds)
+        part.at = min(self.at, self.started + seconds)
+        return part
 
     def elapsed_ms(self) -> float:
         """Milliseconds since the run started."""

@@ -7,20 +7,12 @@ from typing import Any
 
 import click
 
-from gate.cli.inputs import (
-    per_target,
-    prepare,
-    run_context,
-    secret_environ,
-    targets,
-    webhooks,
-)
+from gate.cli.inputs import named_targets, run_context, settings_of, webhooks
 from gate.cli.options import GroupedCommand, declare
-from gate.cli.output import fail, finish, report_path, watched
+from gate.cli.output import fail, finish, report_path, stopped, watched
 from gate.cli.progress import progress
 from gate.cli.table import OPTIONS
 from gate.errors import ConfigError, GateError
-from gate.model import Result
 from gate.redact import Redactor
 
 EXAMPLES = """
@@ -47,38 +39,38 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
     Exit codes: 0 pass, 1 a check failed, 2 usage or configuration error,
     3 the gate could not complete its own work, 130/143 interrupted by a signal.
     """
-    from gate.run.check import check_one, check_targets
-    from gate.run.supervisor import Supervisor
+    from gate.config.endpoints import Endpoints
+    from gate.run.execute import Job, Prepared, execute
+    from gate.run.supervisor import Interrupted
 
-    redactor, supervisor = watched(Redactor()), Supervisor()
+    redactor = watched(Redactor())
     try:
         json_path = report_path("--report-json", options["report_json"])
         junit_path = report_path("--junit", options["junit"])
-        hooks = webhooks(options, redactor)
-        every = targets(ctx)
-        result: Result
-        if every and url is not None:
+        named, many = named_targets(ctx, {"url": url, **options})
+        if many and url is not None:
             raise ConfigError("a URL and [[targets]] both given: use one or the other")
-        if not every:
-            if url is None:
-                raise ConfigError("give the service URL, or [[targets]] in gate.toml")
-            env = secret_environ([options], supervisor, options["deadline"])
-            settings, credential = prepare(ctx, {**options, "url": url}, env)
-            progress(f"checking {settings.url} (deadline {settings.deadline:g} s)")
-            work = check_one(settings, credential, redactor, supervisor)
-            result = supervisor.run(work, settings.deadline)
-        else:
-            prepared = []
-            named = per_target(ctx, {"url": url, **options}, every)
-            env = secret_environ([o for _n, o in named], supervisor, options["deadline"])
-            for name, target_opts in named:
-                if target_opts.get("url") is None:
-                    raise ConfigError(f"gate.toml: target {name!r} has no url")
-                prepared.append((name, *prepare(ctx, target_opts, env)))
-            progress(f"checking {len(prepared)} targets")
-            limit = max(settings.deadline for _name, settings, _credential in prepared)
-            result = supervisor.run(check_targets(prepared, redactor, supervisor), limit)
+        prepared = []
+        for name, target in named:
+            if target.get("url") is None:
+                raise ConfigError(
+                    f"gate.toml: target {name!r} has no url"
+                    if many
+                    else "give the service URL, or [[targets]] in gate.toml"
+                )
+            prepared.append(Prepared(name, settings_of(ctx, target)))
+        job = Job(
+            tuple(prepared),
+            dict(os.environ),
+            many,
+            webhooks(options, redactor),
+            options["notify_on"],
+            run_context(ctx, os.environ),
+            Endpoints.from_env(os.environ),
+        )
+        result = execute(job, redactor, progress)
+    except Interrupted as stop:
+        stopped(stop.name, f"while {stop.during}; nothing was run")
     except GateError as error:
         fail(error, redactor)
-    context = run_context(ctx, os.environ)
-    finish(result, json_path, junit_path, redactor, context, hooks, options["notify_on"])
+    finish(result, json_path, junit_path, redactor)

@@ -1,4 +1,4 @@
-"""From what click parsed to validated settings: the base options, ``[[targets]]``, credentials.
+"""From what click parsed to validated settings: the base options, ``[[targets]]``, webhooks.
 
 The merging rules live in :mod:`gate.config.targets`; this module supplies
 what only click knows: which options the user set, and how to convert a
@@ -7,22 +7,17 @@ target's raw value with the option's own click type.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
 from gate.config.settings import Options, Settings, build_settings
 from gate.config.targets import Target, parse_targets, target_options
-from gate.config.tokens import Credential, load_credential
 from gate.config.webhooks import Webhook, parse_webhooks, secrets_of
 from gate.errors import ConfigError
 from gate.model import RunContext
 from gate.redact import Redactor
-
-if TYPE_CHECKING:
-    from gate.run.supervisor import Supervisor
 
 _SET_BY_USER = (
     click.core.ParameterSource.COMMANDLINE,
@@ -75,46 +70,19 @@ def per_target(
     return [(t.name, target_options(dict(base), t, on_command_line, convert)) for t in every]
 
 
-def prepare(
-    ctx: click.Context, options: Options, env: Mapping[str, str] | None = None
-) -> tuple[Settings, Credential | None]:
-    """Validated settings and the credential they name, for one target."""
-    settings = build_settings(options, explicit(ctx), _config(ctx).get("scenario"))
-    return settings, load_credential(settings.token, env)
+def settings_of(ctx: click.Context, options: Options) -> Settings:
+    """One target's validated settings (its credential is resolved in the run, once Secret
+    Manager references are read)."""
+    return build_settings(options, explicit(ctx), _config(ctx).get("scenario"))
 
 
-def secret_environ(
-    every: Iterable[Options], supervisor: Supervisor, deadline_s: float
-) -> Mapping[str, str]:
-    """The environment, with each ``sm://`` reference in a secret's variable read.
-
-    The variables are those the targets read a token or a signing secret from;
-    a reference is fetched from Secret Manager (:mod:`gate.cloud.secrets`)
-    within ``deadline_s``, once however many targets name it.
-    """
-    from gate.cloud.calls import Budget
-    from gate.cloud.secrets import fetch, reference
-    from gate.run.supervisor import Interrupted
-    from gate.timing import Deadline
-
-    env = dict(os.environ)
-    wanted: dict[str, str] = {}
-    for options in every:
-        for variable in (options.get("token_env"), options.get("jwt_secret_env")):
-            found = reference(env.get(str(variable), "")) if variable else None
-            if found is not None:
-                wanted[str(variable)] = found
-    if not wanted:
-        return env
-    budget = Budget(Deadline(deadline_s))
-    try:
-        values = supervisor.run(fetch(sorted(set(wanted.values())), budget), deadline_s)
-    except Interrupted as stop:
-        from gate.cli.output import stopped
-
-        stopped(stop.name, "while reading secrets from Secret Manager; nothing was run")
-    env.update({variable: values[name] for variable, name in wanted.items()})
-    return env
+def named_targets(ctx: click.Context, options: Options) -> tuple[list[tuple[str, Options]], bool]:
+    """Every target's options, and whether they come from ``[[targets]]``: a single target
+    is a list of one, named ``""``."""
+    every = targets(ctx)
+    if not every:
+        return [("", options)], False
+    return [(n, o) for n, o in per_target(ctx, options, every)], True
 
 
 CLOUD_DEPLOY_PREFIX = "CLOUD_DEPLOY_"

@@ -10,9 +10,7 @@ It is the only module that exits.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import dataclasses
 import os
 import sys
 import traceback
@@ -22,10 +20,9 @@ from typing import NoReturn
 import click
 
 from gate import __version__
-from gate.cli.progress import progress, progress_done
-from gate.config.webhooks import Webhook
+from gate.cli.progress import progress_done
 from gate.errors import ConfigError, ExitCode, GateError
-from gate.model import Result, RunContext
+from gate.model import Result
 from gate.redact import Redactor
 
 ISSUES_URL = "https://github.com/smoke-gate/smoke-gate/issues"
@@ -105,37 +102,21 @@ def write(path: Path, text: str, option: str, redactor: Redactor) -> None:
 
 
 def finish(
-    result: Result,
-    report_json: Path | None,
-    junit: Path | None,
-    redactor: Redactor,
-    context: RunContext | None = None,
-    hooks: tuple[Webhook, ...] = (),
-    notify_on: str = "fail",
+    result: Result, report_json: Path | None, junit: Path | None, redactor: Redactor
 ) -> NoReturn:
-    """Notify, render for the terminal and for the CI around it, then exit with the verdict.
+    """Render for the terminal and for the CI around it, then exit with the verdict.
 
-    The notifications go first (bounded by their own budget), so that one that
-    failed is a warning in every report.
+    The run has notified its webhooks already (:mod:`gate.run.execute`), so a
+    notification that failed is a warning in every report.
     """
     from gate.report import ci
     from gate.report.json_report import render_json
     from gate.report.junit import render_junit
-    from gate.report.notify import wanted
     from gate.report.redaction import redacted
     from gate.report.text import render_any
 
     progress_done()
-    if context is not None:
-        result = dataclasses.replace(result, context=context)
     result = redacted(result, redactor)
-    if hooks and wanted(result, notify_on):
-        from gate.run.notify import notify
-
-        progress(f"notifying {len(hooks)} webhook(s)")
-        notices = asyncio.run(notify(result, hooks, redactor))
-        progress_done()
-        result = dataclasses.replace(result, notices=(*result.notices, *notices))
     click.echo(redactor.text(render_any(result, colour=_colour())), nl=False)
     path = report_json or ci.default_report_path(os.environ)
     if path is not None:

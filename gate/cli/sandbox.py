@@ -102,9 +102,7 @@ def serve(
     host: str, port: int, fault: str, cold_start_s: float, jwt_secret_env: str, delay_ms: float
 ) -> None:
     """Serve the sandbox until interrupted."""
-    import asyncio
-
-    from gate.sandbox.serve import serve_until_signal
+    from gate.sandbox import serve as server
     from gate.sandbox.service import SandboxConfig
 
     secret = os.environ.get(jwt_secret_env) or None
@@ -117,7 +115,7 @@ def serve(
         click.echo(f"sandbox on {url} · fault {fault}: {FAULTS[fault]} · {auth}")
 
     try:
-        asyncio.run(serve_until_signal(config, host, port, ready))
+        server.serve(config, host, port, ready)
     except GateError as error:
         fail(error)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 from collections.abc import Coroutine
 from pathlib import Path
@@ -42,6 +43,13 @@ def _act(work: Coroutine[Any, Any, ActionBlock], limit_s: float, supervisor: Sup
         stopped(name, f"during the {action['kind']}, which was finished first ({action['status']})")
 
 
+def _run_endpoint() -> str | None:
+    """The Cloud Run Admin API's emulator endpoint, read from the environment here, once."""
+    from gate.config.endpoints import Endpoints
+
+    return Endpoints.from_env(os.environ).run
+
+
 @click.command(
     cls=GroupedCommand,
     epilog="gate snapshot --project P --region R --service S --out traffic-before.json",
@@ -53,9 +61,9 @@ def snapshot(project: str, region: str, service: str, out: str, action_timeout: 
     from gate.run import traffic
     from gate.run.supervisor import Interrupted, Supervisor
 
-    supervisor = Supervisor()
+    supervisor = Supervisor(action_timeout)
     try:
-        work = traffic.snapshot(project, region, service, supervisor, action_timeout, progress)
+        work = traffic.snapshot(project, region, service, supervisor, _run_endpoint(), progress)
         data = supervisor.run(work, action_timeout)
         progress_done()
     except Interrupted as stop:
@@ -94,9 +102,9 @@ def rollback(
         recorded = load_snapshot(Path(restore), name) if restore else None
     except GateError as error:
         fail(error)
-    supervisor = Supervisor()
+    supervisor = Supervisor(action_timeout)
     work = traffic.rollback(
-        project, region, service, to, recorded, dry_run, supervisor, action_timeout, progress
+        project, region, service, to, recorded, dry_run, supervisor, _run_endpoint(), progress
     )
     _act(work, action_timeout, supervisor)
 
@@ -121,9 +129,9 @@ def promote(
     from gate.run import traffic
     from gate.run.supervisor import Supervisor
 
-    supervisor = Supervisor()
+    supervisor = Supervisor(action_timeout)
     work = traffic.promote(
-        project, region, service, revision, tag, dry_run, supervisor, action_timeout, remove_tag,
+        project, region, service, revision, tag, dry_run, supervisor, _run_endpoint(), remove_tag,
         progress,
     )  # fmt: skip
     _act(work, action_timeout, supervisor)

@@ -10,20 +10,17 @@ import click
 from gate.cli.inputs import (
     RESOLVED_LATER,
     explicit,
-    per_target,
-    prepare,
+    named_targets,
     run_context,
-    secret_environ,
-    targets,
+    settings_of,
     webhooks,
 )
 from gate.cli.options import GroupedCommand, declare
-from gate.cli.output import fail, finish, report_path, watched
+from gate.cli.output import fail, finish, report_path, stopped, watched
 from gate.cli.progress import progress
 from gate.cli.table import OPTIONS
 from gate.config.settings import build_verify_options
 from gate.errors import GateError
-from gate.model import Result
 from gate.redact import Redactor
 from gate.report.text import canary_plan
 
@@ -52,41 +49,40 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
     configuration error, 3 the gate could not complete its own work, 130/143
     interrupted by a signal.
     """
-    from gate.run.supervisor import Supervisor
-    from gate.run.verify import Verifier, verify_targets
+    from gate.config.endpoints import Endpoints
+    from gate.run.execute import Job, Prepared, execute
+    from gate.run.supervisor import Interrupted
 
-    redactor, supervisor = watched(Redactor()), Supervisor()
+    redactor = watched(Redactor())
+    env = dict(os.environ)
     try:
         json_path = report_path("--report-json", options["report_json"])
         junit_path = report_path("--junit", options["junit"])
-        hooks = webhooks(options, redactor)
-        context = run_context(ctx, os.environ)
-        options["cloud_deploy"] = bool(context.cloud_deploy)
-        every = targets(ctx)
-        result: Result
-        if not every:
-            cloud = build_verify_options(options, os.environ, explicit(ctx))
-            env = secret_environ([options], supervisor, options["deadline"])
-            settings, credential = prepare(ctx, {**options, "url": RESOLVED_LATER}, env)
+        context = run_context(ctx, env)
+        named, many = named_targets(ctx, {**options, "cloud_deploy": bool(context.cloud_deploy)})
+        prepared = []
+        for name, target in named:
+            # In [[targets]], Cloud Deploy's variables name no target: they are not read.
+            cloud = build_verify_options(
+                {**target, "cloud_deploy": target["cloud_deploy"] and not many}, env, explicit(ctx)
+            )
+            settings = settings_of(ctx, {**target, "url": RESOLVED_LATER})
             if cloud.progressive:
-                click.echo(canary_plan(cloud), err=True)
-            verifier = Verifier(settings, credential, cloud, redactor, supervisor, progress)
-            result = supervisor.run(verifier.run(), cloud.time_limit(settings.deadline))
-        else:
-            prepared = []
-            named = per_target(ctx, options, every)
-            env = secret_environ([o for _n, o in named], supervisor, options["deadline"])
-            for name, target_opts in named:
-                cloud = build_verify_options(
-                    {**target_opts, "cloud_deploy": False}, os.environ, explicit(ctx)
-                )
-                settings, credential = prepare(ctx, {**target_opts, "url": RESOLVED_LATER}, env)
-                if cloud.progressive:
-                    click.echo(f"{name}: {canary_plan(cloud)}", err=True)
-                prepared.append((name, settings, credential, cloud))
-            limit = max(c.time_limit(s.deadline) for _n, s, _cr, c in prepared)
-            work = verify_targets(prepared, redactor, supervisor, progress)
-            result = supervisor.run(work, limit)
+                plan = canary_plan(cloud)
+                click.echo(f"{name}: {plan}" if many else plan, err=True)
+            prepared.append(Prepared(name, settings, cloud))
+        job = Job(
+            tuple(prepared),
+            env,
+            many,
+            webhooks(options, redactor),
+            options["notify_on"],
+            context,
+            Endpoints.from_env(env),
+        )
+        result = execute(job, redactor, progress)
+    except Interrupted as stop:
+        stopped(stop.name, f"while {stop.during}; nothing was run")
     except GateError as error:
         fail(error, redactor)
-    finish(result, json_path, junit_path, redactor, context, hooks, options["notify_on"])
+    finish(result, json_path, junit_path, redactor)

@@ -1,13 +1,13 @@
 """Building the Google API clients, and the shape the per-project ones share.
 
 Every client is either the real one (default credentials, the API's endpoint)
-or, when the API's ``GATE_*_ENDPOINT`` variable is set, the same client class
-on a plaintext gRPC channel to an emulator; nothing else in the code knows.
+or, when the settings name an emulator's endpoint for its API
+(:class:`~gate.config.endpoints.Endpoints`), the same client class on a
+plaintext gRPC channel to it; nothing else in the code knows.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar, Self
 
 from gate.cloud.calls import Budget
@@ -25,13 +25,12 @@ def build(client_class: Any, transport_class: Any, endpoint: str | None) -> Any:
 class ProjectClient:
     """One API client for one project, its calls bounded by a :class:`Budget`.
 
-    Subclasses name their API (for messages), the role it needs, the variable
-    of its emulator endpoint, and how to build the client.
+    Subclasses name their API (for messages), the role it needs, and how to
+    build the client.
     """
 
     API: ClassVar[str]
     ROLE: ClassVar[str]
-    ENDPOINT_VARIABLE: ClassVar[str]
 
     def __init__(self, project: str, client: Any, budget: Budget) -> None:
         self.project = project
@@ -44,9 +43,8 @@ class ProjectClient:
         raise NotImplementedError
 
     @classmethod
-    async def connect(cls, project: str, budget: Budget) -> Self:
-        """Build the client within ``budget`` (its endpoint variable selects an emulator)."""
-        endpoint = os.environ.get(cls.ENDPOINT_VARIABLE)
+    async def connect(cls, project: str, budget: Budget, endpoint: str | None = None) -> Self:
+        """Build the client within ``budget`` (``endpoint``: an emulator's host:port)."""
         client = await budget.call(
             lambda: cls.build_client(endpoint), f"connect to the {cls.API} API", cls.ROLE
         )

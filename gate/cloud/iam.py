@@ -27,7 +27,7 @@ Where the token comes from, in this order:
    Run: the gate says to add ``--impersonate-service-account``.
 
 ``generateIdToken`` goes through google-cloud-iam's ``IAMCredentialsClient``
-over REST (``GATE_IAMCREDENTIALS_ENDPOINT`` selects an emulator:
+over REST (an emulator's endpoint, from ``GATE_IAMCREDENTIALS_ENDPOINT``, may be given:
 google-auth's own ``IDTokenCredentials`` posts to a fixed host). Tokens last an
 hour; :class:`IdTokens` renews a minted one ``RENEW_BEFORE_S`` before it
 expires, so a canary with a watch that runs longer keeps a valid token.
@@ -39,7 +39,6 @@ import base64
 import binascii
 import json
 import logging
-import os
 import time
 import warnings
 from collections.abc import Callable
@@ -78,11 +77,12 @@ class IdToken:
     source: str
 
 
-def _generate(credentials: Any, account: str, audience: str, timeout: float) -> str:
+def _generate(
+    credentials: Any, account: str, audience: str, timeout: float, endpoint: str | None
+) -> str:
     """IAM Credentials ``generateIdToken`` for ``account``, called with ``credentials``."""
     from google.cloud.iam_credentials_v1 import IAMCredentialsClient
 
-    endpoint = os.environ.get("GATE_IAMCREDENTIALS_ENDPOINT")
     if getattr(credentials, "requires_scopes", False):
         credentials = credentials.with_scopes([CLOUD_PLATFORM])
     client = IAMCredentialsClient(
@@ -127,8 +127,11 @@ def _fetch(audience: str) -> str:
     return str(id_token.fetch_id_token(request, audience))  # type: ignore[no-untyped-call]
 
 
-def mint(audience: str, impersonate: str | None, timeout: float) -> IdToken:
-    """An ID token for ``audience`` from the ambient credentials (blocking; see the module)."""
+def mint(
+    audience: str, impersonate: str | None, timeout: float, endpoint: str | None = None
+) -> IdToken:
+    """An ID token for ``audience`` from the ambient credentials (blocking; see the module);
+    ``endpoint``: an IAM Credentials emulator's."""
     import google.auth
     from google.auth import exceptions as auth_exc
     from google.auth import external_account
@@ -141,7 +144,7 @@ def mint(audience: str, impersonate: str | None, timeout: float) -> IdToken:
             warnings.simplefilter("ignore")
             credentials, _project = google.auth.default()
         if impersonate is not None:
-            token = _generate(credentials, impersonate, audience, timeout)
+            token = _generate(credentials, impersonate, audience, timeout, endpoint)
             return IdToken(token, expiry_of(token), f"generateIdToken for {impersonate}")
         if isinstance(credentials, external_account.Credentials):
             federated = _federated(credentials)
@@ -153,7 +156,7 @@ def mint(audience: str, impersonate: str | None, timeout: float) -> IdToken:
                     "auth's id_token output in GATE_ID_TOKEN"
                 )
             principal, account = federated
-            token = _generate(principal, account, audience, timeout)
+            token = _generate(principal, account, audience, timeout, endpoint)
             return IdToken(token, expiry_of(token), f"generateIdToken for {account} (federated)")
         if isinstance(credentials, user_credentials.Credentials):
             raise ConfigError(
@@ -189,8 +192,10 @@ class IdTokens:
         impersonate: str | None = None,
         ready: str | None = None,
         clock: Callable[[], float] = time.time,
+        endpoint: str | None = None,
     ) -> None:
         self.audience = audience
+        self.endpoint = endpoint
         self.impersonate = impersonate
         self.ready = ready
         self.clock = clock
@@ -215,7 +220,7 @@ class IdTokens:
             self.current = IdToken(self.ready, expiry_of(self.ready), "--id-token-env")
             return self.current
         self.current = await budget.read(
-            lambda: mint(self.audience, self.impersonate, budget.timeout()),
+            lambda: mint(self.audience, self.impersonate, budget.timeout(), self.endpoint),
             "--iam: obtain an ID token",
             INVOKER if self.impersonate is None else f"{TOKEN_CREATOR} on {self.impersonate}",
         )

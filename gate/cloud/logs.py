@@ -135,7 +135,7 @@ def _record(entry: Any) -> LogRecord:
 class CloudLogs(ProjectClient):
     """Reads one project's log entries, implementing :class:`~gate.cloud.model.LogsApi`."""
 
-    API, ROLE, ENDPOINT_VARIABLE = "Cloud Logging", VIEWER, "GATE_LOGGING_ENDPOINT"
+    API, ROLE = "Cloud Logging", VIEWER
 
     @staticmethod
     def build_client(endpoint: str | None) -> Any:

@@ -78,7 +78,7 @@ def _latency(distribution: Any) -> Latency:
 class CloudMonitoring(ProjectClient):
     """Reads one project's Cloud Run request metrics, per revision."""
 
-    API, ROLE, ENDPOINT_VARIABLE = "Cloud Monitoring", VIEWER, "GATE_MONITORING_ENDPOINT"
+    API, ROLE = "Cloud Monitoring", VIEWER
 
     @staticmethod
     def build_client(endpoint: str | None) -> Any:

@@ -10,7 +10,6 @@ the long-running operation of an update is awaited within it too.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -133,9 +132,10 @@ class CloudRun:
         self.on_wait = on_wait
 
     @classmethod
-    async def connect(cls, project: str, region: str, service: str, budget: Budget) -> CloudRun:
-        """Build the clients (``GATE_RUN_ENDPOINT`` selects an emulator) within ``budget``."""
-        endpoint = os.environ.get("GATE_RUN_ENDPOINT")
+    async def connect(
+        cls, project: str, region: str, service: str, budget: Budget, endpoint: str | None = None
+    ) -> CloudRun:
+        """Build the clients within ``budget`` (``endpoint``: an emulator's host:port)."""
         services, revisions = await budget.call(
             lambda: _clients(endpoint), "connect to the Cloud Run Admin API", VIEWER
         )

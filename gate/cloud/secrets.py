@@ -7,12 +7,11 @@ for the latest version. The gate reads it with google-cloud-secret-manager
 before any probe (the account needs ``roles/secretmanager.secretAccessor``),
 within the run's deadline. It is the way to hand the secret to a container that
 only takes plain environment variables, such as Cloud Deploy's verify job.
-``GATE_SECRETMANAGER_ENDPOINT`` (host:port) selects an emulator.
+An emulator's endpoint (``GATE_SECRETMANAGER_ENDPOINT``, read by the CLI) may be given.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
@@ -53,9 +52,9 @@ def _client(endpoint: str | None) -> Any:
     )
 
 
-async def fetch(names: list[str], budget: Budget) -> dict[str, str]:
-    """The value of each secret version in ``names`` (UTF-8 text), within ``budget``."""
-    endpoint = os.environ.get("GATE_SECRETMANAGER_ENDPOINT")
+async def fetch(names: list[str], budget: Budget, endpoint: str | None = None) -> dict[str, str]:
+    """The value of each secret version in ``names`` (UTF-8 text), within ``budget``
+    (``endpoint``: an emulator's host:port)."""
     client = await budget.call(
         lambda: _client(endpoint), "connect to the Secret Manager API", ACCESSOR
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import os
 import re
 import ssl
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import SplitResult, urlsplit
 
+from gate.config.endpoints import Endpoints
 from gate.config.scenario import Scenario, parse_scenario
 from gate.config.snapshot import load_snapshot
 from gate.config.tokens import TokenSpec, parse_claim
@@ -214,6 +214,7 @@ class VerifyOptions:
     require_metrics: bool = False
     metrics_delay: float = 180.0
     metrics_period: float = 60.0
+    endpoints: Endpoints = field(default_factory=Endpoints)  # Google's, or an emulator's
 
     @property
     def metrics_settle(self) -> float:
@@ -314,12 +315,13 @@ def service_path(project: str, region: str, service: str) -> str:
 
 
 def build_verify_options(
-    options: Options, env: Mapping[str, str] | None = None, explicit: frozenset[str] = frozenset()
+    options: Options, env: Mapping[str, str], explicit: frozenset[str] = frozenset()
 ) -> VerifyOptions:
     """Validate the Cloud-facing options of one ``gate verify`` target.
 
-    ``env`` holds the variables (``os.environ`` by default) the ready ID token of
-    ``--id-token-env`` is read from; ``explicit`` names the options the user set.
+    ``env`` holds the environment as the CLI read it: the ready ID token of
+    ``--id-token-env`` and the APIs' endpoints come from it; ``explicit`` names the
+    options the user set.
     """
     for required in ("project", "region", "service"):
         if not options.get(required):
@@ -337,7 +339,7 @@ def build_verify_options(
     if options["iam"]:
         id_token = ready_id_token(
             options.get("id_token_env") or "GATE_ID_TOKEN",
-            os.environ if env is None else env,
+            env,
             "id_token_env" in explicit,
         )
     elif impersonate or "id_token_env" in explicit:
@@ -363,4 +365,5 @@ def build_verify_options(
         remove_tag=options["remove_tag"],
         cloud_deploy=bool(options.get("cloud_deploy")),
         **_progressive(options),
+        endpoints=Endpoints.from_env(env),
     )

@@ -27,7 +27,6 @@ import base64
 import binascii
 import functools
 import json
-import os
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -134,11 +133,11 @@ class Credential:
 
 def load_credential(
     spec: TokenSpec,
-    environ: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
     clock: Callable[[], float] = time.time,
 ) -> Credential | None:
-    """Resolve ``spec`` into a :class:`Credential`, or ``None`` when none is configured."""
-    env = os.environ if environ is None else environ
+    """Resolve ``spec`` into a :class:`Credential`, or ``None`` when none is configured;
+    ``env``: the environment as the CLI read it (Secret Manager references resolved)."""
     if spec.token_env_explicit and spec.jwt_secret_env_explicit:
         raise ConfigError(
             "--token-env and --jwt-secret-env both given: use a ready token or mint one, not both"

@@ -63,7 +63,7 @@ from gate.run.check import CheckRun
 from gate.run.logs import SharedLogs
 from gate.run.resolve import Target
 from gate.run.supervisor import Supervisor
-from gate.timing import Deadline, Stopwatch
+from gate.timing import Stopwatch
 from gate.traffic.plan import (
     Plan,
     action_block,
@@ -142,7 +142,7 @@ class Canary:
         return self.target.revision
 
     def _budget(self) -> Budget:
-        return Budget(Deadline(self.options.action_timeout))
+        return Budget(self.supervisor.budget(self.options.action_timeout))
 
     async def _apply(self, label: str, plan: Plan) -> ServiceState:
         """One traffic change, never cut by a signal; recorded in ``changes``."""
@@ -231,7 +231,7 @@ class Canary:
             after = await self._apply("restore", plan)
         except GateError as exc:
             return self._stopped(plan, exc), exc.message
-        actions = Deadline(self.options.action_timeout)
+        actions = self.supervisor.budget(self.options.action_timeout)
         recheck = await self.supervisor.phase(
             "verifying the rollback", self.checks_at(after.uri).run(actions)
         )
@@ -261,7 +261,9 @@ class Canary:
         ended = started + timedelta(seconds=seconds)
         window = aligned(started, ended, options.metrics_period)
         visible = window[1] + timedelta(seconds=options.metrics_delay)
-        until = Deadline((visible - started).total_seconds() if options.metrics else seconds)
+        until = self.supervisor.budget(
+            (visible - started).total_seconds() if options.metrics else seconds
+        )
         judged = Judged()
         last_poll = 0.0
         while True:
@@ -272,7 +274,7 @@ class Canary:
             if judged.verdict == "error":
                 break
             run = self.checks_at(url)
-            results = await run.run(Deadline(self.settings.deadline))
+            results = await run.run(self.supervisor.budget(self.settings.deadline))
             judged.traces |= set(run.negative_traces.values())
             failed = [c for c in results if c.status == "fail"]
             judged.rounds.append(
@@ -344,7 +346,7 @@ class Canary:
 
     async def _wait(self, name: str, seconds: float, ended: datetime, visible: datetime) -> None:
         """Sleep until the next round, counting down what the step waits for."""
-        until = Deadline(seconds)
+        until = self.supervisor.budget(seconds)
         while not until.expired():
             self.progress(f"{name} step: {self._left(ended, visible)}")
             await asyncio.sleep(min(1.0, until.remaining()))
@@ -386,7 +388,9 @@ class Canary:
             return None
         budget = self._budget()
         if self.metrics is None:
-            self.metrics = await CloudMonitoring.connect(options.project, budget)
+            self.metrics = await CloudMonitoring.connect(
+                options.project, budget, options.endpoints.monitoring
+            )
         start, end = aligned(*asked, options.metrics_period)
         stable_revisions = [r for r in self.stable if r != self.candidate] if percent < 100 else []
         give_up = end + timedelta(seconds=2 * options.metrics_delay)

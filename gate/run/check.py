@@ -219,11 +219,12 @@ async def check_one(
 ) -> RunResult:
     """One ``gate check`` run, within ``settings.deadline``; ``redactor`` learns its secrets."""
     started_at = datetime.now(UTC)
-    deadline = Deadline(settings.deadline)
+    deadline = supervisor.deadline.within(settings.deadline)
     run = CheckRun(settings, credential, redactor=redactor)
     error = interrupted = None
     try:
-        checks = await supervisor.phase("the probes", run.run(deadline))
+        checks = await supervisor.phase("the probes", run.run(deadline), deadline)
+        error = supervisor.cut_message(deadline)
     except Interrupted as stop:
         checks, error, interrupted = not_finished(stop), f"{stop}: nothing was judged", stop.name
     return RunResult(

@@ -46,10 +46,16 @@ class SharedLogs:
     """Reads of several scopes of one project, one query per round (see the module)."""
 
     def __init__(
-        self, project: str, budget: Callable[[], Budget], window_s: float = ROUND_WINDOW_S
+        self,
+        project: str,
+        budget: Callable[[], Budget],
+        window_s: float = ROUND_WINDOW_S,
+        endpoint: str | None = None,
     ) -> None:
-        """``budget`` gives the time limit of each round's reads (connecting included)."""
+        """``budget`` gives the time limit of each round's reads (connecting included);
+        ``endpoint``: a Logging emulator's."""
         self.project = project
+        self.endpoint = endpoint
         self._budget = budget
         self._window_s = window_s
         self._logs: CloudLogs | None = None
@@ -74,7 +80,7 @@ class SharedLogs:
         try:
             budget = self._budget()
             if self._logs is None:
-                self._logs = await CloudLogs.connect(self.project, budget)
+                self._logs = await CloudLogs.connect(self.project, budget, self.endpoint)
             logs = self._logs.within(budget)
             found: list[LogRecord] = []
             calls, truncated = 0, False

@@ -1,7 +1,18 @@
-"""The supervisor of a run: its event loop, its signals, and the limit no run may outlive.
+"""The supervisor of a run: its event loop, its clocks, its signals, and the limit no run
+may outlive.
 
-Every network step is clipped to what remains of the run's deadline by the
-step itself; the supervisor owns what is above them:
+A command has one supervisor, and the supervisor has the run's only event loop
+(:meth:`Supervisor.run`) and its only deadline (:attr:`Supervisor.deadline`),
+started when the command starts: reading Secret Manager, minting tokens, the
+probes and the log polling all spend the same ``--deadline``. Every network step
+is clipped to what remains of it by the step itself; the supervisor owns what is
+above them:
+
+* the budgets of their own that the work after the verdict has (a traffic
+  action's ``--action-timeout``, a canary round, the notifications) are issued
+  by :meth:`Supervisor.budget`, so every clock of a run starts here;
+* a phase that the run's deadline cut short is remembered (:meth:`Supervisor.cut`),
+  so the report can name it;
 
 * the phases of a run (probes, reading Cloud Logging, a rollback's re-check) run
   through :meth:`Supervisor.phase`: on SIGINT or SIGTERM the phases in flight are
@@ -26,6 +37,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from gate.errors import GateFailure
+from gate.timing import Deadline
 
 T = TypeVar("T")
 
@@ -49,11 +61,41 @@ class Interrupted(Exception):
 
 
 class Supervisor:
-    """One command's supervisor: see the module docstring."""
+    """One command's supervisor: see the module docstring.
 
-    def __init__(self) -> None:
+    ``deadline_s`` is the run's ``--deadline`` (for the traffic commands, their
+    ``--action-timeout``); its clock starts now.
+    """
+
+    def __init__(self, deadline_s: float) -> None:
         self.signum: int | None = None
+        self.deadline = Deadline(deadline_s)
         self._phases: set[asyncio.Future[Any]] = set()
+        self._cut: list[tuple[Deadline, str]] = []
+
+    @staticmethod
+    def budget(seconds: float) -> Deadline:
+        """A budget of its own, started now: an action's, a canary round's, the notifications'."""
+        return Deadline(seconds)
+
+    def cut(self, deadline: Deadline) -> tuple[str, ...]:
+        """The phases run under ``deadline`` that it cut short, in order."""
+        return tuple(during for clock, during in self._cut if clock is deadline)
+
+    def cut_message(self, deadline: Deadline) -> str | None:
+        """The report's sentence naming the phases ``deadline`` cut short, or ``None``."""
+        cut = self.cut(deadline)
+        if not cut:
+            return None
+        phases = cut[0] if len(cut) == 1 else f"{', '.join(cut[:-1])} and {cut[-1]}"
+        return (
+            f"the run's --deadline of {deadline.seconds:g} s passed during {phases}: raise "
+            "--deadline, or look for what hangs"
+        )
+
+    def _note_cut(self, deadline: Deadline | None, during: str) -> None:
+        if deadline is not None and deadline.expired() and (deadline, during) not in self._cut:
+            self._cut.append((deadline, during))
 
     def _on_signal(self, signum: int) -> None:
         self.signum = signum
@@ -64,8 +106,12 @@ class Supervisor:
         if self.signum is not None:
             raise Interrupted(self.signum, during)
 
-    async def phase(self, during: str, work: Awaitable[T]) -> T:
-        """``work``, cancelled by a signal (then :class:`Interrupted` names ``during``)."""
+    async def phase(self, during: str, work: Awaitable[T], deadline: Deadline | None = None) -> T:
+        """``work``, cancelled by a signal (then :class:`Interrupted` names ``during``).
+
+        ``deadline``: the clock ``work`` runs under; when it has passed by the end of
+        the phase, the phase was cut short by it (:meth:`cut`).
+        """
         self._stop_if_signalled(during)
         task = asyncio.ensure_future(work)
         self._phases.add(task)
@@ -77,6 +123,7 @@ class Supervisor:
             raise
         finally:
             self._phases.discard(task)
+            self._note_cut(deadline, during)
 
     async def action(self, during: str, work: Callable[[], Awaitable[T]]) -> T:
         """Start ``work()`` unless a signal came, and let it finish even if one comes now."""

@@ -1,8 +1,9 @@
 """The standalone traffic commands, connected: ``gate snapshot``, ``rollback``, ``promote``.
 
 Each connects to Cloud Run and runs the action of :mod:`gate.traffic.actions`
-within ``--action-timeout``. A rollback or a promotion runs as one action of
-the supervisor: a signal that comes while it runs waits for it to finish.
+within the supervisor's deadline, which for these commands is ``--action-timeout``.
+A rollback or a promotion runs as one action of the supervisor: a signal that
+comes while it runs waits for it to finish.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from gate.cloud.calls import Budget
 from gate.cloud.model import RunApi
 from gate.model import ActionBlock, TrafficBlock
 from gate.run.supervisor import Supervisor
-from gate.timing import Deadline
 from gate.traffic import actions
 from gate.traffic.snapshot import Snapshot
 
@@ -25,14 +25,14 @@ async def _connect(
     region: str,
     service: str,
     supervisor: Supervisor,
-    timeout_s: float,
+    endpoint: str | None,
     progress: Progress,
 ) -> RunApi:
     from gate.cloud.run import CloudRun
 
-    budget = Budget(Deadline(timeout_s))
+    budget = Budget(supervisor.deadline)
     cloud = await supervisor.phase(
-        "connecting to Cloud Run", CloudRun.connect(project, region, service, budget)
+        "connecting to Cloud Run", CloudRun.connect(project, region, service, budget, endpoint)
     )
     cloud.on_wait = progress  # a reconciling service is waited for, the wait shown
     return cloud
@@ -43,11 +43,11 @@ async def snapshot(
     region: str,
     service: str,
     supervisor: Supervisor,
-    timeout_s: float,
+    endpoint: str | None,
     progress: Progress = lambda _message: None,
 ) -> Snapshot:
     """The service's traffic, as ``gate snapshot`` writes it."""
-    cloud = await _connect(project, region, service, supervisor, timeout_s, progress)
+    cloud = await _connect(project, region, service, supervisor, endpoint, progress)
     return await supervisor.phase("reading the service", actions.take_snapshot(cloud))
 
 
@@ -59,11 +59,11 @@ async def rollback(
     recorded: Sequence[TrafficBlock] | None,
     dry_run: bool,
     supervisor: Supervisor,
-    timeout_s: float,
+    endpoint: str | None,
     progress: Progress = lambda _message: None,
 ) -> ActionBlock:
     """Roll back; returns the action block."""
-    cloud = await _connect(project, region, service, supervisor, timeout_s, progress)
+    cloud = await _connect(project, region, service, supervisor, endpoint, progress)
     return await supervisor.action(
         "the rollback", lambda: actions.rollback(cloud, to, recorded, dry_run)
     )
@@ -77,12 +77,12 @@ async def promote(
     tag: str | None,
     dry_run: bool,
     supervisor: Supervisor,
-    timeout_s: float,
+    endpoint: str | None,
     remove_tag: bool = False,
     progress: Progress = lambda _message: None,
 ) -> ActionBlock:
     """Promote (removing ``tag`` when asked); returns the action block."""
-    cloud = await _connect(project, region, service, supervisor, timeout_s, progress)
+    cloud = await _connect(project, region, service, supervisor, endpoint, progress)
     return await supervisor.action(
         "the promotion",
         lambda: actions.promote_revision(cloud, revision, tag, dry_run, remove_tag),

@@ -62,7 +62,7 @@ from gate.model import (
 )
 from gate.redact import Redactor
 from gate.run.check import CheckRun
-from gate.run.logs import SharedLogs, poll_logs
+from gate.run.logs import ROUND_WINDOW_S, SharedLogs, poll_logs
 from gate.run.resolve import Target, resolve
 from gate.run.supervisor import Interrupted, Supervisor
 from gate.timing import Deadline, Stopwatch
@@ -153,7 +153,10 @@ class Verifier:
         from gate.cloud.iam import IdTokens
 
         options = self.options
-        self.id_tokens = IdTokens(audience, options.impersonate, options.id_token)
+        self.id_tokens = IdTokens(
+            audience, options.impersonate, options.id_token,
+            endpoint=options.endpoints.iamcredentials,
+        )  # fmt: skip
         return _serverless_authorization(await self.id_tokens.token(budget))
 
     async def renew_iam(self) -> None:
@@ -161,7 +164,7 @@ class Verifier:
         tokens = self.id_tokens
         if tokens is None or tokens.fresh():
             return
-        found = await tokens.token(Budget(Deadline(self.options.action_timeout)))
+        found = await tokens.token(Budget(self.supervisor.budget(self.options.action_timeout)))
         self.secret_headers = _serverless_authorization(found)
 
     def _checks(self, url: str, platform: Platform = UNKNOWN_PLATFORM) -> CheckRun:
@@ -200,7 +203,9 @@ class Verifier:
         settle = max(0.0, min(options.log_settle, budget.deadline.remaining() - 1.0))
         scope = LogScope(options.service, target.revision, options.region, target.info.created)
         log_filter = scopes_filter(options.project, [scope])
-        shared = self.shared_logs or SharedLogs(options.project, lambda: budget, window_s=0.0)
+        shared = self.shared_logs or SharedLogs(
+            options.project, lambda: budget, 0.0, options.endpoints.logging
+        )
         try:
             try:
                 fetched = await poll_logs(
@@ -233,14 +238,18 @@ class Verifier:
         """
         from gate.cloud.run import CloudRun
 
-        record = _Record(datetime.now(UTC), Deadline(self.settings.deadline))
+        record = _Record(datetime.now(UTC), self.supervisor.deadline.within(self.settings.deadline))
         options = self.options
         budget = Budget(record.deadline)
         try:
             cloud = await self.supervisor.phase(
                 "connecting to Cloud Run",
-                CloudRun.connect(options.project, options.region, options.service, budget),
-            )
+                CloudRun.connect(
+                    options.project, options.region, options.service, budget,
+                    options.endpoints.run,
+                ),
+                record.deadline,
+            )  # fmt: skip
         except Interrupted as stop:
             return self._result(record, stop)
         cloud.on_wait = self.progress
@@ -259,6 +268,7 @@ class Verifier:
         target = await phase(
             "resolving the revision",
             resolve(cloud, options, self.settings.retry_budget, deadline),
+            deadline,
         )
         record.target = target
         if options.progressive and target.info.ready and target.state.percent_of(target.revision):
@@ -272,12 +282,12 @@ class Verifier:
         if target.url is not None:
             # The service URL is the audience Cloud Run accepts for its tag URLs too.
             self.secret_headers = await phase(
-                "fetching an ID token", self._iam_headers(target.state.uri, budget)
+                "fetching an ID token", self._iam_headers(target.state.uri, budget), deadline
             )
             self.progress(f"checking {target.revision} at {target.url}")
             run = self._checks(target.url, Platform(options.iam, "h2c" in target.info.ports))
             record.run = run
-            record.checks += await phase("the probes", run.run(deadline))
+            record.checks += await phase("the probes", run.run(deadline), deadline)
         else:
             record.run = self._checks(target.state.uri)
             reason = f"not run: revision {target.revision} is not Ready, so it serves nothing"
@@ -288,6 +298,7 @@ class Verifier:
         logs_check, record.logs, record.logs_error = await phase(
             "reading Cloud Logging",
             self._logs(target, budget, checks_failed(record.checks, strict=False), expected),
+            deadline,
         )
         record.checks.append(logs_check)
         failed = checks_failed(record.checks, self.settings.strict)
@@ -295,7 +306,7 @@ class Verifier:
             await self._progressive(cloud, target, failed, record)
             return
         # The actions' own budget: the update, its operation and the re-check share it.
-        actions = Deadline(options.action_timeout)
+        actions = self.supervisor.budget(options.action_timeout)
         await self._perform(cloud.within(Budget(actions)), target, failed, record, actions)
 
     async def _progressive(
@@ -314,7 +325,10 @@ class Verifier:
             return
         options = self.options
         steps = self.step_logs or SharedLogs(
-            options.project, lambda: Budget(Deadline(options.action_timeout)), window_s=0.0
+            options.project,
+            lambda: Budget(self.supervisor.budget(options.action_timeout)),
+            0.0,
+            options.endpoints.logging,
         )
         canary = Canary(
             self.settings, self.options, cloud, target, self._checks, self.supervisor,
@@ -365,7 +379,9 @@ class Verifier:
                 for check_id in VERIFY_CHECK_IDS
                 if check_id not in judged
             ]
-        error = record.action_error or record.logs_error
+        # A phase the deadline cut explains a Logging read that failed for want of time.
+        cut = self.supervisor.cut_message(record.deadline)
+        error = record.action_error or cut or record.logs_error
         if stop is not None:
             error = f"{stop}: {record.done()}"
         return RunResult(
@@ -471,34 +487,43 @@ async def verify_targets(
     redactor: Redactor,
     supervisor: Supervisor,
     progress: Progress = lambda _message: None,
+    many: bool = True,
 ) -> MultiResult:
     """Verify every target concurrently, in this event loop, each with its own Run client.
 
     The targets of one project read Cloud Logging together, one query per
-    polling round (:class:`~gate.run.logs.SharedLogs`). A target that cannot even
-    be resolved (a missing service, a denied permission) becomes a result with
-    that error; the others go on.
+    polling round (:class:`~gate.run.logs.SharedLogs`). With ``many`` (the
+    ``[[targets]]`` of a config file), a target that cannot even be resolved (a
+    missing service, a denied permission) becomes a result with that error and the
+    others go on, and progress lines name their target; a single target's error
+    propagates: there is nothing to report.
     """
     started_at = datetime.now(UTC)
     watch = Stopwatch()
-    longest = Budget(Deadline(max(settings.deadline for _n, settings, _c, _o in targets)))
-
-    projects = {t[3].project for t in targets}
-    shared = {project: SharedLogs(project, lambda: longest) for project in projects}
+    longest = Budget(supervisor.deadline)
+    endpoints = {t[3].project: t[3].endpoints.logging for t in targets}
+    window = ROUND_WINDOW_S if len(targets) > 1 else 0.0
+    shared = {p: SharedLogs(p, lambda: longest, window, e) for p, e in endpoints.items()}
     # A canary step's reads come after the probes: each round gets a budget of its own.
     actions = max(options.action_timeout for *_rest, options in targets)
-    steps = {p: SharedLogs(p, lambda: Budget(Deadline(actions))) for p in projects}
+    steps = {
+        p: SharedLogs(p, lambda: Budget(supervisor.budget(actions)), window, e)
+        for p, e in endpoints.items()
+    }
 
     async def one(
         name: str, settings: Settings, credential: Credential | None, options: VerifyOptions
     ) -> RunResult:
+        named = (lambda m: progress(f"{name}: {m}")) if many else progress
         verifier = Verifier(
-            settings, credential, options, redactor, supervisor,
-            lambda m: progress(f"{name}: {m}"), shared[options.project], steps[options.project],
+            settings, credential, options, redactor, supervisor, named,
+            shared[options.project], steps[options.project],
         )  # fmt: skip
         try:
             return await verifier.run()
         except GateError as exc:
+            if not many:
+                raise
             return _unresolved(options, exc)
 
     try:

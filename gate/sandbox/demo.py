@@ -22,11 +22,11 @@ clients pointed at the emulator:
 
 from __future__ import annotations
 
-import os
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gate.config.endpoints import Endpoints
 from gate.config.settings import Settings, VerifyOptions
 from gate.config.tokens import TokenSpec, load_credential
 from gate.model import RunResult
@@ -63,7 +63,6 @@ async def _deploy_and_verify(
             await cloud.deploy(NEW, ready=False)
         else:
             await cloud.deploy(NEW, fault, traffic=not tagged, tag=TAG if tagged else None)
-        os.environ.update(cloud.env)
         settings = Settings(
             url=cloud.url,
             subprotocols=("chat.v1",),
@@ -85,6 +84,7 @@ async def _deploy_and_verify(
             promote=True,
             log_settle=1.0 if canary else 3.0,
             **(_CANARY if canary else {}),
+            endpoints=Endpoints.from_env(cloud.env),  # the local Cloud Run's, handed over
         )
         credential = load_credential(settings.token, {DEMO_SECRET_ENV: secret})
         users = UserTraffic(cloud.url, secret, _USERS_PER_S, audience=SERVICE)
@@ -109,7 +109,7 @@ _CANARY: dict[str, Any] = {
 
 def run_demo(fault: str, redactor: Redactor, canary: bool = False) -> tuple[str, RunResult]:
     """Deploy, gate and act; returns a one-line description of the scenario and the result."""
-    supervisor = Supervisor()
+    supervisor = Supervisor(_DEMO_LIMIT_S)
     work = _deploy_and_verify(fault, redactor, supervisor, canary)
     result = supervisor.run(work, _DEMO_LIMIT_S)
     steps = ",".join(str(p) for p in CANARY_STEPS)

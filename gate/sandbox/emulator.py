@@ -157,6 +157,10 @@ class CloudEmulator:
     fail_next_update: str | None = None
     operation_delay_s: float = 0.0  # how long an update's operation runs before it is done
     secrets: dict[str, list[bytes]] = field(default_factory=dict)  # versions, oldest first
+    # Seconds a method's every call takes before it answers: a busy API or a slow network.
+    # Google promises no latency (its SLAs are about availability), so a client must bound
+    # every call itself; see slow().
+    latency: dict[str, float] = field(default_factory=dict)
     requests: list[RequestRecord] = field(default_factory=list)
     tag_urls: dict[tuple[str, str], str] = field(default_factory=dict)
     reconcile_s: float = 0.0  # how long a deploy keeps its service reconciling
@@ -457,8 +461,16 @@ class CloudEmulator:
         with self._lock:
             self._throttles[method] = _Throttle(times, code, retry_delay_s)
 
+    def slow(self, method: str, seconds: float) -> None:
+        """Make every call of ``method`` answer only after ``seconds`` (0 for no delay)."""
+        with self._lock:
+            self.latency[method] = seconds
+
     def _record(self, method: str, request: Any) -> Call:
         call = Call(method, request)
+        delay = self.latency.get(method, 0.0)
+        if delay > 0:
+            time.sleep(delay)  # a gRPC worker thread of this emulator; the caller's timeout rules
         with self._lock:
             self.calls.append(call)
             throttle = self._throttles.get(method)

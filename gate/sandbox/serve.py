@@ -28,3 +28,8 @@ async def serve_until_signal(
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     await server.stop()
+
+
+def serve(config: SandboxConfig, host: str, port: int, on_ready: Callable[[str], None]) -> None:
+    """The sandbox's own server loop: :func:`serve_until_signal` until SIGINT or SIGTERM."""
+    asyncio.run(serve_until_signal(config, host, port, on_ready))

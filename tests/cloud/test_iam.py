@@ -193,7 +193,7 @@ def test_a_minted_token_is_renewed_before_and_after_it_expires(
 ) -> None:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(_user_file(tmp_path, tokens)))
     now = [time.time()]
-    source = IdTokens("https://svc.a.run.app", SA, clock=lambda: now[0])
+    source = IdTokens("https://svc.a.run.app", SA, clock=lambda: now[0], endpoint=tokens.url)
 
     def token() -> str:
         return asyncio.run(source.token(Budget(Deadline(10)))).token
