@@ -69,11 +69,16 @@ docs: $(STAMP)
 
 # The pure layers alone, in seconds: what to run after a change to a judge or a renderer.
 test-fast: $(STAMP)
-	$(BIN)/pytest tests/checks tests/test_units.py tests/test_redaction.py \
-		tests/test_docs.py -q -p no:cacheprovider
+	$(BIN)/pytest tests/checks tests/report tests/test_model.py tests/test_redact.py \
+		tests/test_units.py tests/test_docs.py -q -p no:cacheprovider
+
+# The suite with branch coverage, printed; the pure layers (the judges, the renderers, the model
+# and the redactor) must stay fully covered.
+FULLY_COVERED := gate/checks/*,gate/report/*,gate/model.py,gate/redact.py
 
 test: lint docs-build
 	$(BIN)/pytest --cov=gate --cov-branch --cov-report=term:skip-covered
+	$(BIN)/coverage report --include='$(FULLY_COVERED)' --fail-under=100 --show-missing --skip-covered
 	$(MAKE) --no-print-directory test-lowest
 	$(MAKE) --no-print-directory test-wheel
 

@@ -79,3 +79,13 @@ def test_skips_say_why() -> None:
     )
     failed = _session("main", REFUSED_403)
     assert "refusals prove nothing" in judge_auth(failed, AuthProbe(), False, None).summary
+
+
+def test_a_refusal_without_an_answer_or_at_negotiation_counts_as_refused() -> None:
+    garbage = WsAttempt(0.0, 5.0, 1.0, error=ProbeError("protocol_error", "garbage bytes"))
+    negotiation = _session("token signed by a wrong key")  # upgraded, no exchange
+    probe = AuthProbe((_session("no credential", garbage), negotiation), 9.0)
+    result = judge_auth(MAIN, probe, False, None)
+    assert result.status == "pass"
+    assert "no credential: garbage bytes" in result.summary
+    assert "handshake failed at subprotocol negotiation" in result.summary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gate.checks.canary import Limits, judge, side
+from gate.checks.canary import Limits, judge, side, worse_beyond_noise
 from gate.cloud.model import Latency, Traffic
 
 BOUNDS = (10.0, 20.0, 40.0, 80.0)
@@ -58,3 +58,17 @@ def test_a_side_for_the_report() -> None:
     shown = side(["svc-2"], Traffic(200, 2, _latency(200, 0)))
     assert shown == {"revisions": ["svc-2"], "requests": 200, "errors": 2, "error_ratio": 0.01,
                      "http_requests": 200, "p95_ms": 9.5}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("counts", "worse"),
+    [
+        ((1, 10, 0, 0), False),
+        ((0, 10, 0, 10), False),
+        ((10, 10, 0, 10), True),
+        ((3, 40, 0, 400), True),
+    ],
+    ids=["no-baseline-requests", "both-zero", "all-against-none", "sparse-against-zero"],
+)
+def test_worse_beyond_noise_edges(counts: tuple[int, int, int, int], worse: bool) -> None:
+    assert worse_beyond_noise(*counts) is worse

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gate.checks.concurrency import judge_concurrency
+from gate.checks.scenario import ScenarioRun
 from gate.probes.transcript import (
     Exchange,
     Handshake,
@@ -43,3 +44,12 @@ def test_failures_are_counted_by_diagnosis_and_status() -> None:
     assert result.evidence["failed_upgrade_statuses"] == {"429": 1}
     assert result.hint is not None
     assert "max-instances" in result.hint
+
+
+def test_a_scenario_connection_that_never_upgraded_counts_with_the_upgrade_s_diagnosis() -> None:
+    refused = ScenarioRun(LIMITED, (), 2, 5.0)
+    completed = ScenarioRun(SERVED, (), 0, 5.0)
+    result = judge_concurrency([refused, completed], None, 10.0)
+    assert (result.status, result.diagnosis) == ("fail", "concurrency_failed")
+    assert result.summary.startswith("1 of 2 concurrent connections completed; 1 failed:")
+    assert "1 x upgrade_rejected" in result.summary

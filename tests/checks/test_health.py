@@ -81,3 +81,21 @@ def test_the_first_failing_of_several_paths_decides() -> None:
                           ["/health", "/api/health"], 200, None)  # fmt: skip
     assert (result.status, result.diagnosis) == ("fail", "health_status_unhealthy")
     assert len(result.evidence["requests"]) == 2  # type: ignore[arg-type]
+
+
+def test_after_the_first_failure_the_other_paths_are_evidence_only() -> None:
+    result = judge_health([_get(500, "boom", "text/plain"), _get(503, {"status": "unhealthy"})],
+                          ["/health", "/api/health"], 200, None)  # fmt: skip
+    assert (result.status, result.diagnosis) == ("fail", "http_status")
+    assert len(result.evidence["requests"]) == 2  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("transcript", "words"),
+    [(_get(200, "ok", "text/plain"), "GET /health → 200"), (_get(200, {"status": "ok"}), "200 ok")],
+    ids=["no-document", "status-only"],
+)
+def test_a_plain_or_bare_document_passes_as_it_is(transcript: HttpTranscript, words: str) -> None:
+    result = judge_health([transcript], ["/health"], 200, None)
+    assert result.status == "pass"
+    assert result.summary.endswith(words)

@@ -56,3 +56,17 @@ def test_readings(body: Json, content_type: str, reading: HealthReading | None) 
 )  # fmt: skip
 def test_states(status: str, state: str) -> None:
     assert state_of(status) == state
+
+
+def test_parts_without_a_status_are_left_out() -> None:
+    spring = {
+        "status": "UP",
+        "components": {"db": {"details": {"size": 3}}, "ping": {"status": "UP"}},
+    }
+    assert read_health(spring, "application/vnd.spring-boot.actuator.v3+json") == HealthReading(
+        "spring", "UP", (Dependency("ping", "UP"),)
+    )
+    checks = {"status": "healthy", "checks": {"uptime": 5, "redis": {"status": "healthy"}}}
+    assert read_health(checks, "application/json") == HealthReading(
+        "status", "healthy", (Dependency("redis", "healthy"),)
+    )

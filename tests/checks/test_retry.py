@@ -43,8 +43,19 @@ def test_retry_after_as_a_date() -> None:
         (_answer(500, '{"error": "boom"}'), False, None),
         (_answer(404), False, None),
         (_answer(503, '{"status": "unhealthy"}'), False, None),  # the app's own health answer
+        (HttpAttempt(0, 1), False, None),  # neither an answer nor an error: nothing to go on
     ],
-    ids=["refused", "timeout", "429", "google-503", "502", "app-500", "404", "app-health-503"],
+    ids=[
+        "refused",
+        "timeout",
+        "429",
+        "google-503",
+        "502",
+        "app-500",
+        "404",
+        "app-health-503",
+        "nothing",
+    ],
 )
 def test_http_outcomes(attempt: HttpAttempt, iam: bool, delay: float | None) -> None:
     assert http_retry_delay(attempt, iam) == delay

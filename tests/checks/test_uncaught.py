@@ -221,3 +221,22 @@ def test_a_report_carrying_the_gate_s_trace_is_the_gate_s() -> None:
     entries = [_line(PYTHON, 0, trace=f"projects/p/traces/{trace}")]
     groups, _ = group_entries(entries, trace, ())
     assert groups[0].caused_by_gate
+
+
+@pytest.mark.parametrize(
+    ("text", "group"),
+    [
+        ("Traceback (most recent call last):\nValueError: bad", "ValueError at an unknown frame"),
+        (
+            "panic: boom\n\ngoroutine 1 [running]:\nmain.pick(0x1)\nmain.main()",
+            "panic at main.pick",
+        ),
+    ],
+    ids=["python-without-frames", "go-without-files"],
+)
+def test_a_report_without_its_frame_lines_is_grouped_by_what_it_names(
+    text: str, group: str
+) -> None:
+    [record] = fold([_line(text, 0)])
+    assert record.kind == "uncaught"
+    assert record.group == group

@@ -7,9 +7,17 @@ connection, a binary reply to a text protocol.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from gate.checks.websocket import close_text, judge_close, judge_first_message
+from gate.checks.websocket import (
+    close_text,
+    judge_close,
+    judge_first_message,
+    judge_subprotocol,
+    judge_upgrade,
+)
 from gate.probes.transcript import (
     Exchange,
     Handshake,
@@ -88,3 +96,20 @@ def test_no_exchange_is_a_skip_saying_why() -> None:
 def test_close_text_names_the_code() -> None:
     assert close_text(1000, "bye") == '1000 (OK) "bye"'
     assert close_text(1001, "") == "1001 (going away)"
+
+
+def test_a_redirected_upgrade_names_where_it_goes() -> None:
+    moved = WsAttempt(0.0, 5.0, 1.0, handshake=Handshake(302, {"Location": "https://api/login"}, ""),
+                      error=ProbeError("upgrade_status", "HTTP 302"))  # fmt: skip
+    result = judge_upgrade(_session(None, moved), credential=True)
+    assert (result.status, result.diagnosis) == ("fail", "upgrade_not_supported")
+    assert result.hint is not None
+    assert result.hint.startswith("redirect to https://api/login: the gate does not follow it")
+
+
+def test_a_credential_echoed_in_the_response_headers_is_a_warning() -> None:
+    echoed = replace(_session(None), credential_echoed=True)
+    result = judge_subprotocol(echoed, "chat.v1")
+    assert result.status == "warn"
+    assert [w.code for w in result.warnings] == ["credential_echoed"]
+    assert "echoed a credential in the upgrade's response headers" in result.warnings[0].message

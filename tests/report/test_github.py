@@ -1,0 +1,66 @@
+"""``gate.report.github``: the job summary and the annotations, for one target and for many."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gate.model import CheckResult, MultiResult
+from gate.report.github import annotations_any, summary_any, summary_markdown
+from tests.report.build import FAILED, STARTED, WARNING, result, step
+
+
+def _action(verified: bool | None) -> Any:
+    return {
+        "kind": "rollback", "from": "chat-00002-new", "to": "chat-00001-old", "status": "done",
+        "verified": verified, "reason": "", "traffic": [], "checks": [], "changes": [],
+    }  # fmt: skip
+
+
+WARNED = CheckResult("ws.subprotocol", "warn", "selected jwt.*", 1.0, warnings=(WARNING,))
+
+
+def _many() -> MultiResult:
+    return MultiResult("m1", STARTED, 20.0, (("eu", result(FAILED)), ("us", result())))
+
+
+def test_the_canary_steps_are_a_table() -> None:
+    text = summary_markdown(result(steps=(step("fail", "canary_error_rate_exceeded"),)))
+    assert "**Canary steps**" in text
+    assert "| 10% | 3.0 s | 0 | canary_error_rate_exceeded | 5xx 0/10 |" in text
+
+
+@pytest.mark.parametrize(
+    ("verified", "words"), [(True, "verified healthy"), (False, "NOT healthy"), (None, "done")]
+)
+def test_the_traffic_action_says_whether_it_was_verified(verified: bool | None, words: str) -> None:
+    text = summary_markdown(result(action=_action(verified)))
+    assert "**Traffic**: rollback chat-00002-new → chat-00001-old: done" in text
+    assert text.rstrip().endswith(words)
+
+
+def test_the_error_is_its_own_line() -> None:
+    assert "**Error**: Cloud Logging could not be read" in summary_markdown(
+        result(error="Cloud Logging could not be read")
+    )
+
+
+def test_many_targets_get_one_heading_each_under_the_overall_verdict() -> None:
+    text = summary_any(_many())
+    assert text.startswith("# smoke-gate: FAIL across 2 targets")
+    assert "## eu: FAIL" in text
+    assert "## us: PASS" in text
+
+
+def test_annotations_of_many_targets_are_titled_with_their_name() -> None:
+    (line,) = annotations_any(_many())
+    assert line.startswith("::error title=eu ws.first_message%3A first_message_timeout::")
+
+
+def test_warnings_and_the_error_are_annotated_too() -> None:
+    lines = annotations_any(result(WARNED, error="line one\nline two"))
+    assert lines == [
+        "::warning title=credential_echoed::the token was echoed in Sec-WebSocket-Protocol",
+        "::error title=smoke-gate::line one%0Aline two",
+    ]

@@ -1,0 +1,27 @@
+"""``gate.report.notify``: what a Slack or Chat message says, for one target and for many."""
+
+from __future__ import annotations
+
+from gate.model import MultiResult
+from gate.report.notify import chat_messages, slack_message
+from tests.report.build import FAILED, STARTED, group, logs, result
+
+
+def test_the_log_group_the_gate_caused_is_quoted() -> None:
+    caused = logs(group(), group(caused_by_gate=True, sample="ValueError: bad frame", count=1))
+    message = slack_message(result(FAILED, logs=caused))
+    body = message["blocks"][1]["text"]["text"]
+    assert "• logs: 1 x ERROR ValueError: bad frame" in body
+    assert "KeyError" not in body  # only the group the gate's probe caused
+
+
+def test_many_targets_get_a_message_part_each() -> None:
+    many = MultiResult("m1", STARTED, 20.0, (("eu", result(FAILED)), ("us", result())))
+    message = slack_message(many)
+    assert message["text"] == "smoke-gate FAIL: 2 targets"
+    headers = [b["text"]["text"] for b in message["blocks"] if b["type"] == "header"]
+    assert headers == [
+        "smoke-gate FAIL: eu: chat chat-00002-new",
+        "smoke-gate PASS: us: chat chat-00002-new",
+    ]
+    assert [key for key, _body in chat_messages(many)] == ["smoke-gate-chat-chat-00002-new"] * 2

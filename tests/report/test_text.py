@@ -1,0 +1,24 @@
+"""``gate.report.text``: the human report's log groups and the canary plan line."""
+
+from __future__ import annotations
+
+from gate.config.settings import VerifyOptions
+from gate.report.text import canary_plan, render_text
+from tests.report.build import group, logs, result
+
+
+def test_only_the_first_groups_are_shown_and_the_rest_counted() -> None:
+    many = logs(*(group(fingerprint=str(n), sample=f"error {n}") for n in range(12)))
+    text = render_text(result(logs=many))
+    assert "error 0" in text
+    assert "error 11" not in text
+    assert "... 7 more groups in the JSON report" in text
+
+
+def test_the_plan_counts_minutes_and_leaves_out_metrics_when_off() -> None:
+    options = VerifyOptions("p", "r", "s", canary=(10, 50), step_bake=300.0, metrics=False)
+    plan = canary_plan(options)
+    assert "5 min" in plan
+    assert "metrics" not in plan
+    with_metrics = canary_plan(VerifyOptions("p", "r", "s", canary=(10,), step_bake=75.0))
+    assert "1 min 15 s" in with_metrics
