@@ -86,6 +86,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench.py --delay-ms 50 --repeat 5
 	$(BIN)/python bench/canary.py --bake 2 --repeat 3
 	$(BIN)/python bench/reads.py --targets 1,10,50
+	$(BIN)/python bench/startup.py --repeat 20
 
 clean:
 	rm -rf $(VENV) $(LOWEST) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -162,3 +162,22 @@ def test_check_and_help_never_import_google() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["check", "--help"], ["verify", "--help"]])
+def test_help_imports_neither_asyncio_nor_ssl(argv: list[str]) -> None:
+    """Start-up: the event loop and the TLS stack are loaded when a run needs them, not
+    for help (bench/startup.py times it against a bare `import click`)."""
+    code = (
+        "import sys\n"
+        "from gate.cli import cli\n"
+        "try:\n"
+        f"    cli({argv!r}, prog_name='gate')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('asyncio', 'ssl', 'google', 'grpc') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr

@@ -12,11 +12,10 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import SplitResult, urlsplit
 
 from gate.config.endpoints import Endpoints
@@ -38,6 +37,9 @@ from gate.config.validate import (
 from gate.errors import ConfigError
 from gate.matching import Json
 from gate.model import TrafficBlock
+
+if TYPE_CHECKING:
+    import ssl
 
 DEFAULT_SEND = '{"type":"ping"}'
 
@@ -103,6 +105,8 @@ class Settings:
 def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     # Loading the system's CA store costs ~20 ms; one context per bundle serves every
     # target of the process (an SSLContext is safe to share).
+    import ssl  # lazily: `gate --help` starts without the TLS stack
+
     context = ssl.create_default_context()
     if ca_bundle is not None:
         context.load_verify_locations(cadata=ca_bundle)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-import ssl
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -165,6 +164,8 @@ def validate_ca_bundle(path: Path | None) -> str | None:
     """The CA bundle must be a readable PEM file of certificates; returns its text."""
     if path is None:
         return None
+    import ssl  # lazily: `gate --help` starts without the TLS stack
+
     data = read_limited(path, "--ca-bundle")
     try:
         text = data.decode("ascii")

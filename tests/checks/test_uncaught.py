@@ -231,8 +231,13 @@ def test_a_report_carrying_the_gate_s_trace_is_the_gate_s() -> None:
             "panic: boom\n\ngoroutine 1 [running]:\nmain.pick(0x1)\nmain.main()",
             "panic at main.pick",
         ),
+        (
+            "panic: boom\n\ngoroutine 1 [running]:\nruntime.gopanic(0x1)\n"
+            "\t/usr/local/go/src/runtime/panic.go:770 +0x132",
+            "panic at an unknown frame",
+        ),
     ],
-    ids=["python-without-frames", "go-without-files"],
+    ids=["python-without-frames", "go-without-files", "go-plumbing-only"],
 )
 def test_a_report_without_its_frame_lines_is_grouped_by_what_it_names(
     text: str, group: str

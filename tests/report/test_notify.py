@@ -25,3 +25,12 @@ def test_many_targets_get_a_message_part_each() -> None:
         "smoke-gate PASS: us: chat chat-00002-new",
     ]
     assert [key for key, _body in chat_messages(many)] == ["smoke-gate-chat-chat-00002-new"] * 2
+
+
+def test_the_traffic_action_is_a_line_of_its_own() -> None:
+    action = {
+        "kind": "rollback", "from": "chat-00002-new", "to": "chat-00001-old", "status": "done",
+        "verified": True, "reason": "", "traffic": [], "checks": [], "changes": [],
+    }  # fmt: skip
+    body = slack_message(result(FAILED, action=action))["blocks"][1]["text"]["text"]
+    assert "• action: rollback chat-00002-new -> chat-00001-old: done, verified healthy" in body
