@@ -40,19 +40,21 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
     3 the gate could not complete its own work, 130/143 interrupted by a signal.
     """
     from gate.config.endpoints import Endpoints
+    from gate.config.inputs import inputs_from
     from gate.run.execute import Job, Prepared, execute
     from gate.run.supervisor import Interrupted
 
     redactor = watched(Redactor())
     try:
-        json_path = report_path("--report-json", options["report_json"])
-        junit_path = report_path("--junit", options["junit"])
-        named, many = named_targets(ctx, {"url": url, **options})
+        given = inputs_from({"url": url, **options})
+        json_path = report_path("--report-json", given.report_json)
+        junit_path = report_path("--junit", given.junit)
+        named, many = named_targets(ctx, given)
         if many and url is not None:
             raise ConfigError("a URL and [[targets]] both given: use one or the other")
         prepared = []
         for name, target in named:
-            if target.get("url") is None:
+            if target.url is None:
                 raise ConfigError(
                     f"gate.toml: target {name!r} has no url"
                     if many
@@ -63,8 +65,8 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
             tuple(prepared),
             dict(os.environ),
             many,
-            webhooks(options, redactor),
-            options["notify_on"],
+            webhooks(given, redactor),
+            given.notify_on,
             run_context(ctx, os.environ),
             Endpoints.from_env(os.environ),
         )

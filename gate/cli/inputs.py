@@ -8,11 +8,11 @@ target's raw value with the option's own click type.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import click
 
-from gate.config.settings import Options, Settings, build_settings
+from gate.config.inputs import Inputs
+from gate.config.settings import Settings, build_settings
 from gate.config.targets import Target, parse_targets, target_options
 from gate.config.webhooks import Webhook, parse_webhooks, secrets_of
 from gate.errors import ConfigError
@@ -49,9 +49,7 @@ def targets(ctx: click.Context) -> list[Target]:
     return parse_targets(raw, known_options(OPTIONS)) if raw is not None else []
 
 
-def per_target(
-    ctx: click.Context, base: Options, every: list[Target]
-) -> list[tuple[str, dict[str, Any]]]:
+def per_target(ctx: click.Context, base: Inputs, every: list[Target]) -> list[tuple[str, Inputs]]:
     """Each target's options: its table over the base, command-line flags kept."""
     params = {p.name: p for p in ctx.command.params if p.name}
 
@@ -67,22 +65,22 @@ def per_target(
         except click.BadParameter as exc:
             raise ConfigError(f"gate.toml: targets: {name} = {value!r}: {exc.message}") from None
 
-    return [(t.name, target_options(dict(base), t, on_command_line, convert)) for t in every]
+    return [(t.name, target_options(base, t, on_command_line, convert)) for t in every]
 
 
-def settings_of(ctx: click.Context, options: Options) -> Settings:
+def settings_of(ctx: click.Context, options: Inputs) -> Settings:
     """One target's validated settings (its credential is resolved in the run, once Secret
     Manager references are read)."""
     return build_settings(options, explicit(ctx), _config(ctx).get("scenario"))
 
 
-def named_targets(ctx: click.Context, options: Options) -> tuple[list[tuple[str, Options]], bool]:
+def named_targets(ctx: click.Context, options: Inputs) -> tuple[list[tuple[str, Inputs]], bool]:
     """Every target's options, and whether they come from ``[[targets]]``: a single target
     is a list of one, named ``""``."""
     every = targets(ctx)
     if not every:
         return [("", options)], False
-    return [(n, o) for n, o in per_target(ctx, options, every)], True
+    return per_target(ctx, options, every), True
 
 
 CLOUD_DEPLOY_PREFIX = "CLOUD_DEPLOY_"
@@ -98,9 +96,9 @@ def run_context(ctx: click.Context, env: Mapping[str, str]) -> RunContext:
     return RunContext(config=ctx.meta.get("gate.config_path"), cloud_deploy=deploy)
 
 
-def webhooks(options: Options, redactor: Redactor) -> tuple[Webhook, ...]:
+def webhooks(options: Inputs, redactor: Redactor) -> tuple[Webhook, ...]:
     """The ``--notify`` webhooks, validated, their credentials registered as secrets."""
-    hooks = parse_webhooks(tuple(options.get("notify") or ()))
+    hooks = parse_webhooks(options.notify)
     for hook in hooks:
         redactor.add(*secrets_of(hook))
     return hooks

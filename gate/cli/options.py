@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from gate.config.file import env_name, find_config, read_config
+from gate.config.inputs import DEFAULTS
 from gate.errors import GateError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,7 +64,6 @@ class Option:
     help: str
     commands: tuple[str, ...]
     type: click.ParamType[Any] | None = None
-    default: object = None
     multiple: bool = False
     is_flag: bool = False
     metavar: str | None = None
@@ -74,6 +74,15 @@ class Option:
     group: str = ""
     fallback_env: str | None = None
     """A variable read below ``GATE_*``: Cloud Deploy's ``CLOUD_RUN_*`` for a verify job."""
+
+    @property
+    def default(self) -> object:
+        """Its default, declared once, on :class:`~gate.config.inputs.Inputs`; ``None``
+        for none (an empty repeatable option, a flag that is off, no value)."""
+        value = getattr(DEFAULTS, self.name, None)
+        if value == () or value is False:
+            return None
+        return value
 
     @property
     def env(self) -> str:

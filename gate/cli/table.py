@@ -1,12 +1,14 @@
 """The one table of the gate's options: every option of every gate command, declared once.
 
-Each row gives the option's name (which is also its ``gate.toml`` key and, in
-upper case after ``GATE_``, its environment variable), its flag, type,
-default, help, and the commands it belongs to. The click options are built
-from it (:mod:`gate.cli.options`); the README's configuration table is
-generated from it (``tools/docs_reference.py``) and a test keeps the two equal.
-The sandbox's and the demo's few options are not here: they configure the
-reference service, not the gate, and read no ``GATE_*`` variable or file.
+Each row gives the option's name (which is also its ``gate.toml`` key, its field of
+:class:`gate.config.inputs.Inputs` and, in upper case after ``GATE_``, its
+environment variable), its flag, type, help, and the commands it belongs to. Its
+default is declared once, on ``Inputs``, the typed record every source of options
+fills. The click options are built from the table (:mod:`gate.cli.options`); the
+documentation's configuration reference is generated from it
+(``tools/docs_reference.py``) and a test keeps the two equal. The sandbox's and the
+demo's few options are not here: they configure the reference service, not the gate,
+and read no ``GATE_*`` variable or file.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from gate.cli.options import (
     Finite,
     Option,
 )
-from gate.config.settings import DEFAULT_SEND
 
 CHECK = ("check",)
 PROBES = ("check", "verify")
@@ -45,36 +46,36 @@ OPTIONS: tuple[Option, ...] = (
     Option("health_path", "--health-path", "Health endpoint path.", PROBES,
            multiple=True, metavar="PATH", shown="/health", group=TARGET),
     Option("expect_status", "--expect-status", "Expected status of each health path.", PROBES,
-           type=click.IntRange(100, 599), default=200, group=TARGET),
+           type=click.IntRange(100, 599), group=TARGET),
     Option("expect_body", "--expect-body", "JSON subset the health body must contain.", PROBES,
            metavar="JSON", group=TARGET),
-    Option("ws_path", "--ws-path", "WebSocket path.", PROBES, default="/ws", group=WEBSOCKET),
+    Option("ws_path", "--ws-path", "WebSocket path.", PROBES, group=WEBSOCKET),
     Option("subprotocol_template", "--subprotocol-template",
            "How the token is offered as a subprotocol ({token}, {token_b64url}).", PROBES,
-           default="jwt.{token_b64url}", group=WEBSOCKET),
+           group=WEBSOCKET),
     Option("subprotocol", "--subprotocol", "A plain subprotocol to offer as well.",
            PROBES, multiple=True, metavar="NAME", group=WEBSOCKET),
     Option("expect_subprotocol", "--expect-subprotocol",
            "The subprotocol the server must select.", PROBES, metavar="NAME", group=WEBSOCKET),
     Option("send", "--send", "First message to send after the upgrade.", PROBES,
-           default=DEFAULT_SEND, metavar="TEXT", group=WEBSOCKET),
+           metavar="TEXT", group=WEBSOCKET),
     Option("no_send", "--no-send", "Send nothing; only listen for a message.", PROBES,
            is_flag=True, group=WEBSOCKET),
     Option("expect", "--expect",
            "Expected reply: a JSON subset if it parses as an object, else a substring.", PROBES,
            metavar="TEXT", group=WEBSOCKET),
     Option("message_timeout", "--message-timeout", "Seconds to wait for the reply.", PROBES,
-           type=SECONDS, default=10.0, group=WEBSOCKET),
+           type=SECONDS, group=WEBSOCKET),
     Option("max_message_size", "--max-message-size", "Largest message accepted, in bytes.",
-           PROBES, type=click.IntRange(min=1), default=1 << 20, group=WEBSOCKET),
+           PROBES, type=click.IntRange(min=1), group=WEBSOCKET),
     Option("check_auth", "--check-auth/--no-check-auth",
            "Check that the socket refuses missing, forged and expired tokens.", PROBES,
-           default=True, shown="on", group=WEBSOCKET),
+           shown="on", group=WEBSOCKET),
     Option("token_env", "--token-env", "Variable holding a ready token.", PROBES,
-           default="GATE_TOKEN", metavar="VAR", group=CREDENTIALS),
+           metavar="VAR", group=CREDENTIALS),
     Option("jwt_secret_env", "--jwt-secret-env",
            "Variable holding an HS256 secret to mint tokens with.", PROBES,
-           default="GATE_JWT_SECRET", metavar="VAR", group=CREDENTIALS),
+           metavar="VAR", group=CREDENTIALS),
     Option("jwt_key_file", "--jwt-key-file",
            "RSA or EC private key to mint RS256/ES256 tokens with.", PROBES, type=PATH,
            metavar="PEM", group=CREDENTIALS),
@@ -90,16 +91,16 @@ OPTIONS: tuple[Option, ...] = (
            "Extra claim (VALUE parsed as JSON when it can be).", PROBES,
            multiple=True, type=LINES, metavar="KEY=VALUE", group=CREDENTIALS),
     Option("jwt_ttl", "--jwt-ttl", "Lifetime of minted tokens, in seconds.", PROBES,
-           type=Finite(min=1, max=7 * 24 * HOUR), default=300.0, group=CREDENTIALS),
+           type=Finite(min=1, max=7 * 24 * HOUR), group=CREDENTIALS),
     Option("connect_timeout", "--connect-timeout", "Seconds for DNS and TCP connect, per step.",
-           PROBES, type=SECONDS, default=10.0, group=TIMING),
+           PROBES, type=SECONDS, group=TIMING),
     Option("read_timeout", "--read-timeout", "Seconds for a response or the upgrade, per step.",
-           PROBES, type=SECONDS, default=10.0, group=TIMING),
+           PROBES, type=SECONDS, group=TIMING),
     Option("deadline", "--deadline", "Seconds for the whole run.", PROBES, type=SECONDS,
-           default=60.0, group=TIMING),
+           group=TIMING),
     Option("retry_budget", "--retry-budget",
            "Seconds of retries for cold-start outcomes (refused, 429, 502-504).", PROBES,
-           type=Finite(min=0, max=HOUR), default=30.0, group=TIMING),
+           type=Finite(min=0, max=HOUR), group=TIMING),
     Option("ca_bundle", "--ca-bundle", "Extra CA certificates to trust (verification stays on).",
            PROBES, type=PATH, metavar="PEM", group=CREDENTIALS),
     Option("header", "--header",
@@ -107,11 +108,11 @@ OPTIONS: tuple[Option, ...] = (
            multiple=True, type=LINES, metavar="'NAME: VALUE'", group=CREDENTIALS),
     Option("connections", "--connections",
            "Also open N authenticated sockets at once (at most 1000); each must complete "
-           "(ws.concurrency).", PROBES, type=click.IntRange(min=0, max=MAX_LOAD), default=0,
+           "(ws.concurrency).", PROBES, type=click.IntRange(min=0, max=MAX_LOAD),
            shown="0 (off)", group=LOAD),
     Option("samples", "--samples",
            "Repeat health, handshake and first exchange N times (at most 1000); report "
-           "p50/p95/max.", PROBES, type=click.IntRange(min=0, max=MAX_LOAD), default=0,
+           "p50/p95/max.", PROBES, type=click.IntRange(min=0, max=MAX_LOAD),
            shown="0 (off; 5 with `--budget`)", group=LOAD),
     Option("budget", "--budget",
            "Latency budget on p95: health, handshake or first_message, e.g. health=100ms.",
@@ -126,7 +127,7 @@ OPTIONS: tuple[Option, ...] = (
            "get a message, any other URL the JSON report (redacted like a secret).", PROBES,
            multiple=True, type=LINES, metavar="URL", group=REPORTS),
     Option("notify_on", "--notify-on", "When --notify posts: on a failure only, or always.",
-           PROBES, type=click.Choice(["fail", "always"]), default="fail", group=REPORTS),
+           PROBES, type=click.Choice(["fail", "always"]), group=REPORTS),
     Option("project", "--project", "Google Cloud project id.", SERVICE, shown="(required)",
            required=("snapshot", "rollback", "promote"), fallback_env="CLOUD_RUN_PROJECT",
            group=CLOUD_RUN),
@@ -144,7 +145,7 @@ OPTIONS: tuple[Option, ...] = (
            ("verify", "promote"), metavar="TAG",
            help_for={"promote": "Promote the revision carrying this tag."}, group=CLOUD_RUN),
     Option("on_failure", "--on-failure", "What to do when a check fails.", VERIFY,
-           type=click.Choice(["fail", "rollback"]), default="fail", group=ACTIONS),
+           type=click.Choice(["fail", "rollback"]), group=ACTIONS),
     Option("promote", "--promote", "On a pass, give the revision 100% of traffic.", VERIFY,
            is_flag=True, group=ACTIONS),
     Option("remove_tag", "--remove-tag",
@@ -168,56 +169,55 @@ OPTIONS: tuple[Option, ...] = (
            "Federation, a key.", VERIFY, metavar="SA", group=CREDENTIALS),
     Option("id_token_env", "--id-token-env",
            "With --iam: variable holding a ready ID token (used instead of minting one).",
-           VERIFY, default="GATE_ID_TOKEN", metavar="VAR", group=CREDENTIALS),
+           VERIFY, metavar="VAR", group=CREDENTIALS),
     Option("log_settle", "--log-settle",
            "Seconds to keep polling Cloud Logging after the last probe.", VERIFY,
-           type=Finite(min=0, max=600), default=15.0, group=CLOUD_RUN),
+           type=Finite(min=0, max=600), group=CLOUD_RUN),
     Option("ignore_log", "--ignore-log", "Drop log entries matching REGEX.", VERIFY,
            multiple=True, type=LINES, metavar="REGEX", group=CLOUD_RUN),
     Option("max_log_errors", "--max-log-errors", "More ERROR entries than this fails logs.errors.",
-           VERIFY, type=click.IntRange(min=0), default=0, group=CLOUD_RUN),
+           VERIFY, type=click.IntRange(min=0), group=CLOUD_RUN),
     Option("no_logs", "--no-logs", "Skip logs.errors.", VERIFY, is_flag=True, group=CLOUD_RUN),
     Option("action_timeout", "--action-timeout",
            "Seconds for the actions after the verdict: the traffic update, its operation and "
            "the rollback's re-check (a budget of their own, beside --deadline).", SERVICE,
-           type=Finite(min=1, max=HOUR), default=120.0,
+           type=Finite(min=1, max=HOUR),
            help_for={"snapshot": "Seconds the read of the service may take."}, group=TIMING),
     Option("canary", "--canary",
            "Move traffic to the --tag candidate in these steps (percent), judging each: e.g. "
            "10,50; then --promote.", VERIFY, metavar="P1,P2,...", group=CANARY),
     Option("step_bake", "--step-bake", "Seconds each canary step is judged before the next.",
-           VERIFY, type=Finite(min=0.1, max=HOUR), default=60.0, group=CANARY),
+           VERIFY, type=Finite(min=0.1, max=HOUR), group=CANARY),
     Option("probe_interval", "--probe-interval",
            "Seconds between rounds of the checks during a step or the watch.", VERIFY,
-           type=Finite(min=0.1, max=HOUR), default=10.0, group=CANARY),
+           type=Finite(min=0.1, max=HOUR), group=CANARY),
     Option("watch", "--watch",
            "After promoting, keep judging the service this many seconds; roll back if it "
-           "degrades.", VERIFY, type=Finite(min=0, max=HOUR), default=0.0, shown="0 (off)",
+           "degrades.", VERIFY, type=Finite(min=0, max=HOUR), shown="0 (off)",
            group=CANARY),
     Option("metrics", "--metrics/--no-metrics",
            "Judge canary steps and the watch on Cloud Monitoring's request metrics too.",
-           VERIFY, default=True, shown="on", group=CANARY),
+           VERIFY, shown="on", group=CANARY),
     Option("max_error_rate", "--max-error-rate",
            "Highest 5xx ratio of the candidate's requests (and it must not be worse than the "
            "stable revisions' beyond noise).", VERIFY, type=Finite(min=0, max=1),
-           default=0.01, group=CANARY),
+           group=CANARY),
     Option("max_latency_ratio", "--max-latency-ratio",
            "Highest candidate p95 latency as a multiple of the stable revisions' p95.", VERIFY,
-           type=Finite(min=1, max=100), default=1.5, group=CANARY),
+           type=Finite(min=1, max=100), group=CANARY),
     Option("min_requests", "--min-requests",
            "Fewest candidate requests in a window for the metrics to judge it.", VERIFY,
-           type=click.IntRange(min=1), default=100, group=CANARY),
+           type=click.IntRange(min=1), group=CANARY),
     Option("require_metrics", "--require-metrics",
            "Fail a step whose window has fewer than --min-requests (metrics_insufficient).",
            VERIFY, is_flag=True, group=CANARY),
     Option("metrics_delay", "--metrics-delay",
            "Seconds after a step's window ends before Cloud Monitoring shows all of it "
-           "(Cloud Run: up to 180).", VERIFY, type=Finite(min=0, max=900), default=180.0,
-           group=CANARY),
+           "(Cloud Run: up to 180).", VERIFY, type=Finite(min=0, max=900), group=CANARY),
     Option("metrics_period", "--metrics-period",
            "Seconds of Cloud Run's metric samples, the alignment period of every read "
            "(Cloud Monitoring's minimum is 60; lower only against an emulator).", VERIFY,
-           type=Finite(min=1, max=HOUR), default=60.0, group=CANARY),
+           type=Finite(min=1, max=HOUR), group=CANARY),
     Option("out", "--out", "Where to write the snapshot (JSON).", ("snapshot",), type=PATH,
            metavar="FILE", required=("snapshot",), shown="(required)", group=ACTIONS),
     Option("to", "--to", "Revision to send 100% of traffic to.", ("rollback",), metavar="REV",

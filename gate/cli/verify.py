@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -50,23 +51,24 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
     interrupted by a signal.
     """
     from gate.config.endpoints import Endpoints
+    from gate.config.inputs import inputs_from
     from gate.run.execute import Job, Prepared, execute
     from gate.run.supervisor import Interrupted
 
     redactor = watched(Redactor())
     env = dict(os.environ)
     try:
-        json_path = report_path("--report-json", options["report_json"])
-        junit_path = report_path("--junit", options["junit"])
         context = run_context(ctx, env)
-        named, many = named_targets(ctx, {**options, "cloud_deploy": bool(context.cloud_deploy)})
+        given = inputs_from({**options, "cloud_deploy": bool(context.cloud_deploy)})
+        json_path = report_path("--report-json", given.report_json)
+        junit_path = report_path("--junit", given.junit)
+        named, many = named_targets(ctx, given)
         prepared = []
         for name, target in named:
             # In [[targets]], Cloud Deploy's variables name no target: they are not read.
-            cloud = build_verify_options(
-                {**target, "cloud_deploy": target["cloud_deploy"] and not many}, env, explicit(ctx)
-            )
-            settings = settings_of(ctx, {**target, "url": RESOLVED_LATER})
+            mine = replace(target, cloud_deploy=target.cloud_deploy and not many)
+            cloud = build_verify_options(mine, env, explicit(ctx))
+            settings = settings_of(ctx, replace(mine, url=RESOLVED_LATER))
             if cloud.progressive:
                 plan = canary_plan(cloud)
                 click.echo(f"{name}: {plan}" if many else plan, err=True)
@@ -75,8 +77,8 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
             tuple(prepared),
             env,
             many,
-            webhooks(options, redactor),
-            options["notify_on"],
+            webhooks(given, redactor),
+            given.notify_on,
             context,
             Endpoints.from_env(env),
         )

@@ -15,10 +15,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import SplitResult, urlsplit
 
 from gate.config.endpoints import Endpoints
+from gate.config.inputs import DEFAULTS, Inputs
 from gate.config.scenario import Scenario, parse_scenario
 from gate.config.snapshot import load_snapshot
 from gate.config.tokens import TokenSpec, parse_claim
@@ -41,10 +42,7 @@ from gate.model import TrafficBlock
 if TYPE_CHECKING:
     import ssl
 
-DEFAULT_SEND = '{"type":"ping"}'
-
-Options = Mapping[str, Any]
-"""Option values by name, as click parsed them (click gives them no static type)."""
+D = DEFAULTS  # each default is declared once, on Inputs
 
 
 @dataclass(frozen=True)
@@ -53,22 +51,22 @@ class Settings:
 
     url: str
     health_paths: tuple[str, ...] = ("/health",)
-    expect_status: int = 200
+    expect_status: int = D.expect_status
     expect_body: Json = None
-    ws_path: str = "/ws"
-    subprotocol_template: str = "jwt.{token_b64url}"
+    ws_path: str = D.ws_path
+    subprotocol_template: str = D.subprotocol_template
     subprotocols: tuple[str, ...] = ()
     expect_subprotocol: str | None = None
-    send: str | None = DEFAULT_SEND
+    send: str | None = D.send
     expect: str | None = None
-    message_timeout: float = 10.0
-    max_message_size: int = 1024 * 1024
-    check_auth: bool = True
+    message_timeout: float = D.message_timeout
+    max_message_size: int = D.max_message_size
+    check_auth: bool = D.check_auth
     token: TokenSpec = field(default_factory=TokenSpec)
-    connect_timeout: float = 10.0
-    read_timeout: float = 10.0
-    deadline: float = 60.0
-    retry_budget: float = 30.0
+    connect_timeout: float = D.connect_timeout
+    read_timeout: float = D.read_timeout
+    deadline: float = D.deadline
+    retry_budget: float = D.retry_budget
     ca_bundle: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     strict: bool = False
@@ -119,68 +117,74 @@ def _join(prefix: str, path: str) -> str:
     return head + tail
 
 
+def _url(url: str | None) -> str:
+    if url is None:
+        raise ConfigError("give the service URL, or [[targets]] in gate.toml")
+    return url
+
+
 def build_settings(
-    options: Options,
+    options: Inputs,
     explicit: frozenset[str] = frozenset(),
     scenario: object = None,
 ) -> Settings:
     """Validate the options of ``gate check`` into :class:`Settings`.
 
-    ``options`` uses the CLI's parameter names; ``explicit`` names the options
-    the user set (a variable named explicitly must exist).
+    ``explicit`` names the options the user set (a variable named explicitly must
+    exist); ``scenario``: the ``[scenario]`` table of the config file.
     """
-    validate_subprotocols(options["subprotocol_template"], options["subprotocol"])
-    expect_subprotocol = options["expect_subprotocol"]
-    if expect_subprotocol is not None and expect_subprotocol not in options["subprotocol"]:
+    validate_subprotocols(options.subprotocol_template, options.subprotocol)
+    expect_subprotocol = options.expect_subprotocol
+    if expect_subprotocol is not None and expect_subprotocol not in options.subprotocol:
         raise ConfigError(
             f"--expect-subprotocol {expect_subprotocol!r} is not offered: add "
             f"--subprotocol {expect_subprotocol}"
         )
-    if options["no_send"] and options["send"] != DEFAULT_SEND:
+    if options.no_send and options.send != D.send:
         raise ConfigError("--send and --no-send contradict each other: keep one")
-    key_file = options["jwt_key_file"]
+    key_file = options.jwt_key_file
     token = TokenSpec(
-        token_env=options["token_env"],
+        token_env=options.token_env,
         token_env_explicit="token_env" in explicit,
-        jwt_secret_env=options["jwt_secret_env"],
+        jwt_secret_env=options.jwt_secret_env,
         jwt_secret_env_explicit="jwt_secret_env" in explicit,
         jwt_key_file=Path(key_file) if key_file else None,
-        jwt_algorithm=options["jwt_algorithm"],
-        subject=options["jwt_subject"],
-        audience=options["jwt_audience"],
-        issuer=options["jwt_issuer"],
-        claims=dict(parse_claim(item) for item in options["jwt_claim"]),
-        ttl_s=options["jwt_ttl"],
+        jwt_algorithm=options.jwt_algorithm,
+        subject=options.jwt_subject,
+        audience=options.jwt_audience,
+        issuer=options.jwt_issuer,
+        claims=dict(parse_claim(item) for item in options.jwt_claim),
+        ttl_s=options.jwt_ttl,
     )
-    ca_bundle = options["ca_bundle"]
+    ca_bundle = options.ca_bundle
     return Settings(
-        url=validate_url(options["url"]),
+        url=validate_url(_url(options.url)),
         health_paths=tuple(
-            validate_path("--health-path", p) for p in options["health_path"] or ("/health",)
+            validate_path("--health-path", p) for p in options.health_path or ("/health",)
         ),
-        expect_status=options["expect_status"],
-        expect_body=parse_json_option("--expect-body", options["expect_body"]),
-        ws_path=validate_path("--ws-path", options["ws_path"]),
-        subprotocol_template=options["subprotocol_template"],
-        subprotocols=tuple(options["subprotocol"]),
+        expect_status=options.expect_status,
+        expect_body=parse_json_option("--expect-body", options.expect_body),
+        ws_path=validate_path("--ws-path", options.ws_path),
+        subprotocol_template=options.subprotocol_template,
+        subprotocols=tuple(options.subprotocol),
         expect_subprotocol=expect_subprotocol,
-        send=None if options["no_send"] else options["send"],
-        expect=options["expect"],
-        message_timeout=options["message_timeout"],
-        max_message_size=options["max_message_size"],
-        check_auth=options["check_auth"],
+        send=None if options.no_send else options.send,
+        expect=options.expect,
+        message_timeout=options.message_timeout,
+        max_message_size=options.max_message_size,
+        check_auth=options.check_auth,
         token=token,
-        connect_timeout=options["connect_timeout"],
-        read_timeout=options["read_timeout"],
-        deadline=options["deadline"],
-        retry_budget=options["retry_budget"],
+        connect_timeout=options.connect_timeout,
+        read_timeout=options.read_timeout,
+        deadline=options.deadline,
+        retry_budget=options.retry_budget,
         ca_bundle=validate_ca_bundle(Path(ca_bundle) if ca_bundle else None),
-        headers=tuple(parse_header(h) for h in options["header"]),
-        strict=options["strict"],
-        scenario=parse_scenario(scenario, options["message_timeout"]) if scenario else None,
-        connections=options["connections"],
-        samples=options["samples"] or (5 if options["budget"] else 0),
-        budgets=tuple(parse_budget(b) for b in options["budget"]),
+        headers=tuple(parse_header(h) for h in options.header),
+        strict=options.strict,
+        scenario=parse_scenario(scenario, options.message_timeout) if scenario else None,
+        connections=options.connections,
+        samples=options.samples or (5 if options.budget else 0),
+        budgets=tuple(parse_budget(b) for b in options.budget),
     )
 
 
@@ -200,24 +204,24 @@ class VerifyOptions:
     impersonate: str | None = None  # --impersonate-service-account, for --iam
     id_token: str | None = field(default=None, repr=False)  # a ready one, from --id-token-env
     logs: bool = True
-    log_settle: float = 15.0
+    log_settle: float = D.log_settle
     ignore_log: tuple[re.Pattern[str], ...] = ()
-    max_log_errors: int = 0
+    max_log_errors: int = D.max_log_errors
     restore: tuple[TrafficBlock, ...] | None = None
-    action_timeout: float = 120.0
+    action_timeout: float = D.action_timeout
     remove_tag: bool = False
     cloud_deploy: bool = False  # run by a Cloud Deploy verify job (CLOUD_DEPLOY_* set)
     canary: tuple[int, ...] = ()
-    step_bake: float = 60.0
-    probe_interval: float = 10.0
-    watch: float = 0.0
-    metrics: bool = True
-    max_error_rate: float = 0.01
-    max_latency_ratio: float = 1.5
-    min_requests: int = 100
+    step_bake: float = D.step_bake
+    probe_interval: float = D.probe_interval
+    watch: float = D.watch
+    metrics: bool = D.metrics
+    max_error_rate: float = D.max_error_rate
+    max_latency_ratio: float = D.max_latency_ratio
+    min_requests: int = D.min_requests
     require_metrics: bool = False
-    metrics_delay: float = 180.0
-    metrics_period: float = 60.0
+    metrics_delay: float = D.metrics_delay
+    metrics_period: float = D.metrics_period
     endpoints: Endpoints = field(default_factory=Endpoints)  # Google's, or an emulator's
 
     @property
@@ -281,36 +285,24 @@ def parse_percentages(text: str) -> tuple[int, ...]:
     return steps
 
 
-def _progressive(options: Options) -> dict[str, Any]:
-    """The validated canary and watch options of ``verify``."""
-    canary = parse_percentages(str(options["canary"])) if options.get("canary") else ()
-    if canary and not options["tag"]:
+def _canary_steps(options: Inputs) -> tuple[int, ...]:
+    """The validated ``--canary`` steps, once the canary and watch options agree."""
+    canary = parse_percentages(str(options.canary)) if options.canary else ()
+    if canary and not options.tag:
         raise ConfigError("--canary needs --tag: the candidate deployed with --no-traffic --tag")
-    if canary and options["restore"]:
+    if canary and options.restore:
         raise ConfigError(
             "--canary takes its own restore point (the traffic before the first step): "
             "drop --restore"
         )
-    if options["watch"] and not (options["promote"] and options["tag"]):
+    if options.watch and not (options.promote and options.tag):
         raise ConfigError(
             "--watch needs --promote and --tag: it watches the candidate deployed with "
             "--no-traffic --tag once promoted, and restores the traffic from before"
         )
-    if options["require_metrics"] and not options["metrics"]:
+    if options.require_metrics and not options.metrics:
         raise ConfigError("--require-metrics and --no-metrics contradict each other")
-    return {
-        "canary": canary,
-        "step_bake": options["step_bake"],
-        "probe_interval": options["probe_interval"],
-        "watch": options["watch"],
-        "metrics": options["metrics"],
-        "max_error_rate": options["max_error_rate"],
-        "max_latency_ratio": options["max_latency_ratio"],
-        "min_requests": options["min_requests"],
-        "require_metrics": options["require_metrics"],
-        "metrics_delay": options["metrics_delay"],
-        "metrics_period": options["metrics_period"],
-    }
+    return canary
 
 
 def service_path(project: str, region: str, service: str) -> str:
@@ -318,8 +310,14 @@ def service_path(project: str, region: str, service: str) -> str:
     return f"projects/{project}/locations/{region}/services/{service}"
 
 
+def _required(value: str | None, name: str) -> str:
+    if not value:
+        raise ConfigError(f"--{name} is required (a flag, GATE_{name.upper()}, or a gate.toml key)")
+    return value
+
+
 def build_verify_options(
-    options: Options, env: Mapping[str, str], explicit: frozenset[str] = frozenset()
+    options: Inputs, env: Mapping[str, str], explicit: frozenset[str] = frozenset()
 ) -> VerifyOptions:
     """Validate the Cloud-facing options of one ``gate verify`` target.
 
@@ -327,47 +325,60 @@ def build_verify_options(
     ``--id-token-env`` and the APIs' endpoints come from it; ``explicit`` names the
     options the user set.
     """
-    for required in ("project", "region", "service"):
-        if not options.get(required):
-            raise ConfigError(
-                f"--{required} is required (a flag, GATE_{required.upper()}, or a gate.toml key)"
-            )
-    restore = options["restore"]
-    if restore and options["on_failure"] != "rollback":
+    project, region, service = (
+        _required(getattr(options, name), name) for name in ("project", "region", "service")
+    )
+    on_failure: Literal["fail", "rollback"] = "fail"
+    if options.on_failure == "rollback":
+        on_failure = "rollback"
+    elif options.on_failure != "fail":
+        raise ConfigError(f"--on-failure {options.on_failure!r}: choose fail or rollback")
+    restore = options.restore
+    if restore and options.on_failure != "rollback":
         raise ConfigError("--restore needs --on-failure rollback")
-    if options["remove_tag"] and not (options["promote"] and options["tag"]):
+    if options.remove_tag and not (options.promote and options.tag):
         raise ConfigError("--remove-tag needs --promote and --tag: the tag to remove")
-    name = service_path(options["project"], options["region"], options["service"])
-    impersonate = options.get("impersonate_service_account")
+    name = service_path(project, region, service)
+    impersonate = options.impersonate_service_account
     id_token = None
-    if options["iam"]:
+    if options.iam:
         id_token = ready_id_token(
-            options.get("id_token_env") or "GATE_ID_TOKEN",
+            options.id_token_env or "GATE_ID_TOKEN",
             env,
             "id_token_env" in explicit,
         )
     elif impersonate or "id_token_env" in explicit:
         raise ConfigError("--impersonate-service-account and --id-token-env need --iam")
     return VerifyOptions(
-        project=options["project"],
-        region=options["region"],
-        service=options["service"],
-        revision=options["revision"],
-        tag=options["tag"],
-        on_failure=options["on_failure"],
-        promote=options["promote"],
-        dry_run=options["dry_run"],
-        iam=options["iam"],
+        project=project,
+        region=region,
+        service=service,
+        revision=options.revision,
+        tag=options.tag,
+        on_failure=on_failure,
+        promote=options.promote,
+        dry_run=options.dry_run,
+        iam=options.iam,
         impersonate=validate_account(impersonate) if impersonate else None,
         id_token=id_token,
-        logs=not options["no_logs"],
-        log_settle=options["log_settle"],
-        ignore_log=compile_ignores(options["ignore_log"]),
-        max_log_errors=options["max_log_errors"],
+        logs=not options.no_logs,
+        log_settle=options.log_settle,
+        ignore_log=compile_ignores(options.ignore_log),
+        max_log_errors=options.max_log_errors,
         restore=load_snapshot(Path(restore), name) if restore else None,
-        action_timeout=options["action_timeout"],
-        remove_tag=options["remove_tag"],
-        cloud_deploy=bool(options.get("cloud_deploy")),
-        **_progressive(options),
+        action_timeout=options.action_timeout,
+        remove_tag=options.remove_tag,
+        cloud_deploy=options.cloud_deploy,
+        canary=_canary_steps(options),
+        step_bake=options.step_bake,
+        probe_interval=options.probe_interval,
+        watch=options.watch,
+        metrics=options.metrics,
+        max_error_rate=options.max_error_rate,
+        max_latency_ratio=options.max_latency_ratio,
+        min_requests=options.min_requests,
+        require_metrics=options.require_metrics,
+        metrics_delay=options.metrics_delay,
+        metrics_period=options.metrics_period,
         endpoints=Endpoints.from_env(env),
     )

@@ -25,9 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from gate.config.settings import Options
+from gate.config.inputs import Inputs, inputs_from
 from gate.errors import ConfigError
 
 
@@ -64,14 +63,15 @@ def parse_targets(raw: object, known: Iterable[str]) -> list[Target]:
 
 
 def target_options(
-    base: Options,
+    base: Inputs,
     target: Target,
     from_command_line: Callable[[str], bool],
     convert: Callable[[str, object], object],
-) -> dict[str, Any]:
+) -> Inputs:
     """The options of one target: ``base`` with the target's values, flags kept."""
-    options = dict(base)
-    for key, value in target.overrides.items():
-        if not from_command_line(key):
-            options[key] = convert(key, value)
-    return options
+    overrides = {
+        key: convert(key, value)
+        for key, value in target.overrides.items()
+        if not from_command_line(key)
+    }
+    return inputs_from(overrides, base)
