@@ -1,4 +1,4 @@
-"""Building the Google API clients, and the shape the per-project ones share.
+"""Building every Google API client, and the shape the per-project ones share.
 
 Every client is either the real one (default credentials, the API's endpoint)
 or, when the settings name an emulator's endpoint for its API
@@ -20,6 +20,13 @@ def build(client_class: Any, transport_class: Any, endpoint: str | None) -> Any:
     import grpc
 
     return client_class(transport=transport_class(channel=grpc.insecure_channel(endpoint)))
+
+
+def build_rest(client_class: Any, credentials: Any, endpoint: str | None) -> Any:
+    """``client_class`` over REST, called with ``credentials`` (an emulator at ``endpoint``,
+    when given): IAM Credentials, whose callers hold credentials of their own."""
+    options = {"api_endpoint": endpoint} if endpoint else None
+    return client_class(credentials=credentials, transport="rest", client_options=options)
 
 
 class ProjectClient:

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gate.cloud.calls import Budget
+from gate.cloud.clients import build_rest
 from gate.errors import ConfigError, GateFailure
 
 INVOKER = "roles/run.invoker"
@@ -85,11 +86,7 @@ def _generate(
 
     if getattr(credentials, "requires_scopes", False):
         credentials = credentials.with_scopes([CLOUD_PLATFORM])
-    client = IAMCredentialsClient(
-        credentials=credentials,
-        transport="rest",
-        client_options={"api_endpoint": endpoint} if endpoint else None,
-    )
+    client = build_rest(IAMCredentialsClient, credentials, endpoint)
     try:
         answer = client.generate_id_token(
             name=f"projects/-/serviceAccounts/{account}",
@@ -99,7 +96,7 @@ def _generate(
             retry=None,
         )
     finally:
-        client.transport.close()  # type: ignore[no-untyped-call]
+        client.transport.close()
     return str(answer.token)
 
 

@@ -61,6 +61,7 @@ from gate.model import (
 )
 from gate.run.check import CheckRun
 from gate.run.logs import SharedLogs
+from gate.run.recheck import verify_rollback
 from gate.run.resolve import Target
 from gate.run.supervisor import Supervisor
 from gate.timing import Stopwatch
@@ -231,18 +232,10 @@ class Canary:
             after = await self._apply("restore", plan)
         except GateError as exc:
             return self._stopped(plan, exc), exc.message
-        actions = self.supervisor.budget(self.options.action_timeout)
-        recheck = await self.supervisor.phase(
-            "verifying the rollback", self.checks_at(after.uri).run(actions)
-        )
-        healthy = not any(c.status == "fail" for c in recheck)
+        budget = self.supervisor.budget(self.options.action_timeout)
+        healthy, checks = await verify_rollback(self.supervisor, self.checks_at, after.uri, budget)
         block = action_block(
-            plan,
-            "done",
-            why,
-            verified=healthy,
-            checks=check_summaries(recheck),
-            changes=self.changes,
+            plan, "done", why, verified=healthy, checks=checks, changes=self.changes
         )
         return block, None
 

@@ -56,13 +56,13 @@ from gate.model import (
     RunResult,
     StepBlock,
     TargetBlock,
-    check_summaries,
     checks_failed,
     skipped,
 )
 from gate.redact import Redactor
 from gate.run.check import CheckRun
 from gate.run.logs import ROUND_WINDOW_S, SharedLogs, poll_logs
+from gate.run.recheck import verify_rollback
 from gate.run.resolve import Target, resolve
 from gate.run.supervisor import Interrupted, Supervisor
 from gate.timing import Deadline, Stopwatch
@@ -462,11 +462,8 @@ class Verifier:
         if after is None or plan.kind != "rollback":
             return
         self.progress(f"verifying the rollback at {after.uri}")
-        recheck = await self.supervisor.phase(
-            "verifying the rollback", self._checks(after.uri).run(actions)
-        )
-        healthy = not any(c.status == "fail" for c in recheck)
-        record.act(action_block(plan, "done", verified=healthy, checks=check_summaries(recheck)))
+        healthy, checks = await verify_rollback(self.supervisor, self._checks, after.uri, actions)
+        record.act(action_block(plan, "done", verified=healthy, checks=checks))
 
 
 def _unresolved(options: VerifyOptions, error: GateError) -> RunResult:
