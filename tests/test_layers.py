@@ -4,6 +4,7 @@ Google libraries stay in ``gate.cloud``, and a bug of the gate exits 3 with a tr
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -181,3 +182,61 @@ def test_help_imports_neither_asyncio_nor_ssl(argv: list[str]) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
+
+
+def _calls_in(path: Path, names: tuple[str, ...]) -> list[str]:
+    """The calls of ``names`` (``asyncio.run``, ``Deadline``...) in the file, as written."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            written = ast.unparse(node.func)
+            if written in names or written.split(".")[-1] in names:
+                found.append(f"{path.relative_to(SRC.parent)}:{node.lineno} {written}")
+    return found
+
+
+def test_one_event_loop_and_one_clock_per_run() -> None:
+    """Only the supervisor starts an event loop or a deadline (the sandbox's own server
+    loop starts its own): one run, one deadline."""
+    allowed = {"gate.run.supervisor", "gate.sandbox.serve"}
+    found = [
+        call
+        for module, path in MODULES.items()
+        if module not in allowed
+        for call in _calls_in(path, ("asyncio.run", "new_event_loop", "Deadline"))
+    ]
+    assert found == []
+    supervisor = _calls_in(MODULES["gate.run.supervisor"], ("asyncio.run", "Deadline"))
+    assert len(supervisor) == 3, supervisor  # the search sees them where they are
+
+
+def test_the_environment_is_read_at_the_edge_only() -> None:
+    """Below the CLI and the configuration, nothing reads (or writes) ``os.environ``."""
+    below = ("gate.run", "gate.probes", "gate.checks", "gate.cloud", "gate.report", "gate.traffic")
+    readers = [
+        module
+        for module, path in MODULES.items()
+        if module.startswith(below)
+        and re.search(r"\bos\.(environ|getenv|putenv)", path.read_text())
+    ]
+    assert readers == []
+    writers = [
+        m
+        for m, p in MODULES.items()
+        if re.search(r"os\.environ\.(update|setdefault)|os\.environ\[.+\]\s*=", p.read_text())
+    ]
+    assert writers == ["gate.cli.sandbox"]  # gRPC's own verbosity variable, for the sandbox only
+
+
+def test_the_sandbox_is_a_client_of_the_product_and_only_its_commands_import_it() -> None:
+    """The sandbox may use the product (the demo runs the real verify); the product uses
+    the sandbox only in the CLI commands that start it (``gate demo``, ``gate sandbox``)."""
+    importers = sorted(
+        module
+        for module, path in MODULES.items()
+        if not module.startswith("gate.sandbox")
+        and any(i.startswith("gate.sandbox") for i in _imports(path))
+    )
+    assert importers == ["gate.cli.sandbox"]
+    demo = _imports(MODULES["gate.sandbox.demo"])
+    assert any(i.startswith("gate.run") for i in demo)  # the real run, not a copy of it

@@ -23,7 +23,7 @@ from gate.cli.action import ACTION_INPUTS, input_name, inputs_of
 from tests.conftest import NEW, SECRET
 from tests.servers import CloudThread
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 ACTION = ROOT / "action.yml"
 WORKFLOW = ROOT / "pipelines" / "github-actions" / "deploy.yml"
 PUBLISHED = "smoke-gate/smoke-gate@v1"

@@ -12,7 +12,7 @@ import xmlschema
 from gate.report.ci import default_report_path
 from tests.conftest import SECRET, GateRun
 
-SCHEMA = xmlschema.XMLSchema(str(Path(__file__).parent / "data" / "junit.xsd"))
+SCHEMA = xmlschema.XMLSchema(str(Path(__file__).parents[1] / "data" / "junit.xsd"))
 
 
 def test_github_actions_summary_annotations_and_outputs(

@@ -13,7 +13,7 @@ from gate.config.scenario import parse_scenario
 from gate.config.validate import parse_budget
 from gate.errors import ConfigError
 from tests.conftest import SECRET, GateRun
-from tests.test_diagnoses import AGENT_SCENARIO
+from tests.e2e.test_diagnoses import AGENT_SCENARIO
 
 ENV = {"GATE_JWT_SECRET": SECRET}
 

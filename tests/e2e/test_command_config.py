@@ -19,7 +19,7 @@ import yaml
 from tests.conftest import NEW, OLD, SECRET, GateRun
 from tests.servers import CloudThread
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 SCOPE = {"GATE_PROJECT": "demo-project", "GATE_REGION": "europe-west1", "GATE_SERVICE": "svc"}
 CLOUD_DEPLOY = {
     "CLOUD_RUN_PROJECT": "demo-project",

@@ -40,7 +40,7 @@ from tests.servers import (
 ENV = {"GATE_JWT_SECRET": SECRET}
 PLAIN = ["--subprotocol", "chat.v1"]
 SLACK_S = 3.0  # how far past its deadline a run may end
-JUNIT = xmlschema.XMLSchema(str(Path(__file__).parent / "data" / "junit.xsd"))
+JUNIT = xmlschema.XMLSchema(str(Path(__file__).parents[1] / "data" / "junit.xsd"))
 
 
 def _elapsed(started: float) -> float:
