@@ -8,7 +8,9 @@ progress line and, when the deadline cuts it short, in the report:
 
 1. **reading secrets from Secret Manager**: each ``sm://`` reference in a
    secret's variable, read once however many targets name it;
-2. the credentials resolved from the variables (a missing one is exit 2);
+2. the credentials resolved from the variables (a missing one is exit 2) and
+   **forging the negative tokens**: every secret of the run is known to the
+   redactor before the first probe;
 3. **the probes**, **reading Cloud Logging** and, for ``verify``, resolving the
    revision, the ID token of ``--iam``, the traffic actions (``--action-timeout``,
    a budget of their own) and the canary steps (:mod:`gate.run.check`,
@@ -23,13 +25,15 @@ The result is a :class:`~gate.model.RunResult` for a single target and a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from gate.config.endpoints import Endpoints
 from gate.config.settings import Settings, VerifyOptions
-from gate.config.tokens import Credential, load_credential
+from gate.config.tokens import Credential, Negatives, load_credential
 from gate.config.webhooks import Webhook
 from gate.model import MultiResult, Result, RunContext, RunResult
 from gate.redact import Redactor
@@ -38,6 +42,7 @@ from gate.run.supervisor import Supervisor
 Progress = Callable[[str], None]
 
 SECRETS_PHASE = "reading secrets from Secret Manager"
+FORGING_PHASE = "forging the negative tokens"
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ def execute(job: Job, redactor: Redactor, progress: Progress) -> Result:
 async def _run(job: Job, redactor: Redactor, supervisor: Supervisor, progress: Progress) -> Result:
     env = await _secrets(job, supervisor, progress)
     credentials = [load_credential(t.settings.token, env) for t in job.targets]
+    await _known_secrets(job, credentials, redactor, supervisor, progress)
     result: Result
     if job.targets[0].cloud is not None:
         result = await _verify(job, credentials, redactor, supervisor, progress)
@@ -129,6 +135,44 @@ async def _secrets(job: Job, supervisor: Supervisor, progress: Progress) -> Mapp
     values = await supervisor.phase(SECRETS_PHASE, work, supervisor.deadline)
     env.update({variable: values[name] for variable, name in wanted.items()})
     return env
+
+
+async def _known_secrets(
+    job: Job,
+    credentials: list[Credential | None],
+    redactor: Redactor,
+    supervisor: Supervisor,
+    progress: Progress,
+) -> None:
+    """Teach ``redactor`` every secret of the run before the first probe: the headers, the
+    tokens, and the negative tokens of ``ws.auth_enforced``, forged now (an RSA key takes a
+    moment: in a worker thread, within the deadline). What a probe records is then redacted
+    from its first byte; only a renewed ID token of ``--iam`` joins later, before any request
+    carries it."""
+    from gate.run.plans import register_secrets
+    from gate.threads import blocking
+
+    forging = []
+    for target, credential in zip(job.targets, credentials, strict=True):
+        register_secrets(redactor, target.settings, credential, {})
+        if credential is not None and target.settings.check_auth:
+            forging.append(credential)
+    if not forging:
+        return
+    progress("forging the negative tokens")
+
+    async def forge() -> None:
+        async with asyncio.timeout(supervisor.deadline.remaining()):
+            for credential in forging:
+                negatives = await blocking(_negatives_of, credential)
+                redactor.add(*(token for _label, token in negatives.labelled()))
+
+    with contextlib.suppress(TimeoutError):  # the probes then judge what the deadline left
+        await supervisor.phase(FORGING_PHASE, forge(), supervisor.deadline)
+
+
+def _negatives_of(credential: Credential) -> Negatives:
+    return credential.negatives
 
 
 async def _check(

@@ -53,7 +53,8 @@ def register_secrets(
 ) -> Redactor:
     """Teach ``redactor`` the secrets of this run: header values, the token, their forms.
 
-    The negative tokens join it when they are forged, before any session sends them.
+    The run registers them all, and forges the negative tokens, before the first probe
+    (:mod:`gate.run.execute`); a check run registers its own again (a no-op then).
     """
     for value in (*(v for _name, v in settings.headers), *more.values()):
         redactor.add_header(value)
