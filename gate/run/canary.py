@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from gate.checks.canary import Limits, judge, side
 from gate.checks.logs import Expected, judge_logs
 from gate.cloud.calls import Budget
 from gate.cloud.logs import LogScope, scopes_filter
@@ -40,11 +39,9 @@ from gate.cloud.model import (
     REQUEST_LOG,
     LogFetch,
     ServiceState,
-    Traffic,
     TrafficEntry,
-    combine,
 )
-from gate.cloud.monitoring import CloudMonitoring, aligned
+from gate.cloud.monitoring import aligned
 from gate.cloud.run import CloudRun
 from gate.config.settings import Settings, VerifyOptions
 from gate.errors import GateError
@@ -63,6 +60,7 @@ from gate.run.check import CheckRun
 from gate.run.logs import SharedLogs
 from gate.run.recheck import verify_rollback
 from gate.run.resolve import Target
+from gate.run.stepmetrics import StepMetricsReader
 from gate.run.supervisor import Supervisor
 from gate.timing import Stopwatch
 from gate.traffic.plan import (
@@ -102,36 +100,41 @@ class Judged:
         self.verdict, self.diagnosis, self.summary = "error", None, error.message
 
 
-class Canary:
-    """One progressive rollout of ``target`` (a tagged candidate with no traffic)."""
+@dataclass(frozen=True)
+class Rollout:
+    """What a rollout is given: the candidate, its service, and how to check a URL.
 
-    def __init__(
-        self,
-        settings: Settings,
-        options: VerifyOptions,
-        cloud: CloudRun,
-        target: Target,
-        checks_at: Callable[[str], CheckRun],
-        supervisor: Supervisor,
-        progress: Progress,
-        trace_id: str,
-        logs: SharedLogs,
-        renew: Callable[[], Awaitable[None]] = lambda: asyncio.sleep(0),
-    ) -> None:
-        """``renew`` runs before every round of checks (the ID token of ``--iam``)."""
-        self.renew = renew
-        self.settings = settings
-        self.options = options
-        self.cloud = cloud
-        self.target = target
-        self.checks_at = checks_at
+    ``logs`` are the Logging reads shared by the steps of every target of the project;
+    ``renew`` runs before every round of checks (the ID token of ``--iam``).
+    """
+
+    settings: Settings
+    options: VerifyOptions
+    cloud: CloudRun
+    target: Target
+    checks_at: Callable[[str], CheckRun]
+    trace_id: str
+    logs: SharedLogs
+    renew: Callable[[], Awaitable[None]] = lambda: asyncio.sleep(0)
+
+
+class Canary:
+    """One progressive rollout of a tagged candidate with no traffic, under ``supervisor``."""
+
+    def __init__(self, rollout: Rollout, supervisor: Supervisor, progress: Progress) -> None:
+        self.renew = rollout.renew
+        self.settings = rollout.settings
+        self.options = options = rollout.options
+        self.cloud = rollout.cloud
+        self.target = target = rollout.target
+        self.checks_at = rollout.checks_at
         self.supervisor = supervisor
         self.progress = progress
-        self.trace_id = trace_id
+        self.trace_id = rollout.trace_id
+        self.logs = rollout.logs
         self.steps: list[StepBlock] = []
         self.changes: list[TrafficChange] = []
-        self.logs = logs  # shared by the steps of every target of the project
-        self.metrics: CloudMonitoring | None = None
+        self.metrics = StepMetricsReader(options, target.revision, self._budget, progress)
         # The restore point, LATEST resolved as `gate snapshot` records it.
         self.recorded = snapshot_dict(target.state)["traffic"]
         self.restore_point = tuple(TrafficEntry.from_dict(t) for t in self.recorded)
@@ -368,61 +371,13 @@ class Canary:
     async def _metrics(
         self, name: str, asked: tuple[datetime, datetime], percent: int, judged: Judged
     ) -> StepMetrics | None:
-        """Cloud Monitoring's view of the step's window, judged; ``judged`` failed if it fails.
-
-        The window asked for is rounded out to whole alignment periods. It is
-        read when ``--metrics-delay`` has passed since its end (the caller waited),
-        then again every ``metrics_settle`` seconds while its counts still change,
-        for at most another ``--metrics-delay``: a sample Google is late to show is
-        still counted, and the judgement is made on counts that stopped moving.
-        """
-        options = self.options
-        if not options.metrics:
-            return None
-        budget = self._budget()
-        if self.metrics is None:
-            self.metrics = await CloudMonitoring.connect(
-                options.project, budget, options.endpoints.monitoring
-            )
-        start, end = aligned(*asked, options.metrics_period)
-        stable_revisions = [r for r in self.stable if r != self.candidate] if percent < 100 else []
-        give_up = end + timedelta(seconds=2 * options.metrics_delay)
-        reads, previous = 0, None
-        while True:
-            found = await self.metrics.within(self._budget()).traffic(
-                options.service, options.region, start, end, options.metrics_period
-            )
-            reads += 1
-            candidate = found.get(self.candidate, Traffic())
-            stable = combine(found.get(r, Traffic()) for r in stable_revisions)
-            counts = (candidate, stable)
-            if counts == previous or datetime.now(UTC) >= give_up:
-                break
-            previous = counts
-            for _ in range(round(options.metrics_settle)):
-                self.progress(f"{name} step: the metrics are still filling in (read {reads})")
-                await asyncio.sleep(1.0)
-        limits = Limits(
-            options.max_error_rate, options.max_latency_ratio, options.min_requests,
-            options.require_metrics,
-        )  # fmt: skip
-        verdict, diagnosis, summary = judge(candidate, stable, limits)
-        if verdict == "fail":
-            judged.fail(diagnosis, f"metrics: {summary}")
-        return {
-            "window_start": utc_text(start),
-            "window_end": utc_text(end),
-            "asked_start": utc_text(asked[0]),
-            "asked_end": utc_text(asked[1]),
-            "reads": reads,
-            "settled": counts == previous,
-            "candidate": side([self.candidate], candidate),
-            "stable": side(stable_revisions, stable),
-            "verdict": verdict,
-            "summary": summary,
-        }
+        """The step's metrics (:mod:`gate.run.stepmetrics`); ``judged`` failed if they fail."""
+        stable = [r for r in self.stable if r != self.candidate] if percent < 100 else []
+        found, failure = await self.metrics.read(name, asked, stable)
+        if failure is not None:
+            judged.fail(*failure)
+        return found
 
     def close(self) -> None:
         """Close the Monitoring client's channel (the shared Logging reads have their owner)."""
-        if self.metrics is not None:
-            self.metrics.close()
+        self.metrics.close()

@@ -37,11 +37,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gate.checks.frontend import UNKNOWN_PLATFORM, Platform
-from gate.checks.logs import Expected, counts, from_gate, is_ignored, judge_logs, kind_of
+from gate.checks.logs import Expected
 from gate.checks.revision import judge_ready
-from gate.checks.uncaught import fold
 from gate.cloud.calls import Budget
-from gate.cloud.model import LogRecord, RunApi, ServiceState, previous_ready
+from gate.cloud.model import RunApi
 from gate.config.settings import Settings, VerifyOptions
 from gate.config.tokens import Credential
 from gate.config.validate import validate_url
@@ -60,14 +59,14 @@ from gate.model import (
     skipped,
 )
 from gate.redact import Redactor
+from gate.run.act import Actor, act
 from gate.run.check import CheckRun
-from gate.run.logs import ROUND_WINDOW_S, SharedLogs, poll_logs
-from gate.run.recheck import verify_rollback
+from gate.run.logcheck import LogsCheck
+from gate.run.logs import ROUND_WINDOW_S, SharedLogs
 from gate.run.resolve import Target, resolve
 from gate.run.supervisor import Interrupted, Supervisor
 from gate.timing import Deadline, Stopwatch
-from gate.traffic.actions import apply
-from gate.traffic.plan import Plan, action_block, promote, restore, rollback_to
+from gate.traffic.plan import action_block
 
 if TYPE_CHECKING:
     from gate.cloud.iam import IdToken, IdTokens
@@ -110,11 +109,6 @@ class _Record:
 def _serverless_authorization(found: IdToken) -> dict[str, str]:
     """The header Cloud Run's IAM reads an ID token from (the app's own stays free)."""
     return {"X-Serverless-Authorization": f"Bearer {found.token}"}
-
-
-def _pinned_to(state: ServiceState, revision: str) -> bool:
-    """True when the traffic as requested sends a share to ``revision`` by name."""
-    return any(t.revision == revision and t.percent > 0 for t in state.traffic)
 
 
 class Verifier:
@@ -173,61 +167,6 @@ class Verifier:
             settings, self.credential, self.secret_headers, self.run_id, self.trace_id, platform,
             self.redactor,
         )  # fmt: skip
-
-    async def _logs(
-        self, target: Target, budget: Budget, failed: bool, expected: Expected
-    ) -> tuple[CheckResult, LogsBlock | None, str | None]:
-        """``logs.errors``, the report's ``logs`` block, and an error when Logging failed.
-
-        Polling stops early once the verdict cannot change (more entries than
-        allowed) and, when a check failed, once the entry that explains it has
-        arrived (one logged while serving the gate's own probes, or Cloud Run's
-        startup-probe line): it may be ingested after unrelated ones.
-        """
-        from gate.cloud.logs import LogScope, scopes_filter
-
-        options = self.options
-        if not options.logs:
-            result, block = judge_logs(None, None, (), 0, "turned off with --no-logs")
-            return result, block, None
-
-        def enough(entries: Sequence[LogRecord]) -> bool:
-            kept = [e for e in fold(entries) if not is_ignored(e, options.ignore_log)]
-            explained = not failed or any(
-                from_gate(e, self.trace_id) or kind_of(e) == "startup" for e in kept
-            )
-            counted = [e for e in kept if counts(e, expected)]
-            return len(counted) > options.max_log_errors and explained
-
-        self.progress("reading the revision's errors from Cloud Logging")
-        settle = max(0.0, min(options.log_settle, budget.deadline.remaining() - 1.0))
-        scope = LogScope(options.service, target.revision, options.region, target.info.created)
-        log_filter = scopes_filter(options.project, [scope])
-        shared = self.shared_logs or SharedLogs(
-            options.project, lambda: budget, 0.0, options.endpoints.logging
-        )
-        try:
-            try:
-                fetched = await poll_logs(
-                    lambda: shared.fetch(scope), log_filter, target.revision, settle, enough,
-                    lambda s: self.progress(f"waiting {s:.1f} s for Cloud Logging to settle"),
-                )  # fmt: skip
-            finally:
-                if shared is not self.shared_logs:
-                    shared.close()
-        except GateError as exc:
-            result, block = judge_logs(None, None, (), 0, f"not run: {exc.message}")
-            return result, block, exc.message
-        # What the revision logged may quote a secret (a token it refused): redacted
-        # before anything is grouped, cut to a sample or shown.
-        entries = tuple(
-            replace(e, message=self.redactor.record(e.message)) for e in fetched.entries
-        )
-        result, block = judge_logs(
-            replace(fetched, entries=entries), self.trace_id, options.ignore_log,
-            options.max_log_errors, expected=expected,
-        )  # fmt: skip
-        return result, block, None
 
     async def run(self) -> RunResult:
         """Resolve, judge readiness, check, read logs, act; always return a result.
@@ -297,7 +236,9 @@ class Verifier:
         )
         logs_check, record.logs, record.logs_error = await phase(
             "reading Cloud Logging",
-            self._logs(target, budget, checks_failed(record.checks, strict=False), expected),
+            LogsCheck(options, self.trace_id, self.redactor, self.progress, self.shared_logs).read(
+                target, budget, checks_failed(record.checks, strict=False), expected
+            ),
             deadline,
         )
         record.checks.append(logs_check)
@@ -313,7 +254,7 @@ class Verifier:
         self, cloud: CloudRun, target: Target, failed: bool, record: _Record
     ) -> None:
         """``--canary`` / ``--watch``: steps, promotion and watch (see :mod:`gate.run.canary`)."""
-        from gate.run.canary import Canary
+        from gate.run.canary import Canary, Rollout
 
         if failed or record.logs_error is not None or not target.info.ready:
             why = (
@@ -330,10 +271,11 @@ class Verifier:
             0.0,
             options.endpoints.logging,
         )
-        canary = Canary(
-            self.settings, self.options, cloud, target, self._checks, self.supervisor,
-            self.progress, self.trace_id, steps, self.renew_iam,
+        rollout = Rollout(
+            self.settings, self.options, cloud, target, self._checks, self.trace_id, steps,
+            self.renew_iam,
         )  # fmt: skip
+        canary = Canary(rollout, self.supervisor, self.progress)
         record.steps = canary.steps
         try:
             action, error = await canary.run()
@@ -400,70 +342,12 @@ class Verifier:
             steps=tuple(record.steps),
         )
 
-    async def _decide(
-        self, cloud: RunApi, target: Target, failed: bool, unread: str | None
-    ) -> tuple[Plan | None, str]:
-        """What to do with the traffic, or why nothing; ``unread``: why the logs were not read.
-
-        A release whose logs could not be read is never promoted: its probes
-        passing is not the whole verdict (and it is not rolled back either: the
-        gate, not the release, failed).
-        """
-        options = self.options
-        state = target.state
-        if failed and options.on_failure == "rollback":
-            if not target.info.ready and not _pinned_to(state, target.revision):
-                return None, (
-                    f"traffic never left {state.serving()}: {target.revision} never became "
-                    "Ready, so there is nothing to roll back"
-                )
-            if options.restore is not None:
-                return restore(state, options.restore), ""
-            previous = previous_ready(await cloud.revisions(), target.revision)
-            if previous is None:
-                return None, f"no ready revision older than {target.revision} to roll back to"
-            return rollback_to(state, previous.name), ""
-        if failed:
-            return None, "the release failed; --on-failure fail leaves traffic as it is"
-        if options.promote and unread is not None:
-            return None, "Cloud Logging could not be read, so the release is not promoted"
-        if options.promote:
-            return promote(state, target.revision, target.tag if options.remove_tag else None), ""
-        return None, "passed; --promote not given"
-
     async def _perform(
         self, cloud: RunApi, target: Target, failed: bool, record: _Record, actions: Deadline
     ) -> None:
         """Decide, carry out, and (after a rollback) re-check; the result goes in ``record``."""
-        try:
-            plan, reason = await self._decide(cloud, target, failed, record.logs_error)
-        except GateError as exc:
-            record.act(action_block(None, "failed", exc.message), exc.message)
-            return
-        if plan is None:
-            if failed and self.options.on_failure == "rollback" and target.info.ready:
-                record.act(action_block(None, "failed", reason), reason)
-            else:
-                record.act(action_block(None, "skipped", reason))
-            return
-        self.progress(f"{plan.kind}: {plan.source} -> {plan.target}")
-        dry_run = self.options.dry_run
-        try:
-            status, reason, after = await self.supervisor.action(
-                f"the {plan.kind}", lambda: apply(cloud, target.state, plan, dry_run)
-            )
-        except Interrupted:
-            record.act(action_block(plan, "skipped", "a signal came first: traffic left as it is"))
-            raise
-        except GateError as exc:
-            record.act(action_block(plan, "failed", exc.message), exc.message)
-            return
-        record.act(action_block(plan, status, reason))
-        if after is None or plan.kind != "rollback":
-            return
-        self.progress(f"verifying the rollback at {after.uri}")
-        healthy, checks = await verify_rollback(self.supervisor, self._checks, after.uri, actions)
-        record.act(action_block(plan, "done", verified=healthy, checks=checks))
+        actor = Actor(self.options, self.supervisor, self._checks, self.progress)
+        await act(actor, cloud, target, failed, record.logs_error, actions, record.act)
 
 
 def _unresolved(options: VerifyOptions, error: GateError) -> RunResult:

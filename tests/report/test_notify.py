@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gate.model import MultiResult
-from gate.report.notify import chat_messages, slack_message
+from gate.report.notify import chat_messages, json_payload, slack_message, wanted
 from tests.report.build import FAILED, STARTED, group, logs, result
 
 
@@ -34,3 +34,14 @@ def test_the_traffic_action_is_a_line_of_its_own() -> None:
     }  # fmt: skip
     body = slack_message(result(FAILED, action=action))["blocks"][1]["text"]["text"]
     assert "• action: rollback chat-00002-new -> chat-00001-old: done, verified healthy" in body
+
+
+def test_the_error_and_a_url_target_and_the_json_payload() -> None:
+    run = result(target={"url": "https://api"}, error="Cloud Logging could not be read")
+    body = slack_message(run)["blocks"][1]["text"]["text"]
+    assert body == "• error: Cloud Logging could not be read"
+    assert slack_message(run)["text"] == "smoke-gate ERROR: https://api"
+    assert json_payload(run)["error"] == "Cloud Logging could not be read"
+    assert wanted(run, "fail")
+    assert not wanted(result(), "fail")
+    assert wanted(result(), "always")

@@ -1,0 +1,93 @@
+"""A canary step's request metrics: Cloud Monitoring's view of its window, read until it
+settles, then judged candidate against stable (:mod:`gate.checks.canary`).
+
+The window asked for is rounded out to whole alignment periods. It is read when
+``--metrics-delay`` has passed since its end (the caller waited), then again every
+``metrics_settle`` seconds while its counts still change, for at most another
+``--metrics-delay``: a sample Google is late to show is still counted, and the judgement is
+made on counts that stopped moving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from gate.checks.canary import Limits, judge, side
+from gate.cloud.calls import Budget
+from gate.cloud.model import Traffic, combine
+from gate.cloud.monitoring import CloudMonitoring, aligned
+from gate.config.settings import VerifyOptions
+from gate.model import Diagnosis, StepMetrics, utc_text
+
+
+class StepMetricsReader:
+    """Reads and judges the steps' metrics of one candidate; one Monitoring client for all."""
+
+    def __init__(
+        self,
+        options: VerifyOptions,
+        candidate: str,
+        budget: Callable[[], Budget],
+        progress: Callable[[str], None],
+    ) -> None:
+        """``budget`` gives each read its time limit (``--action-timeout``)."""
+        self.options = options
+        self.candidate = candidate
+        self._budget = budget
+        self.progress = progress
+        self.client: CloudMonitoring | None = None
+
+    async def read(
+        self, name: str, asked: tuple[datetime, datetime], stable_revisions: list[str]
+    ) -> tuple[StepMetrics | None, tuple[Diagnosis | None, str] | None]:
+        """The step's metrics block (``None`` with ``--no-metrics``), and its failure if any:
+        the diagnosis and the summary."""
+        options = self.options
+        if not options.metrics:
+            return None, None
+        if self.client is None:
+            self.client = await CloudMonitoring.connect(
+                options.project, self._budget(), options.endpoints.monitoring
+            )
+        start, end = aligned(*asked, options.metrics_period)
+        give_up = end + timedelta(seconds=2 * options.metrics_delay)
+        reads, previous = 0, None
+        while True:
+            found = await self.client.within(self._budget()).traffic(
+                options.service, options.region, start, end, options.metrics_period
+            )
+            reads += 1
+            candidate = found.get(self.candidate, Traffic())
+            stable = combine(found.get(r, Traffic()) for r in stable_revisions)
+            counts = (candidate, stable)
+            if counts == previous or datetime.now(UTC) >= give_up:
+                break
+            previous = counts
+            for _ in range(round(options.metrics_settle)):
+                self.progress(f"{name} step: the metrics are still filling in (read {reads})")
+                await asyncio.sleep(1.0)
+        limits = Limits(
+            options.max_error_rate, options.max_latency_ratio, options.min_requests,
+            options.require_metrics,
+        )  # fmt: skip
+        verdict, diagnosis, summary = judge(candidate, stable, limits)
+        block: StepMetrics = {
+            "window_start": utc_text(start),
+            "window_end": utc_text(end),
+            "asked_start": utc_text(asked[0]),
+            "asked_end": utc_text(asked[1]),
+            "reads": reads,
+            "settled": counts == previous,
+            "candidate": side([self.candidate], candidate),
+            "stable": side(stable_revisions, stable),
+            "verdict": verdict,
+            "summary": summary,
+        }
+        return block, ((diagnosis, f"metrics: {summary}") if verdict == "fail" else None)
+
+    def close(self) -> None:
+        """Close the Monitoring client's channel, if one was opened."""
+        if self.client is not None:
+            self.client.close()
