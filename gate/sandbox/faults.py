@@ -39,7 +39,6 @@ FAULTS: dict[str, str] = {
     "fast, so only real traffic (and its latency metrics) shows it",
 }
 
-RAW_FAULTS = frozenset({"garbage", "hang", "empty-reply"})
 
 NEVER_STARTS = "never-starts"
 DEMO_FAULTS: dict[str, str] = {

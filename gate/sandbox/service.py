@@ -24,7 +24,7 @@ import json
 import sys
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from gate.sandbox.faults import FAULTS, RAW_FAULTS
+from gate.sandbox.faults import FAULTS
 from gate.sandbox.frontend import (
     H2C_RESET,
     INVALID_TOKEN_CHALLENGE,
@@ -194,13 +194,7 @@ class SandboxService:
 
     def health_body(self) -> tuple[int, dict[str, Any]]:
         """The seeds' health document, broken as the fault says."""
-        redis = {"status": "healthy", "response_time_ms": 14.78}
-        status, code = "healthy", 200
-        if self.config.fault == "dependency-unhealthy":
-            redis = {"status": "unhealthy", "error": "Connection refused (redis:6379)"}
-            status, code = "unhealthy", 503
-        if self.config.fault == "status-unhealthy":
-            status = "unhealthy"
+        code, status, redis = HEALTH.get(self.config.fault, HEALTHY)
         return code, {
             "status": status,
             "service": "netra-ai-platform",
@@ -217,17 +211,14 @@ class SandboxService:
     def authenticate(self, token: str | None) -> str | None:
         """The reason a token is refused, or ``None`` when it is accepted."""
         secret = self.config.jwt_secret
-        fault = self.config.fault
-        if secret is None or fault == "auth-not-enforced":
+        rules = AUTH_RULES.get(self.config.fault, STRICT)
+        if secret is None or not rules.enforced:
             return None
         if token is None:
             return "missing token"
-        checked = fault != "ignores-claims"
+        checked = rules.claims
         try:
-            if (
-                fault == "accepts-alg-none"
-                and jwt.get_unverified_header(token).get("alg") == "none"
-            ):
+            if rules.alg_none and jwt.get_unverified_header(token).get("alg") == "none":
                 return None
             jwt.decode(
                 token,
@@ -238,7 +229,7 @@ class SandboxService:
                 options={
                     "verify_aud": checked and self.config.audience is not None,
                     "verify_iss": checked and self.config.issuer is not None,
-                    "verify_exp": fault != "expired-accepted",
+                    "verify_exp": rules.expiry,
                 },
             )
         except jwt.ExpiredSignatureError:
@@ -343,45 +334,30 @@ class SandboxService:
         Each refusal is also written to the request log, at the severity and in
         the words Cloud Run uses (capacity and IAM at WARNING, the rest at ERROR).
         """
-        fault = self.config.fault
+        answer = FRONT_END.get(self.config.fault)
         lasting = self.config.fault_for_s
+        if answer is None or (answer.ws_only and path != "/ws"):
+            return None
         if lasting is not None and time.monotonic() - self.started >= lasting:
             return None
-        if fault == "rate-limited":
-            self.request_log("WARNING", NO_INSTANCE, 429, trace)
-            return _front_end_response(429, RATE_EXCEEDED, "text/html; charset=UTF-8")
-        if fault == "not-ready-page":
-            return _front_end_response(503, not_ready_page())
-        if fault == "iam-forbidden":
-            self.request_log("WARNING", NOT_AUTHENTICATED, 403, trace)
-            return _front_end_response(403, forbidden_page(path))
-        if fault == "iam-token-rejected":
-            self.request_log("WARNING", NOT_AUTHORIZED, 401, trace)
-            response = _front_end_response(401, unauthorized_page())
-            response.headers["www-authenticate"] = INVALID_TOKEN_CHALLENGE
-            return response
-        if fault == "bad-gateway":
-            return _text_response(502, "Bad Gateway")
-        if fault == "h2c-reset" and path == "/ws":
-            self.request_log("ERROR", MALFORMED_RESPONSE, 503, trace)
-            return _front_end_response(503, H2C_RESET, "text/plain")
-        return None
+        if answer.logged is not None:
+            severity, message = answer.logged
+            self.request_log(severity, message, answer.status, trace)
+        if not answer.google:
+            return _text_response(answer.status, answer.body(path))
+        response = _front_end_response(answer.status, answer.body(path), answer.content_type)
+        for name, value in answer.headers.items():
+            response.headers[name] = value
+        return response
 
     def select_subprotocol(
         self, _connection: ServerConnection, offered: Sequence[Subprotocol]
     ) -> Subprotocol | None:
-        """Prefer the plain subprotocol; fall back to echoing the credential."""
-        fault = self.config.fault
-        if fault == "no-subprotocol":
-            return None
-        if fault == "unexpected-subprotocol":
-            return Subprotocol("chat.v2")
+        """Prefer the plain subprotocol; fall back to echoing the credential (or as the fault
+        selects)."""
         credential = next((p for p in offered if p.startswith("jwt.")), None)
-        if fault == "echo-credential" and credential is not None:
-            return credential
-        if PLAIN_SUBPROTOCOL in offered:
-            return Subprotocol(PLAIN_SUBPROTOCOL)
-        return credential or (offered[0] if offered else None)
+        chosen = SELECT.get(self.config.fault, _prefer_plain)
+        return chosen(offered, credential)
 
     def process_response(
         self, connection: ServerConnection, _request: Request, response: Response
@@ -405,39 +381,17 @@ class SandboxService:
             self._metered(connection, 101)
 
     async def serve_session(self, connection: ServerConnection, trace: str | None) -> None:
-        """The message loop of one socket."""
-        fault = self.config.fault
+        """The message loop of one socket: each message answered, or as the fault does."""
+        on_message = ON_MESSAGE.get(self.config.fault)
         with contextlib.suppress(ConnectionClosed):
             async for raw in connection:
                 if self.config.delay_s:
                     await asyncio.sleep(self.config.delay_s)
                 text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-                if fault == "close-on-message":
-                    await asyncio.sleep(0.15)
-                    self.log("ERROR", "message handler exited: main cleanup", trace)
-                    await connection.close(1000, "main cleanup")
+                if on_message is None:
+                    await self.reply(connection, text)
+                elif await on_message(self, connection, trace) == "end":
                     return
-                if fault == "close-1008":
-                    self.log("WARNING", "websocket session refused: invalid token", trace)
-                    await connection.close(1008, "invalid token")
-                    return
-                if fault == "binary-reply":
-                    await connection.send(json.dumps({"type": "pong"}).encode())
-                    continue
-                if fault == "crash":
-                    self.log(
-                        "ERROR",
-                        "Unhandled exception in handler: KeyError 'thread_id'",
-                        trace,
-                    )
-                    await connection.close(1011, "internal error")
-                    return
-                if fault == "silent":
-                    continue
-                if fault == "oversized":
-                    await connection.send(json.dumps({"type": "pong", "pad": "x" * (2 << 20)}))
-                    continue
-                await self.reply(connection, text)
 
     async def reply(self, connection: ServerConnection, text: str) -> None:
         """The healthy protocol: pong, the agent event stream, or an error message."""
@@ -463,6 +417,156 @@ class SandboxService:
             )
 
 
+HEALTHY: tuple[int, str, dict[str, object]] = (
+    200, "healthy", {"status": "healthy", "response_time_ms": 14.78},
+)  # fmt: skip
+HEALTH: dict[str, tuple[int, str, dict[str, object]]] = {
+    "dependency-unhealthy": (
+        503, "unhealthy", {"status": "unhealthy", "error": "Connection refused (redis:6379)"},
+    ),
+    "status-unhealthy": (200, "unhealthy", HEALTHY[2]),
+}  # fmt: skip
+"""The health faults: the status code, the document's status, and redis's entry."""
+
+
+@dataclass(frozen=True)
+class AuthRules:
+    """How the socket checks a token: at all, its claims, ``alg: none``, its expiry."""
+
+    enforced: bool = True
+    claims: bool = True
+    alg_none: bool = False
+    expiry: bool = True
+
+
+STRICT = AuthRules()
+AUTH_RULES: dict[str, AuthRules] = {
+    "auth-not-enforced": AuthRules(enforced=False),
+    "ignores-claims": AuthRules(claims=False),
+    "accepts-alg-none": AuthRules(alg_none=True),
+    "expired-accepted": AuthRules(expiry=False),
+}
+
+
+@dataclass(frozen=True)
+class FrontEndAnswer:
+    """What Cloud Run's front end (or a proxy) answers instead of the app, and logs."""
+
+    status: int
+    body: Callable[[str], str]  # of the request's path
+    content_type: str = "text/html; charset=UTF-8"
+    logged: tuple[str, str] | None = None  # the request log's severity and message
+    headers: Mapping[str, str] = field(default_factory=dict)
+    ws_only: bool = False  # only the upgrade is answered so
+    google: bool = True  # Google's front end (its headers), not a proxy's plain text
+
+
+FRONT_END: dict[str, FrontEndAnswer] = {
+    "rate-limited": FrontEndAnswer(429, lambda _p: RATE_EXCEEDED, logged=("WARNING", NO_INSTANCE)),
+    "not-ready-page": FrontEndAnswer(503, lambda _p: not_ready_page()),
+    "iam-forbidden": FrontEndAnswer(403, forbidden_page, logged=("WARNING", NOT_AUTHENTICATED)),
+    "iam-token-rejected": FrontEndAnswer(
+        401, lambda _p: unauthorized_page(), logged=("WARNING", NOT_AUTHORIZED),
+        headers={"www-authenticate": INVALID_TOKEN_CHALLENGE},
+    ),
+    "bad-gateway": FrontEndAnswer(502, lambda _p: "Bad Gateway", google=False),
+    "h2c-reset": FrontEndAnswer(
+        503, lambda _p: H2C_RESET, "text/plain", logged=("ERROR", MALFORMED_RESPONSE),
+        ws_only=True,
+    ),
+}  # fmt: skip
+
+Select = Callable[[Sequence[Subprotocol], "Subprotocol | None"], "Subprotocol | None"]
+
+
+def _prefer_plain(
+    offered: Sequence[Subprotocol], credential: Subprotocol | None
+) -> Subprotocol | None:
+    if PLAIN_SUBPROTOCOL in offered:
+        return Subprotocol(PLAIN_SUBPROTOCOL)
+    return credential or (offered[0] if offered else None)
+
+
+SELECT: dict[str, Select] = {
+    "no-subprotocol": lambda _offered, _credential: None,
+    "unexpected-subprotocol": lambda _offered, _credential: Subprotocol("chat.v2"),
+    "echo-credential": lambda offered, credential: credential or _prefer_plain(offered, None),
+}
+"""The subprotocol faults: which of the offered subprotocols the server selects."""
+
+OnMessage = Callable[["SandboxService", ServerConnection, "str | None"], Awaitable[str]]
+
+
+async def _close_after_cleanup(
+    service: SandboxService, c: ServerConnection, trace: str | None
+) -> str:
+    await asyncio.sleep(0.15)
+    service.log("ERROR", "message handler exited: main cleanup", trace)
+    await c.close(1000, "main cleanup")
+    return "end"
+
+
+async def _close_1008(service: SandboxService, c: ServerConnection, trace: str | None) -> str:
+    service.log("WARNING", "websocket session refused: invalid token", trace)
+    await c.close(1008, "invalid token")
+    return "end"
+
+
+async def _binary_reply(_service: SandboxService, c: ServerConnection, _trace: str | None) -> str:
+    await c.send(json.dumps({"type": "pong"}).encode())
+    return "next"
+
+
+async def _crash(service: SandboxService, c: ServerConnection, trace: str | None) -> str:
+    service.log("ERROR", "Unhandled exception in handler: KeyError 'thread_id'", trace)
+    await c.close(1011, "internal error")
+    return "end"
+
+
+async def _silent(_service: SandboxService, _c: ServerConnection, _trace: str | None) -> str:
+    return "next"
+
+
+async def _oversized(_service: SandboxService, c: ServerConnection, _trace: str | None) -> str:
+    await c.send(json.dumps({"type": "pong", "pad": "x" * (2 << 20)}))
+    return "next"
+
+
+ON_MESSAGE: dict[str, OnMessage] = {
+    "close-on-message": _close_after_cleanup,
+    "close-1008": _close_1008,
+    "binary-reply": _binary_reply,
+    "crash": _crash,
+    "silent": _silent,
+    "oversized": _oversized,
+}
+"""The session faults: what the socket does with each message ("end" closes it)."""
+
+
+async def _garbage(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"\x16\x03\x01\x02\x00garbage\xff\xfe not http\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def _empty_reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        await reader.readuntil(b"\r\n\r\n")
+    writer.close()
+
+
+async def _hang(_reader: asyncio.StreamReader, _writer: asyncio.StreamWriter) -> None:
+    await asyncio.sleep(3600)
+
+
+RAW: dict[str, Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]] = {
+    "garbage": _garbage,
+    "empty-reply": _empty_reply,
+    "hang": _hang,
+}
+"""The raw faults: what a connection gets instead of HTTP."""
+
+
 class Sandbox:
     """Runs a :class:`SandboxService` (or a raw fault) on 127.0.0.1 in the running event loop."""
 
@@ -483,7 +587,7 @@ class Sandbox:
 
     async def start(self) -> None:
         """Start listening; ``port`` holds the bound port afterwards."""
-        if self.config.fault in RAW_FAULTS:
+        if self.config.fault in RAW:
             raw = await asyncio.start_server(self._raw, self.host, self.port)
             self.port = raw.sockets[0].getsockname()[1]
             self._server = raw
@@ -508,16 +612,7 @@ class Sandbox:
         if task is not None:
             self._raw_tasks.add(task)
         try:
-            if self.config.fault == "garbage":
-                writer.write(b"\x16\x03\x01\x02\x00garbage\xff\xfe not http\r\n\r\n")
-                await writer.drain()
-                writer.close()
-            elif self.config.fault == "empty-reply":
-                with contextlib.suppress(asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-                    await _reader.readuntil(b"\r\n\r\n")
-                writer.close()
-            else:
-                await asyncio.sleep(3600)
+            await RAW[self.config.fault](_reader, writer)
         finally:
             self._writers.discard(writer)
             if task is not None:
