@@ -7,10 +7,9 @@ from typing import Any
 
 import click
 
-from gate.cli.inputs import named_targets, run_context, settings_of, webhooks
+from gate.cli.inputs import named_targets, run_and_finish, run_context, settings_of
 from gate.cli.options import GroupedCommand, declare
-from gate.cli.output import fail, finish, report_path, stopped, watched
-from gate.cli.progress import progress
+from gate.cli.output import fail, watched
 from gate.cli.table import OPTIONS
 from gate.errors import ConfigError, GateError
 from gate.redact import Redactor
@@ -39,16 +38,12 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
     Exit codes: 0 pass, 1 a check failed, 2 usage or configuration error,
     3 the gate could not complete its own work, 130/143 interrupted by a signal.
     """
-    from gate.config.endpoints import Endpoints
     from gate.config.inputs import inputs_from
-    from gate.run.execute import Job, Prepared, execute
-    from gate.run.supervisor import Interrupted
+    from gate.run.execute import Prepared
 
     redactor = watched(Redactor())
     try:
         given = inputs_from({"url": url, **options})
-        json_path = report_path("--report-json", given.report_json)
-        junit_path = report_path("--junit", given.junit)
         named, many = named_targets(ctx, given)
         if many and url is not None:
             raise ConfigError("a URL and [[targets]] both given: use one or the other")
@@ -61,18 +56,7 @@ def check(ctx: click.Context, /, url: str | None, **options: Any) -> None:
                     else "give the service URL, or [[targets]] in gate.toml"
                 )
             prepared.append(Prepared(name, settings_of(ctx, target)))
-        job = Job(
-            tuple(prepared),
-            dict(os.environ),
-            many,
-            webhooks(given, redactor),
-            given.notify_on,
-            run_context(ctx, os.environ),
-            Endpoints.from_env(os.environ),
-        )
-        result = execute(job, redactor, progress)
-    except Interrupted as stop:
-        stopped(stop.name, f"while {stop.during}; nothing was run")
     except GateError as error:
         fail(error, redactor)
-    finish(result, json_path, junit_path, redactor)
+    env = dict(os.environ)
+    run_and_finish(prepared, many, given, run_context(ctx, env), env, redactor)

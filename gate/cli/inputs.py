@@ -8,6 +8,7 @@ target's raw value with the option's own click type.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -15,9 +16,12 @@ from gate.config.inputs import Inputs
 from gate.config.settings import Settings, build_settings
 from gate.config.targets import Target, parse_targets, target_options
 from gate.config.webhooks import Webhook, parse_webhooks, secrets_of
-from gate.errors import ConfigError
+from gate.errors import ConfigError, GateError
 from gate.model import RunContext
 from gate.redact import Redactor
+
+if TYPE_CHECKING:
+    from gate.run.execute import Prepared
 
 _SET_BY_USER = (
     click.core.ParameterSource.COMMANDLINE,
@@ -102,3 +106,35 @@ def webhooks(options: Inputs, redactor: Redactor) -> tuple[Webhook, ...]:
     for hook in hooks:
         redactor.add(*secrets_of(hook))
     return hooks
+
+
+def run_and_finish(
+    prepared: list[Prepared],
+    many: bool,
+    given: Inputs,
+    context: RunContext,
+    env: Mapping[str, str],
+    redactor: Redactor,
+) -> NoReturn:
+    """Run the job of ``prepared`` targets (:func:`gate.run.execute.execute`), then render
+    every report and exit with the verdict; bad input, a signal before the checks, or a
+    failure with nothing to report end the command with their one line."""
+    from gate.cli.output import fail, finish, report_path, stopped
+    from gate.cli.progress import progress
+    from gate.config.endpoints import Endpoints
+    from gate.run.execute import Job, execute
+    from gate.run.supervisor import Interrupted
+
+    try:
+        json_path = report_path("--report-json", given.report_json)
+        junit_path = report_path("--junit", given.junit)
+        hooks = webhooks(given, redactor)
+        job = Job(
+            tuple(prepared), env, many, hooks, given.notify_on, context, Endpoints.from_env(env)
+        )
+        result = execute(job, redactor, progress)
+    except Interrupted as stop:
+        stopped(stop.name, f"while {stop.during}; nothing was run")
+    except GateError as error:
+        fail(error, redactor)
+    finish(result, json_path, junit_path, redactor)

@@ -12,13 +12,12 @@ from gate.cli.inputs import (
     RESOLVED_LATER,
     explicit,
     named_targets,
+    run_and_finish,
     run_context,
     settings_of,
-    webhooks,
 )
 from gate.cli.options import GroupedCommand, declare
-from gate.cli.output import fail, finish, report_path, stopped, watched
-from gate.cli.progress import progress
+from gate.cli.output import fail, watched
 from gate.cli.table import OPTIONS
 from gate.config.settings import build_verify_options
 from gate.errors import GateError
@@ -50,18 +49,14 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
     configuration error, 3 the gate could not complete its own work, 130/143
     interrupted by a signal.
     """
-    from gate.config.endpoints import Endpoints
     from gate.config.inputs import inputs_from
-    from gate.run.execute import Job, Prepared, execute
-    from gate.run.supervisor import Interrupted
+    from gate.run.execute import Prepared
 
     redactor = watched(Redactor())
     env = dict(os.environ)
     try:
         context = run_context(ctx, env)
         given = inputs_from({**options, "cloud_deploy": bool(context.cloud_deploy)})
-        json_path = report_path("--report-json", given.report_json)
-        junit_path = report_path("--junit", given.junit)
         named, many = named_targets(ctx, given)
         prepared = []
         for name, target in named:
@@ -73,18 +68,6 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
                 plan = canary_plan(cloud)
                 click.echo(f"{name}: {plan}" if many else plan, err=True)
             prepared.append(Prepared(name, settings, cloud))
-        job = Job(
-            tuple(prepared),
-            env,
-            many,
-            webhooks(given, redactor),
-            given.notify_on,
-            context,
-            Endpoints.from_env(env),
-        )
-        result = execute(job, redactor, progress)
-    except Interrupted as stop:
-        stopped(stop.name, f"while {stop.during}; nothing was run")
     except GateError as error:
         fail(error, redactor)
-    finish(result, json_path, junit_path, redactor)
+    run_and_finish(prepared, many, given, context, env, redactor)
