@@ -69,7 +69,7 @@ docs: $(STAMP)
 
 # The pure layers alone, in seconds: what to run after a change to a judge or a renderer.
 test-fast: $(STAMP)
-	$(BIN)/pytest tests/checks tests/report tests/test_model.py tests/test_redact.py \
+	$(BIN)/pytest tests/checks tests/report tests/config tests/test_model.py tests/test_redact.py \
 		tests/test_units.py tests/test_docs.py -q -p no:cacheprovider
 
 # The suite with branch coverage, printed; the pure layers (the judges, the renderers, the model
