@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from gate import __version__
+from gate.probes.context import Probing
 from gate.probes.resolve import resolve
 from gate.probes.retry import RetryPolicy, with_retries
 from gate.probes.transcript import HttpAttempt, HttpTranscript, ProbeError
@@ -47,8 +48,9 @@ def _get(plan: HttpPlan, deadline: Deadline, redactor: Redactor, started_ms: flo
     return get_once(plan, deadline, redactor, started_ms)
 
 
-async def probe_http(plan: HttpPlan, deadline: Deadline, redactor: Redactor) -> HttpTranscript:
+async def probe_http(plan: HttpPlan, probing: Probing) -> HttpTranscript:
     """GET ``plan.url``, retrying cold-start outcomes, and return the transcript."""
+    deadline, redactor = probing.deadline, probing.redactor
     watch = Stopwatch()
 
     parts = urlsplit(plan.url)

@@ -33,6 +33,7 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from gate.matching import looks_like_error
+from gate.probes.context import Probing
 from gate.probes.errors import from_close, from_handshake, from_os, handshake_response
 from gate.probes.http import USER_AGENT
 from gate.probes.resolve import Address, resolve
@@ -340,10 +341,9 @@ async def send_text(
     return "sent"
 
 
-async def exchange(
-    connection: ClientConnection, plan: WsPlan, deadline: Deadline, redactor: Redactor
-) -> Exchange:
+async def exchange(connection: ClientConnection, plan: WsPlan, probing: Probing) -> Exchange:
     """Send the plan's message and wait for a matching reply."""
+    deadline, redactor = probing.deadline, probing.redactor
     watch = Stopwatch()
     sent: str | None = None
     if plan.send is not None:
@@ -382,8 +382,9 @@ class Connected:
         return self.outcomes[-1].connection
 
 
-async def open_socket(plan: WsPlan, deadline: Deadline, redactor: Redactor) -> Connected:
+async def open_socket(plan: WsPlan, probing: Probing) -> Connected:
     """Open the socket, retrying what ``plan.retry`` calls retryable."""
+    deadline, redactor = probing.deadline, probing.redactor
     retry = RetryPolicy[_Opened](plan.retry.budget_s, lambda o: plan.retry.decide(o.attempt))
     outcomes = await with_retries(lambda: _open(plan, deadline, redactor), retry, deadline)
     return Connected(outcomes)
@@ -425,14 +426,15 @@ def record_session(
     )
 
 
-async def probe_ws(plan: WsPlan, deadline: Deadline, redactor: Redactor) -> WsSession:
+async def probe_ws(plan: WsPlan, probing: Probing) -> WsSession:
     """Open the socket (retrying cold-start outcomes), exchange a message, and close."""
+    deadline, redactor = probing.deadline, probing.redactor
     watch = Stopwatch()
-    connected = await open_socket(plan, deadline, redactor)
+    connected = await open_socket(plan, probing)
     result: Exchange | None = None
     try:
         if connected.connection is not None:
-            result = await exchange(connected.connection, plan, deadline, redactor)
+            result = await exchange(connected.connection, plan, probing)
     finally:
         await close_socket(connected, deadline)
     return record_session(plan, connected, result, redactor, watch.ms())

@@ -24,6 +24,7 @@ from gate.checks.websocket import judge_first_message, judge_subprotocol, judge_
 from gate.config.settings import Settings
 from gate.config.tokens import Credential, Negatives
 from gate.model import CHECK_IDS, CheckResult, MultiResult, RunResult, TargetBlock, skipped
+from gate.probes.context import Probing
 from gate.probes.http import probe_http
 from gate.probes.transcript import (
     AuthProbe,
@@ -130,7 +131,7 @@ class CheckRun:
 
     async def _socket(self, plan: WsPlan, deadline: Deadline) -> WsSession:
         late = _ws_late(plan, deadline.elapsed_ms())
-        return await guarded(probe_ws(plan, deadline, self.redactor), deadline, late)
+        return await guarded(probe_ws(plan, Probing(deadline, self.redactor)), deadline, late)
 
     async def _auth(self, credential: Credential, deadline: Deadline) -> AuthProbe:
         """The negative sessions, once their tokens are forged (in a thread: an RSA key is slow)."""
@@ -154,11 +155,12 @@ class CheckRun:
         token = self.credential.token if self.credential else None
         main_plan = self.plans.socket("valid credential", token)
         skip_reason = self._auth_skip_reason()
+        probing = Probing(deadline, self.redactor)  # every probe of this round
         started = deadline.elapsed_ms()
         health_work = asyncio.gather(
             *(
                 guarded(
-                    probe_http(plan, deadline, self.redactor),
+                    probe_http(plan, probing),
                     deadline,
                     _http_late(plan.url, started),
                 )
@@ -166,7 +168,7 @@ class CheckRun:
             )
         )
         scenario_work: Awaitable[ScenarioRun | None] = (
-            run_scenario(main_plan, s.scenario, self.placeholders, deadline, self.redactor)
+            run_scenario(main_plan, s.scenario, self.placeholders, probing)
             if s.scenario is not None
             else _nothing()
         )
@@ -191,11 +193,9 @@ class CheckRun:
             checks.append(judge_scenario(scenario))
         # Load-like checks run after the others, so that they measure the service alone.
         if s.connections:
-            checks.append(
-                await concurrency(main_plan, s, self.placeholders, deadline, self.redactor)
-            )
+            checks.append(await concurrency(main_plan, s, self.placeholders, probing))
         if s.samples:
-            checks.append(await latency(health_plans[0], main_plan, s, deadline, self.redactor))
+            checks.append(await latency(health_plans[0], main_plan, s, probing))
         return tuple(checks)
 
     def target(self) -> TargetBlock:

@@ -16,6 +16,7 @@ from gate.checks.scenario import ScenarioRun
 from gate.checks.websocket import judge_first_message, judge_upgrade
 from gate.config.settings import Settings
 from gate.model import CheckResult, Diagnosis
+from gate.probes.context import Probing
 from gate.probes.http import HttpPlan, probe_http
 from gate.probes.transcript import Exchange, WsSession
 from gate.probes.ws import (
@@ -27,34 +28,31 @@ from gate.probes.ws import (
     probe_ws,
     record_session,
 )
-from gate.redact import Redactor
 from gate.run.scenario import scenario_on
-from gate.timing import Deadline, Stopwatch
+from gate.timing import Stopwatch
 
 
 async def concurrency(
     plan: WsPlan,
     settings: Settings,
     values: Mapping[str, str],
-    deadline: Deadline,
-    redactor: Redactor,
+    probing: Probing,
 ) -> CheckResult:
     """Open N sockets at once, then run the exchange (or scenario) on all, then close."""
     watch = Stopwatch()
+    deadline, redactor = probing.deadline, probing.redactor
     opened = await asyncio.gather(
-        *(open_socket(plan, deadline, redactor) for _ in range(settings.connections))
+        *(open_socket(plan, probing) for _ in range(settings.connections))
     )
     scenario = settings.scenario
     items: Sequence[WsSession | ScenarioRun]
     try:
         if scenario is not None:
             items = await asyncio.gather(
-                *(scenario_on(c, plan, scenario, values, deadline, redactor, watch) for c in opened)
+                *(scenario_on(c, plan, scenario, values, probing, watch) for c in opened)
             )
         else:
-            exchanges = await asyncio.gather(
-                *(_exchange(c, plan, deadline, redactor) for c in opened)
-            )
+            exchanges = await asyncio.gather(*(_exchange(c, plan, probing) for c in opened))
             items = [
                 record_session(plan, c, e, redactor, watch.ms())
                 for c, e in zip(opened, exchanges, strict=True)
@@ -64,20 +62,17 @@ async def concurrency(
     return judge_concurrency(items, settings.expect, watch.ms())
 
 
-async def _exchange(
-    connected: Connected, plan: WsPlan, deadline: Deadline, redactor: Redactor
-) -> Exchange | None:
+async def _exchange(connected: Connected, plan: WsPlan, probing: Probing) -> Exchange | None:
     if connected.connection is None:
         return None
-    return await exchange(connected.connection, plan, deadline, redactor)
+    return await exchange(connected.connection, plan, probing)
 
 
 async def latency(
     health_plan: HttpPlan,
     ws_plan: WsPlan,
     settings: Settings,
-    deadline: Deadline,
-    redactor: Redactor,
+    probing: Probing,
 ) -> CheckResult:
     """Repeat the health request and the socket exchange; the two series run side by side.
 
@@ -92,7 +87,7 @@ async def latency(
     async def health_series() -> None:
         plan = replace(health_plan, retry=health_plan.retry.once())
         for _ in range(s.samples):
-            transcript = await probe_http(plan, deadline, redactor)
+            transcript = await probe_http(plan, probing)
             verdict = judge_health([transcript], [s.health_paths[0]], s.expect_status, None)
             if verdict.diagnosis is not None:
                 failures.append(("health", verdict.diagnosis))
@@ -102,7 +97,7 @@ async def latency(
     async def socket_series() -> None:
         plan = replace(ws_plan, retry=ws_plan.retry.once())
         for _ in range(s.samples):
-            session = await probe_ws(plan, deadline, redactor)
+            session = await probe_ws(plan, probing)
             diagnosis = judge_upgrade(session, credential=True).diagnosis
             diagnosis = diagnosis or judge_first_message(session, s.expect, 0).diagnosis
             if diagnosis is not None:

@@ -6,11 +6,11 @@ from collections.abc import Mapping
 
 from gate.checks.scenario import ScenarioRun
 from gate.config.scenario import Scenario
+from gate.probes.context import Probing
 from gate.probes.scenario import run_steps
 from gate.probes.transcript import StepRecord
 from gate.probes.ws import Connected, WsPlan, close_socket, open_socket, record_session
-from gate.redact import Redactor
-from gate.timing import Deadline, Stopwatch
+from gate.timing import Stopwatch
 
 
 async def scenario_on(
@@ -18,11 +18,11 @@ async def scenario_on(
     plan: WsPlan,
     scenario: Scenario,
     values: Mapping[str, str],
-    deadline: Deadline,
-    redactor: Redactor,
+    probing: Probing,
     watch: Stopwatch,
 ) -> ScenarioRun:
     """Run ``scenario`` on an already opened socket (if it opened)."""
+    deadline, redactor = probing.deadline, probing.redactor
     steps: tuple[StepRecord, ...] = ()
     if connected.connection is not None:
         steps = await run_steps(
@@ -36,13 +36,12 @@ async def run_scenario(
     plan: WsPlan,
     scenario: Scenario,
     values: Mapping[str, str],
-    deadline: Deadline,
-    redactor: Redactor,
+    probing: Probing,
 ) -> ScenarioRun:
     """The scenario on a socket of its own."""
     watch = Stopwatch()
-    connected = await open_socket(plan, deadline, redactor)
+    connected = await open_socket(plan, probing)
     try:
-        return await scenario_on(connected, plan, scenario, values, deadline, redactor, watch)
+        return await scenario_on(connected, plan, scenario, values, probing, watch)
     finally:
-        await close_socket(connected, deadline)
+        await close_socket(connected, probing.deadline)

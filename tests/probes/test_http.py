@@ -8,6 +8,7 @@ from typing import Any
 
 from gate.checks.frontend import UNKNOWN_PLATFORM
 from gate.config.settings import Settings
+from gate.probes.context import Probing
 from gate.probes.http import probe_http
 from gate.probes.transcript import HttpTranscript
 from gate.redact import Redactor
@@ -18,7 +19,7 @@ from tests.servers import RawServer, free_port
 
 def _probe(url: str, deadline_s: float = 5.0, **settings: Any) -> HttpTranscript:
     plan = Plans.of(Settings(url=url, **settings), {}, UNKNOWN_PLATFORM).health()[0]
-    return asyncio.run(probe_http(plan, Deadline(deadline_s), Redactor()))
+    return asyncio.run(probe_http(plan, Probing(Deadline(deadline_s), Redactor())))
 
 
 def test_a_healthy_answer_is_recorded_whole(sandbox: Callable[..., Any]) -> None:
@@ -86,7 +87,7 @@ def test_a_reflected_secret_header_is_redacted_in_what_is_recorded() -> None:
             url=f"http://127.0.0.1:{server.port}", headers=(("Authorization", secret),)
         )
         plan = Plans.of(settings, {}, UNKNOWN_PLATFORM).health()[0]
-        transcript = asyncio.run(probe_http(plan, Deadline(5.0), redactor))
+        transcript = asyncio.run(probe_http(plan, Probing(Deadline(5.0), redactor)))
     response = transcript.final.response
     assert response is not None
     assert "Authorization: [redacted]" in response.body  # it was reflected, and masked

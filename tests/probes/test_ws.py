@@ -10,6 +10,7 @@ from typing import Any
 from gate.checks.frontend import UNKNOWN_PLATFORM
 from gate.config.settings import Settings
 from gate.config.tokens import TokenSpec, b64url, load_credential
+from gate.probes.context import Probing
 from gate.probes.transcript import WsSession
 from gate.probes.ws import probe_ws
 from gate.redact import Redactor
@@ -25,7 +26,7 @@ def _session(url: str, deadline_s: float = 5.0, **settings: Any) -> tuple[WsSess
     assert credential is not None
     redactor = Redactor(credential.secrets)
     plan = Plans.of(given, {}, UNKNOWN_PLATFORM).socket("valid credential", credential.token)
-    return asyncio.run(probe_ws(plan, Deadline(deadline_s), redactor)), credential.token
+    return asyncio.run(probe_ws(plan, Probing(Deadline(deadline_s), redactor))), credential.token
 
 
 def test_a_healthy_session_upgrades_selects_and_is_answered(sandbox: Callable[..., Any]) -> None:
