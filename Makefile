@@ -1,9 +1,11 @@
 # Two entry points, each doing its own set-up on a fresh machine:
 #   make demo   create .venv if needed, install the project, run `gate demo`
 #   make test   the same set-up, then the linters, the type checker, the pipeline schemas and
-#               shellcheck, the test suite, the test suite again in .venv-lowest, where
-#               every runtime dependency is at the lowest version pyproject.toml declares,
-#               and the built wheel installed with pipx in a throwaway home
+#               shellcheck, the documentation site (mkdocs build --strict), the test suite
+#               with branch coverage, the test suite again in .venv-lowest, where every
+#               runtime dependency is at the lowest version pyproject.toml declares (on a
+#               plain install, run with python -P), and the built wheel installed with pipx
+# Also: make test-fast (the pure layers, seconds), make docs (serve the site), make bench.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
