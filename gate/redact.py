@@ -100,9 +100,20 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._known = _Known()
+        self.frozen = False
         self.add(*secrets)
 
-    def add(self, *secrets: str) -> None:
+    def freeze(self) -> None:
+        """Close the set of secrets: the run has registered all of them and its probes begin.
+
+        Afterwards only a renewal (:meth:`add` with ``renewal=True``: an ID token renewed
+        during a long rollout, registered before anything sends it) may join; any other
+        new secret is a bug of the gate, which stops the run (exit 3) rather than let a
+        probe record what the redactor did not know when it started.
+        """
+        self.frozen = True
+
+    def add(self, *secrets: str, renewal: bool = False) -> None:
         """Register secrets with their encoded forms, and, for JWTs, their segments.
 
         What is known is replaced whole, never changed in place, so a probe thread
@@ -122,17 +133,19 @@ class Redactor:
         shorts = known.shorts | {f for f in forms if len(f) < _SHORT}
         if longs <= set(known.longs) and shorts == known.shorts:
             return
+        if self.frozen and not renewal:
+            raise RuntimeError("a secret was registered after the redactor was frozen")
         self._known = _Known(longs | set(known.longs), shorts)
 
-    def add_header(self, value: str) -> None:
+    def add_header(self, value: str, renewal: bool = False) -> None:
         """Register a header value, and the credential alone after its scheme."""
-        self.add(value)
+        self.add(value, renewal=renewal)
         match = _SCHEME.match(value.strip())
         if match is not None:
             credential = match["credential"]
-            self.add(credential)
+            self.add(credential, renewal=renewal)
             if match["scheme"].lower() == "basic":
-                self.add(*_basic(credential))
+                self.add(*_basic(credential), renewal=renewal)
 
     def text(self, value: str) -> str:
         """``value`` with every registered secret masked, cut secrets included."""

@@ -80,3 +80,13 @@ def test_recorded_text_is_redacted_before_it_is_cut() -> None:
     recorded = Redactor([SECRET]).record(f"head {SECRET} tail", limit=12)
     assert SECRET not in recorded
     assert recorded.startswith(f"head {REDACTED}"[:11])
+
+
+def test_a_frozen_redactor_takes_renewals_only() -> None:
+    redactor = Redactor([SECRET])
+    redactor.freeze()
+    redactor.add(SECRET)  # known already: nothing changes
+    with pytest.raises(RuntimeError, match="after the redactor was frozen"):
+        redactor.add("a-secret-nobody-registered")
+    redactor.add_header("Bearer renewed-id-token-0123", renewal=True)
+    assert redactor.text("Bearer renewed-id-token-0123") == REDACTED

@@ -143,7 +143,9 @@ class CheckRun:
         except TimeoutError:
             late = _ws_late(self.plans.socket("token signed by a wrong key", None), 0.0)
             return AuthProbe((late(watch.ms()),), watch.ms())
-        self.redactor.add(*(token for _label, token in negatives.labelled()))
+        # Registered by the run before the first probe; forged here only when that was cut
+        # short, and then registered before any session sends them.
+        self.redactor.add(*(token for _label, token in negatives.labelled()), renewal=True)
         plans = self._negative_plans(negatives)
         sessions = await asyncio.gather(*(self._socket(plan, deadline) for plan in plans))
         return AuthProbe(tuple(sessions), watch.ms())

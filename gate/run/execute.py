@@ -104,9 +104,10 @@ async def _run(job: Job, redactor: Redactor, supervisor: Supervisor, progress: P
     credentials = [load_credential(t.settings.token, env) for t in job.targets]
     await _known_secrets(job, credentials, redactor, supervisor, progress)
     result: Result
-    if job.targets[0].cloud is not None:
+    if job.targets[0].cloud is not None:  # frozen once every target has its ID token
         result = await _verify(job, credentials, redactor, supervisor, progress)
     else:
+        redactor.freeze()
         result = await _check(job, credentials, redactor, supervisor, progress)
     result = dataclasses.replace(result, context=job.context)
     return await _notify(job, result, redactor, supervisor, progress)

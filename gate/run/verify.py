@@ -63,6 +63,7 @@ from gate.run.act import Actor, act
 from gate.run.check import CheckRun
 from gate.run.logcheck import LogsCheck
 from gate.run.logs import ROUND_WINDOW_S, SharedLogs
+from gate.run.plans import register_secrets
 from gate.run.resolve import Target, resolve
 from gate.run.supervisor import Interrupted, Supervisor
 from gate.timing import Deadline, Stopwatch
@@ -111,6 +112,37 @@ def _serverless_authorization(found: IdToken) -> dict[str, str]:
     return {"X-Serverless-Authorization": f"Bearer {found.token}"}
 
 
+class SecretsKnown:
+    """The moment every target has registered its secrets (its ID token included): the
+    redactor is frozen then, and only then do the probes of any target begin.
+
+    Each target arrives once: when it is ready to probe, or when it leaves early (an
+    error, a signal, a revision that is not Ready), so that no target waits for one that
+    will never come.
+    """
+
+    def __init__(self, parties: int, redactor: Redactor) -> None:
+        self._left = parties
+        self._arrived: set[int] = set()
+        self._all = asyncio.Event()
+        self._redactor = redactor
+
+    def arrive(self, who: object) -> None:
+        """``who`` has registered everything it will send."""
+        if id(who) in self._arrived:
+            return
+        self._arrived.add(id(who))
+        self._left -= 1
+        if self._left <= 0:
+            self._redactor.freeze()
+            self._all.set()
+
+    async def ready(self, who: object) -> None:
+        """Arrive, then wait for every other target."""
+        self.arrive(who)
+        await self._all.wait()
+
+
 class Verifier:
     """One ``gate verify`` run against one service."""
 
@@ -124,11 +156,14 @@ class Verifier:
         progress: Progress = lambda _message: None,
         shared_logs: SharedLogs | None = None,
         step_logs: SharedLogs | None = None,
+        known: SecretsKnown | None = None,
     ) -> None:
         """``shared_logs``, ``step_logs``: the Logging reads of the checks and of the canary
         steps, shared by the targets of the same project."""
         self.shared_logs = shared_logs
         self.step_logs = step_logs
+        self.known = known or SecretsKnown(1, redactor)
+        register_secrets(redactor, settings, credential, {})  # a no-op after the run's own
         self.settings = settings
         self.credential = credential
         self.options = options
@@ -159,7 +194,10 @@ class Verifier:
         if tokens is None or tokens.fresh():
             return
         found = await tokens.token(Budget(self.supervisor.budget(self.options.action_timeout)))
-        self.secret_headers = _serverless_authorization(found)
+        headers = _serverless_authorization(found)
+        for value in headers.values():  # known before any request carries it
+            self.redactor.add_header(value, renewal=True)
+        self.secret_headers = headers
 
     def _checks(self, url: str, platform: Platform = UNKNOWN_PLATFORM) -> CheckRun:
         settings = replace(self.settings, url=validate_url(url))
@@ -175,6 +213,12 @@ class Verifier:
         :class:`~gate.errors.GateError`: there is nothing to report yet. A signal
         ends the run with a result that says what it interrupted.
         """
+        try:
+            return await self._run()
+        finally:
+            self.known.arrive(self)  # whatever ended it, no other target waits for this one
+
+    async def _run(self) -> RunResult:
         from gate.cloud.run import CloudRun
 
         record = _Record(datetime.now(UTC), self.supervisor.deadline.within(self.settings.deadline))
@@ -223,11 +267,15 @@ class Verifier:
             self.secret_headers = await phase(
                 "fetching an ID token", self._iam_headers(target.state.uri, budget), deadline
             )
+            for value in self.secret_headers.values():
+                self.redactor.add_header(value)
+            await phase("waiting for every target's credentials", self.known.ready(self))
             self.progress(f"checking {target.revision} at {target.url}")
             run = self._checks(target.url, Platform(options.iam, "h2c" in target.info.ports))
             record.run = run
             record.checks += await phase("the probes", run.run(deadline), deadline)
         else:
+            self.known.arrive(self)  # it sends nothing
             record.run = self._checks(target.state.uri)
             reason = f"not run: revision {target.revision} is not Ready, so it serves nothing"
             record.checks += [skipped(check_id, reason) for check_id in CHECK_IDS]
@@ -392,13 +440,15 @@ async def verify_targets(
         for p, e in endpoints.items()
     }
 
+    known = SecretsKnown(len(targets), redactor)
+
     async def one(
         name: str, settings: Settings, credential: Credential | None, options: VerifyOptions
     ) -> RunResult:
         named = (lambda m: progress(f"{name}: {m}")) if many else progress
         verifier = Verifier(
             settings, credential, options, redactor, supervisor, named,
-            shared[options.project], steps[options.project],
+            shared[options.project], steps[options.project], known,
         )  # fmt: skip
         try:
             return await verifier.run()
