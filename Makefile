@@ -40,6 +40,7 @@ lint: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.cloudbuild cloudbuild.yaml pipelines/cloudbuild/*.yaml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows pipelines/github-actions/deploy.yml .github/workflows/*.yml
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/actionlint pipelines/github-actions/deploy.yml .github/workflows/*.yml
 	$(BIN)/python tools/check_schemas.py schemas/clouddeploy.schema.json pipelines/clouddeploy/clouddeploy.yaml
 	$(BIN)/python tools/check_schemas.py schemas/skaffold.schema.json pipelines/clouddeploy/skaffold.yaml
 	$(BIN)/python tools/shellcheck_actions.py action.yml pipelines/github-actions/deploy.yml .github/workflows/*.yml \

@@ -170,3 +170,54 @@ def test_every_command_option_comes_from_the_table(name: str) -> None:
     assert command is not None
     params = {p.name for p in command.params} - {"config", "help"}
     assert params == {o.name for o in OPTIONS if name in o.commands}
+
+
+# The current major of each action the pipelines use, the first that runs on Node 24 or newer
+# (GitHub removed Node 20 from its hosted runners in September 2026): the actions' release notes.
+CURRENT_MAJORS = {
+    "actions/checkout": "v7",
+    "actions/setup-python": "v7",
+    "actions/upload-artifact": "v7",
+    "google-github-actions/auth": "v3",
+    "google-github-actions/setup-gcloud": "v3",
+    "google-github-actions/deploy-cloudrun": "v3",
+    "docker/setup-buildx-action": "v4",
+    "docker/login-action": "v4",
+    "docker/build-push-action": "v7",
+}
+PIPELINE_FILES = [
+    ROOT / "action.yml",
+    WORKFLOW,
+    *sorted((ROOT / ".github" / "workflows").glob("*.yml")),
+    *sorted((ROOT / "docs").glob("*.md")),
+    ROOT / "README.md",
+]
+_USES = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([\w.-]+)")
+
+
+def test_every_action_is_at_its_current_major() -> None:
+    seen = {}
+    for path in PIPELINE_FILES:
+        for name, ref in _USES.findall(path.read_text()):
+            if name in CURRENT_MAJORS:
+                seen[f"{path.name}: {name}"] = ref
+                assert ref == CURRENT_MAJORS[name], f"{path.name}: {name}@{ref}"
+    assert {key.split(": ")[1] for key in seen} >= {
+        "actions/checkout",
+        "google-github-actions/auth",
+    }
+
+
+def test_every_install_line_names_the_current_release() -> None:
+    """smoke-gate is not on PyPI yet: each install line installs the release by its tag."""
+    from gate import __version__
+
+    tag = f"v{__version__}"
+    texts = {p.name: p.read_text() for p in [ROOT / "README.md", *CLOUD_BUILD, WORKFLOW]}
+    assert f"pipx install git+https://github.com/smoke-gate/smoke-gate@{tag}" in texts["README.md"]
+    for path in CLOUD_BUILD:
+        package = yaml.safe_load(path.read_text())["substitutions"]["_GATE_PACKAGE"]
+        assert package == f"https://github.com/smoke-gate/smoke-gate/archive/refs/tags/{tag}.tar.gz"
+    assert f"uses: smoke-gate/smoke-gate@{tag}" in texts[WORKFLOW.name]
+    published = re.findall(r"smoke-gate/smoke-gate@([\w.]+)", "\n".join(texts.values()))
+    assert set(published) == {tag}

@@ -40,8 +40,10 @@ inputs:
     default: ""
   version:
     description: >-
-      Which smoke-gate to install: empty for the action's own source, a version
-      (e.g. 1.2.0) from PyPI, or a git revision of the repository.
+      Which smoke-gate to install: empty (works today) for the action's own source,
+      the release its `uses:` tag names; a git tag or revision of the repository
+      (e.g. v0.3.0); or a bare version (e.g. 0.3.0) from PyPI, once smoke-gate is
+      published there.
     default: ""
   python-version:
     description: Python to install the gate with.
@@ -66,7 +68,7 @@ outputs:
 runs:
   using: composite
   steps:
-    - uses: actions/setup-python@v5
+    - uses: actions/setup-python@v7
       with:
         python-version: ${{ inputs.python-version }}
 

@@ -17,7 +17,9 @@ this one.
 The script prints the command line it runs (secret values masked), runs the
 gate, then adds the outputs the gate does not write itself (``exit-code``, and
 ``junit`` when a JUnit path is configured) to ``$GITHUB_OUTPUT``, and exits
-with the gate's code. The gate writes ``verdict`` and ``report``.
+with the gate's code. The gate writes ``verdict`` and ``report``. Inputs the
+action refuses before the gate runs (exit 2) still set ``exit-code`` (and
+``verdict=error``), so a later step's ``if:`` can read them on every exit.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pathlib import Path
 from gate.cli.options import CONFIG_SECTIONS, Option, known_options
 from gate.cli.table import OPTIONS
 from gate.config.file import find_config, read_config
-from gate.errors import ConfigError
+from gate.errors import ConfigError, ExitCode
 from gate.report.ci import append_to
 
 COMMANDS = ("verify", "check")
@@ -127,7 +129,9 @@ def main() -> int:
     except (ValueError, ConfigError) as error:
         message = error.message if isinstance(error, ConfigError) else str(error)
         print(f"::error::smoke-gate action: {message}", flush=True)
-        return 2
+        # The gate never ran, so it wrote no verdict: the step's outputs say why it stopped.
+        _write_outputs(env, [f"exit-code={int(ExitCode.USAGE)}", "verdict=error"])
+        return ExitCode.USAGE
     print(f"smoke-gate action: {shown(args)}", flush=True)
     # A list, no shell: the inputs are arguments of the gate, never commands.
     code = subprocess.call([sys.executable, "-m", "gate", *args])  # noqa: S603
@@ -135,10 +139,15 @@ def main() -> int:
     junit = junit_path(inputs, env)
     if junit is not None:
         outputs.append(f"junit={Path(junit).resolve()}")
+    _write_outputs(env, outputs)
+    return code
+
+
+def _write_outputs(env: Mapping[str, str], outputs: Sequence[str]) -> None:
+    """Append ``outputs`` to ``$GITHUB_OUTPUT``; a file that cannot be written is a warning."""
     problem = append_to(env, "GITHUB_OUTPUT", "".join(f"{line}\n" for line in outputs))
     if problem is not None:
         print(f"::warning::smoke-gate action: {problem}", flush=True)
-    return code
 
 
 if __name__ == "__main__":

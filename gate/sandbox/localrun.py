@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gate.cloud.model import SYSTEM_LOG
+from gate.sandbox.connections import Connections
 from gate.sandbox.emulator import CloudEmulator
 from gate.sandbox.frontend import STARTUP_PROBE_FAILED
 from gate.sandbox.service import Sandbox, SandboxConfig
@@ -34,11 +35,15 @@ class Router:
 
     def __init__(self) -> None:
         self._servers: list[asyncio.Server] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._connections = Connections()
 
     async def listen(self, pick: Callable[[], int | None]) -> str:
         """Open a listener whose connections go to ``pick()``; returns its URL."""
-        server = await asyncio.start_server(lambda r, w: self._forward(r, w, pick), "127.0.0.1", 0)
+
+        async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await self._forward(reader, writer, pick)
+
+        server = await asyncio.start_server(self._connections.serve(forward), "127.0.0.1", 0)
         self._servers.append(server)
         return f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
 
@@ -48,22 +53,16 @@ class Router:
         writer: asyncio.StreamWriter,
         pick: Callable[[], int | None],
     ) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
+        port = pick()
+        if port is None:
+            writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
         try:
-            port = pick()
-            if port is None:
-                writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
-                await writer.drain()
-                return
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
             await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
-        except (OSError, asyncio.IncompleteReadError):
-            pass
         finally:
-            writer.close()
-            self._tasks.discard(task)
+            up_writer.close()
 
     @staticmethod
     async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
@@ -80,9 +79,7 @@ class Router:
         """Close every listener and connection."""
         for server in self._servers:
             server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._connections.drop()
 
 
 class LocalCloudRun:

@@ -35,6 +35,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from gate.sandbox.connections import Connections, Handler
 from gate.sandbox.faults import FAULTS
 from gate.sandbox.frontend import (
     H2C_RESET,
@@ -559,7 +560,7 @@ async def _hang(_reader: asyncio.StreamReader, _writer: asyncio.StreamWriter) ->
     await asyncio.sleep(3600)
 
 
-RAW: dict[str, Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]] = {
+RAW: dict[str, Handler] = {
     "garbage": _garbage,
     "empty-reply": _empty_reply,
     "hang": _hang,
@@ -576,9 +577,7 @@ class Sandbox:
         self.port = port
         self.service = SandboxService(config)
         self._server: Server | asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._raw_tasks: set[asyncio.Task[None]] = set()
-        self.raw_connections = 0  # connections a raw fault accepted
+        self._raw = Connections()  # what a raw fault accepted
 
     @property
     def url(self) -> str:
@@ -588,7 +587,8 @@ class Sandbox:
     async def start(self) -> None:
         """Start listening; ``port`` holds the bound port afterwards."""
         if self.config.fault in RAW:
-            raw = await asyncio.start_server(self._raw, self.host, self.port)
+            handler = self._raw.serve(RAW[self.config.fault])
+            raw = await asyncio.start_server(handler, self.host, self.port)
             self.port = raw.sockets[0].getsockname()[1]
             self._server = raw
             return
@@ -605,26 +605,14 @@ class Sandbox:
         self.port = server.sockets[0].getsockname()[1] if server.sockets else self.port
         self._server = server
 
-    async def _raw(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.raw_connections += 1
-        self._writers.add(writer)
-        task = asyncio.current_task()
-        if task is not None:
-            self._raw_tasks.add(task)
-        try:
-            await RAW[self.config.fault](_reader, writer)
-        finally:
-            self._writers.discard(writer)
-            if task is not None:
-                self._raw_tasks.discard(task)
+    @property
+    def raw_connections(self) -> int:
+        """How many connections a raw fault accepted."""
+        return self._raw.accepted
 
     async def stop(self) -> None:
         """Stop listening and drop open connections."""
-        for writer in list(self._writers):
-            writer.transport.abort()
-        for task in list(self._raw_tasks):
-            task.cancel()
-        await asyncio.gather(*self._raw_tasks, return_exceptions=True)
+        await self._raw.drop()
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):

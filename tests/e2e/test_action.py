@@ -26,7 +26,7 @@ from tests.servers import CloudThread
 ROOT = Path(__file__).parents[2]
 ACTION = ROOT / "action.yml"
 WORKFLOW = ROOT / "pipelines" / "github-actions" / "deploy.yml"
-PUBLISHED = "smoke-gate/smoke-gate@v1"
+PUBLISHED = "smoke-gate/smoke-gate@v0.3.0"
 
 
 def _defaults() -> dict[str, str]:
@@ -136,9 +136,17 @@ def test_a_bad_input_value_is_one_annotation_and_exit_2(tmp_path: Path) -> None:
     run = run_action({"command": "check", "url": "http://x", "no-send": "yes"}, tmp_path)
     assert run.code == 2
     assert "::error::smoke-gate action: input no-send: give true or false, not 'yes'" in run.stdout
+    assert run.outputs == {"exit-code": "2", "verdict": "error"}  # a later `if:` can read them
     run = run_action({"command": "check", "project": "p", "url": "http://x"}, tmp_path)
     assert run.code == 2
     assert "input project is not an option of gate check" in run.stdout
+    assert run.outputs["exit-code"] == "2"
+
+
+def test_a_usage_error_of_the_gate_itself_sets_the_exit_code_output(tmp_path: Path) -> None:
+    run = run_action({"command": "check", "url": "ftp://not-http"}, tmp_path)
+    assert run.code == 2, run.stdout + run.stderr
+    assert run.outputs["exit-code"] == "2"
 
 
 def _gate_step() -> dict[str, Any]:
