@@ -260,6 +260,14 @@ def judge_subprotocol(session: WsSession, expect: str | None) -> CheckResult:
             "fix the server's subprotocol selection",
         )
     chosen = session.offered[session.selected_index]
+    if expect is not None and chosen != expect and session.selected_index == session.credential_at:
+        return fail(
+            "subprotocol_unexpected",
+            f"server selected {chosen!r}, the subprotocol carrying the token, expected {expect!r}",
+            "the server echoed the token back in the upgrade response's Sec-WebSocket-Protocol "
+            "header, where proxies and browsers' tools record it: make the server select "
+            f"{expect!r}, never the credential-bearing name",
+        )
     if expect is not None and chosen != expect:
         return fail(
             "subprotocol_unexpected",

@@ -54,13 +54,15 @@ def demo(fault: str | None, canary: bool, report_json: str | None) -> None:
     """
     # The demo stops its own gRPC server at the end: gRPC's INFO lines about it are noise.
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
-    from gate.sandbox.demo import run_demo
+    from gate.cli.progress import progress
+    from gate.sandbox.demo import run_demo, shortcuts
 
     redactor = watched(Redactor())
     try:
         path = report_path("--report-json", report_json)
         chosen = fault or ("flaky-5xx" if canary else "close-on-message")
-        story, result = run_demo(chosen, redactor, canary)
+        click.echo(f"demo: {shortcuts(canary)}.")
+        story, result = run_demo(chosen, redactor, canary, progress)
     except GateError as error:
         fail(error, redactor)
     click.echo(f"demo: {story}\n")

@@ -27,16 +27,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gate.config.endpoints import Endpoints
+from gate.config.inputs import Inputs
 from gate.config.settings import Settings, VerifyOptions
 from gate.config.tokens import TokenSpec, load_credential
 from gate.model import RunResult
 from gate.redact import Redactor
+from gate.run.execute import Progress
 from gate.run.supervisor import Supervisor
 from gate.run.verify import Verifier
 from gate.sandbox.faults import NEVER_STARTS
 from gate.sandbox.localrun import LocalCloudRun
 from gate.sandbox.traffic import UserTraffic
 
+COLD_START_S = 2.0  # the demo's cold start (--fault cold-start): 503s with Retry-After
 _DEMO_LIMIT_S = 60.0  # the demo's deadline and its actions' budget, with room to spare
 DEMO_SECRET_ENV = "GATE_DEMO_SECRET"  # noqa: S105 (a variable name; the secret is random)
 SERVICE = "chat-backend"
@@ -47,58 +50,21 @@ CANARY_STEPS = (20, 50)
 _USERS_PER_S = 150.0
 
 
-async def _deploy_and_verify(
-    fault: str, redactor: Redactor, supervisor: Supervisor, canary: bool
-) -> RunResult:
-    secret = secrets.token_urlsafe(32)
-    # Google samples per 60 s and shows a sample up to 180 s later: the demo's Cloud
-    # Monitoring runs that clock faster, and the gate reads it with the same numbers.
-    clock = (_CANARY["metrics_period"], _CANARY["metrics_delay"])
-    async with LocalCloudRun(
-        SERVICE, jwt_secret=secret, log_delay_s=0.8, audience=SERVICE, metric_clock=clock
-    ) as cloud:
-        await cloud.deploy(OLD, created=datetime.now(UTC) - timedelta(hours=1))
-        tagged = fault == "none" or canary
-        if fault == NEVER_STARTS:
-            await cloud.deploy(NEW, ready=False)
-        else:
-            await cloud.deploy(NEW, fault, traffic=not tagged, tag=TAG if tagged else None)
-        settings = Settings(
-            url=cloud.url,
-            subprotocols=("chat.v1",),
-            expect_subprotocol="chat.v1",
-            expect='{"type": "pong"}',
-            message_timeout=3.0,
-            deadline=20.0,
-            retry_budget=2.0,
-            token=TokenSpec(
-                jwt_secret_env=DEMO_SECRET_ENV, jwt_secret_env_explicit=True, audience=SERVICE
-            ),
-        )
-        options = VerifyOptions(
-            project=cloud.emulator.project,
-            region=cloud.emulator.region,
-            service=SERVICE,
-            tag=TAG if tagged else None,
-            on_failure="rollback",
-            promote=True,
-            log_settle=1.0 if canary else 3.0,
-            **(_CANARY if canary else {}),
-            endpoints=Endpoints.from_env(cloud.env),  # the local Cloud Run's, handed over
-        )
-        credential = load_credential(settings.token, {DEMO_SECRET_ENV: secret})
-        users = UserTraffic(cloud.url, secret, _USERS_PER_S, audience=SERVICE)
-        if canary:
-            users.start()
-        try:
-            return await Verifier(settings, credential, options, redactor, supervisor).run()
-        finally:
-            await users.stop()
-
-
-# Short steps, metrics sampled per second and visible within a second, fewer requests.
-_CANARY: dict[str, Any] = {
-    "canary": CANARY_STEPS,
+# What the demo shortens so that a run takes seconds, not minutes: the option, its value here.
+# Everything else is the gate's default. The retry budget still outlasts the sandbox's cold
+# start (COLD_START_S), as the default 30 s outlasts a real one, so the demo rides it out.
+SHORTENED: dict[str, Any] = {
+    "deadline": 20.0,
+    "connect_timeout": 3.0,
+    "read_timeout": 3.0,
+    "message_timeout": 3.0,
+    "retry_budget": 3 * COLD_START_S,
+}
+_SHORTENED_VERIFY: dict[str, Any] = {"log_settle": 3.0}
+# The canary's steps: short, metrics sampled per second and visible within a second, fewer
+# requests.
+_SHORTENED_CANARY: dict[str, Any] = {
+    "log_settle": 1.0,
     "step_bake": 3.0,
     "probe_interval": 1.0,
     "metrics_period": 1.0,
@@ -107,10 +73,85 @@ _CANARY: dict[str, Any] = {
 }
 
 
-def run_demo(fault: str, redactor: Redactor, canary: bool = False) -> tuple[str, RunResult]:
-    """Deploy, gate and act; returns a one-line description of the scenario and the result."""
+def shortcuts(canary: bool) -> str:
+    """The sentence naming what the demo shortens, each against the gate's default."""
+    chosen = {**SHORTENED, **(_SHORTENED_CANARY if canary else _SHORTENED_VERIFY)}
+    defaults = Inputs()
+
+    def shown(name: str, value: float) -> str:
+        unit = "" if name == "min_requests" else " s"
+        default = getattr(defaults, name)
+        return f"--{name.replace('_', '-')} {value:g}{unit} (default {default:g}{unit})"
+
+    parts = ", ".join(shown(name, value) for name, value in chosen.items())
+    return f"shortened for a quick run: {parts}"
+
+
+async def _deploy_and_verify(
+    fault: str, redactor: Redactor, supervisor: Supervisor, canary: bool, progress: Progress
+) -> RunResult:
+    secret = secrets.token_urlsafe(32)
+    # Google samples per 60 s and shows a sample up to 180 s later: the demo's Cloud
+    # Monitoring runs that clock faster, and the gate reads it with the same numbers.
+    clock = (_SHORTENED_CANARY["metrics_period"], _SHORTENED_CANARY["metrics_delay"])
+    async with LocalCloudRun(
+        SERVICE, jwt_secret=secret, log_delay_s=0.8, audience=SERVICE, metric_clock=clock
+    ) as cloud:
+        progress("deploying the revisions to the local Cloud Run")
+        await cloud.deploy(OLD, created=datetime.now(UTC) - timedelta(hours=1))
+        tagged = fault == "none" or canary
+        if fault == NEVER_STARTS:
+            await cloud.deploy(NEW, ready=False)
+        else:
+            await cloud.deploy(
+                NEW, fault, traffic=not tagged, tag=TAG if tagged else None,
+                cold_start_s=COLD_START_S,
+            )  # fmt: skip
+        settings = Settings(
+            url=cloud.url,
+            subprotocols=("chat.v1",),
+            expect_subprotocol="chat.v1",
+            expect='{"type": "pong"}',
+            token=TokenSpec(
+                jwt_secret_env=DEMO_SECRET_ENV, jwt_secret_env_explicit=True, audience=SERVICE
+            ),
+            **SHORTENED,
+        )
+        steps: dict[str, Any] = {"canary": CANARY_STEPS, **_SHORTENED_CANARY}
+        options = VerifyOptions(
+            project=cloud.emulator.project,
+            region=cloud.emulator.region,
+            service=SERVICE,
+            tag=TAG if tagged else None,
+            on_failure="rollback",
+            promote=True,
+            **(steps if canary else _SHORTENED_VERIFY),
+            endpoints=Endpoints.from_env(cloud.env),  # the local Cloud Run's, handed over
+        )
+        credential = load_credential(settings.token, {DEMO_SECRET_ENV: secret})
+        users = UserTraffic(cloud.url, secret, _USERS_PER_S, audience=SERVICE)
+        if canary:
+            users.start()
+        try:
+            verifier = Verifier(settings, credential, options, redactor, supervisor, progress)
+            return await verifier.run()
+        finally:
+            progress("shutting the local Cloud Run down")
+            await users.stop()
+
+
+def run_demo(
+    fault: str,
+    redactor: Redactor,
+    canary: bool = False,
+    progress: Progress = lambda _message: None,
+) -> tuple[str, RunResult]:
+    """Deploy, gate and act; returns a one-line description of the scenario and the result.
+
+    ``progress`` is the live line: the demo shows what it waits for, as ``gate verify`` does.
+    """
     supervisor = Supervisor(_DEMO_LIMIT_S)
-    work = _deploy_and_verify(fault, redactor, supervisor, canary)
+    work = _deploy_and_verify(fault, redactor, supervisor, canary, progress)
     result = supervisor.run(work, _DEMO_LIMIT_S)
     steps = ",".join(str(p) for p in CANARY_STEPS)
     if canary:

@@ -113,3 +113,17 @@ def test_a_credential_echoed_in_the_response_headers_is_a_warning() -> None:
     assert result.status == "warn"
     assert [w.code for w in result.warnings] == ["credential_echoed"]
     assert "echoed a credential in the upgrade's response headers" in result.warnings[0].message
+
+
+def test_selecting_the_token_subprotocol_against_expect_says_the_token_was_echoed_and_where() -> (
+    None
+):
+    selected_token = replace(_session(None), selected="jwt.x", selected_index=0)
+    result = judge_subprotocol(selected_token, "chat.v1")
+    assert (result.status, result.diagnosis) == ("fail", "subprotocol_unexpected")
+    assert "the subprotocol carrying the token" in result.summary
+    assert result.hint is not None
+    assert "echoed the token back in the upgrade response's Sec-WebSocket-Protocol" in result.hint
+    plain = replace(_session(None), offered=("jwt.x", "chat.v2", "chat.v1"), selected="chat.v2")
+    other = judge_subprotocol(plain, "chat.v1")
+    assert other.hint is not None and "token" not in other.hint
