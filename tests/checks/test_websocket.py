@@ -126,4 +126,5 @@ def test_selecting_the_token_subprotocol_against_expect_says_the_token_was_echoe
     assert "echoed the token back in the upgrade response's Sec-WebSocket-Protocol" in result.hint
     plain = replace(_session(None), offered=("jwt.x", "chat.v2", "chat.v1"), selected="chat.v2")
     other = judge_subprotocol(plain, "chat.v1")
-    assert other.hint is not None and "token" not in other.hint
+    assert other.hint is not None
+    assert "token" not in other.hint
