@@ -86,7 +86,7 @@ test: lint docs-build
 	$(MAKE) --no-print-directory test-wheel
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench.py --delay-ms 50 --repeat 5
+	$(BIN)/python bench/bench.py --delay-ms 50 --repeat 10
 	$(BIN)/python bench/canary.py --bake 2 --repeat 3
 	$(BIN)/python bench/reads.py --targets 1,10,50
 	$(BIN)/python bench/startup.py --repeat 20

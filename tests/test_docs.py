@@ -72,3 +72,15 @@ def test_every_page_is_in_the_site_navigation() -> None:
     nav = (ROOT / "mkdocs.yml").read_text()
     for page in (ROOT / "docs").rglob("*.md"):
         assert str(page.relative_to(ROOT / "docs")) in nav, page
+
+
+def test_the_benchmark_commands_the_docs_quote_are_the_makefiles() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    quoted = re.findall(r"`\.venv/bin/python (bench/\S+\.py[^`]*)`", _all_docs())
+    assert quoted
+    for command in quoted:
+        assert f"$(BIN)/python {command}\n" in makefile, command
+
+
+def _all_docs() -> str:
+    return "\n".join([README, *(p.read_text() for p in sorted((ROOT / "docs").rglob("*.md")))])

@@ -64,6 +64,8 @@ def per_target(ctx: click.Context, base: Inputs, every: list[Target]) -> list[tu
         param = params.get(name)
         if param is None:
             return value
+        if param.multiple and isinstance(value, str):
+            value = [value]  # a string for a repeatable option: a list of one, as in gate.toml
         try:
             return param.type_cast_value(ctx, value)
         except click.BadParameter as exc:

@@ -110,20 +110,21 @@ class Option:
             return click.argument(self.name, required=False, envvar=envvar)
         shown = self.default is not None and not self.is_flag and not self.multiple
         text = self.help_for.get(command, self.help)
+        if envvar is not None:  # where else it is read from, as the configuration page says
+            text = f"{text}  [env: {', '.join(self.envvars)}; gate.toml: {self.name}]"
         # A default of None is left out, not passed: click (8.3+) takes an explicit
         # default=None as a value, which would satisfy a required option.
         default: dict[str, Any] = {} if self.default is None else {"default": self.default}
         return click.option(
             self.flag,
             self.name,
-            help=f"{text} Repeatable." if self.multiple else text,
+            help=text.replace("  [env:", " Repeatable.  [env:", 1) if self.multiple else text,
             type=self.type,
             multiple=self.multiple,
             is_flag=self.is_flag or None,
             metavar=self.metavar,
             required=command in self.required,
             envvar=envvar,
-            show_envvar=self.fallback_env is not None,
             show_default=shown,
             **default,
         )
@@ -183,10 +184,18 @@ def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None)
     except GateError as error:
         fail(error)
     own = {p.name for p in ctx.command.params if p.name}
+    values = as_lists(values, OPTIONS)
     ctx.default_map = {**(ctx.default_map or {}), **{k: v for k, v in values.items() if k in own}}
     ctx.meta["gate.config"] = values
     ctx.meta["gate.config_path"] = str(path)
     return str(path)
+
+
+def as_lists(values: Mapping[str, object], options: Iterable[Option]) -> dict[str, object]:
+    """``values`` with a single string for a repeatable option read as a list of one
+    (``subprotocol = "chat.v1"`` as people write it, for ``["chat.v1"]``)."""
+    repeatable = {o.name for o in options if o.multiple}
+    return {k: [v] if k in repeatable and isinstance(v, str) else v for k, v in values.items()}
 
 
 def known_options(options: Iterable[Option]) -> frozenset[str]:

@@ -71,11 +71,43 @@ def stopped(signal_name: str, what: str) -> NoReturn:
     sys.exit(ExitCode.INTERRUPTED if signal_name == "SIGINT" else ExitCode.TERMINATED)
 
 
+_PLAIN_TYPES = {
+    "is not a valid float range": "is not a number",
+    "is not a valid float": "is not a number",
+    "is not a valid integer range": "is not a whole number",
+    "is not a valid integer": "is not a whole number",
+}
+"""click's names of its types, as a user would say them."""
+
+
+def _source(error: click.BadParameter) -> str | None:
+    """Where a refused value came from when it was not the command line: the variable, or the
+    config file and its key (click records each parameter's source before converting it)."""
+    ctx, param = error.ctx, error.param
+    if ctx is None or param is None or param.name is None:
+        return None
+    source = ctx.get_parameter_source(param.name)
+    if source is click.core.ParameterSource.ENVIRONMENT:
+        names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar or ())
+        return next((name for name in names if os.environ.get(name)), None)
+    if source is click.core.ParameterSource.DEFAULT_MAP:
+        path = ctx.meta.get("gate.config_path")
+        return f"{path}: {param.name}" if path else None
+    return None
+
+
 def usage(error: click.UsageError) -> NoReturn:
-    """A command line click refused: one line naming the value, and where the options are."""
+    """A command line click refused: one line naming the value (and the variable or config
+    key it came from, when not the command line), and where the options are."""
     command = error.ctx.command_path if error.ctx is not None else "gate"
     message = error.format_message().rstrip(".")
-    click.echo(f"gate: error: {message}: see `{command} --help`", err=True)
+    source = _source(error) if isinstance(error, click.BadParameter) else None
+    if source is not None:
+        message = f"{source}: {error.message.rstrip('.')}"
+    for name, plain in _PLAIN_TYPES.items():
+        message = message.replace(name, plain)
+    where = "fix it there, or see" if source is not None else "see"
+    click.echo(f"gate: error: {message}: {where} `{command} --help`", err=True)
     sys.exit(ExitCode.USAGE)
 
 

@@ -8,6 +8,8 @@ free of control characters, as CI logs need.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gate.config.settings import VerifyOptions
 from gate.model import (
     ActionBlock,
@@ -143,7 +145,11 @@ def render_any(result: RunResult | MultiResult, colour: bool = False) -> str:
     """One report, or a section per target and the overall verdict."""
     if isinstance(result, RunResult):
         return render_text(result, colour)
-    parts = [f"=== target {name}\n{render_text(r, colour)}" for name, r in result.results]
+    # Each target's header names the config file, as a single target's does.
+    parts = [
+        f"=== target {name}\n{render_text(replace(r, context=result.context), colour)}"
+        for name, r in result.results
+    ]
     worst = ", ".join(f"{name} {r.verdict.upper()}" for name, r in result.results)
     verdict = _paint(
         result.verdict.upper(), _COLOURS["pass" if result.verdict == "pass" else "fail"], colour

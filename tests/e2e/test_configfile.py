@@ -94,3 +94,51 @@ def test_variable_named_in_the_file_must_exist(
     run = gate("check", "http://127.0.0.1:9", "--config", str(config))
     assert run.exit_code == 2
     assert "MY_MISSING_TOKEN is not set" in run.stderr
+
+
+def test_a_bad_value_names_the_file_and_key_or_the_variable(
+    gate_process: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    config = tmp_path / "gate.toml"
+    config.write_text('deadline = "ninety"\n')
+    run = gate_process("check", "http://127.0.0.1:9", "--config", str(config))
+    assert run.exit_code == 2
+    assert run.stderr == (
+        f"gate: error: {config}: deadline: 'ninety' is not a number: fix it there, or see "
+        "`gate check --help`\n"
+    )
+    run = gate_process("check", "http://127.0.0.1:9", env={"GATE_DEADLINE": "abc"})
+    assert run.stderr == (
+        "gate: error: GATE_DEADLINE: 'abc' is not a number: fix it there, or see "
+        "`gate check --help`\n"
+    )
+    run = gate_process("check", "http://127.0.0.1:9", "--connections", "1.5")
+    assert run.stderr == (
+        "gate: error: Invalid value for '--connections': '1.5' is not a whole number: see "
+        "`gate check --help`\n"
+    )
+
+
+def test_a_string_for_a_repeatable_option_is_a_list_of_one(
+    sandbox: Any, gate: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    url = sandbox().url
+    config = tmp_path / "gate.toml"
+    config.write_text('subprotocol = "chat.v1"\nexpect_subprotocol = "chat.v1"\n')
+    run = gate("check", url, "--config", str(config), env={"GATE_JWT_SECRET": SECRET})
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert run.check("ws.subprotocol")["status"] == "pass"
+    listed = gate("check", url, env={"GATE_JWT_SECRET": SECRET, "GATE_SUBPROTOCOL": "a.v1 chat.v1",
+                                     "GATE_EXPECT_SUBPROTOCOL": "chat.v1"})  # fmt: skip
+    assert listed.exit_code == 0, listed.stdout
+
+
+def test_help_names_the_variable_and_the_file_key_of_every_option(
+    gate_process: Callable[..., GateRun],
+) -> None:
+    from gate.cli.table import OPTIONS
+
+    text = " ".join(gate_process("check", "--help").stdout.split())
+    for option in OPTIONS:
+        if "check" in option.commands and not option.argument:
+            assert f"[env: {', '.join(option.envvars)}; gate.toml: {option.name}]" in text

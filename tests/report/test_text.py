@@ -22,3 +22,17 @@ def test_the_plan_counts_minutes_and_leaves_out_metrics_when_off() -> None:
     assert "metrics" not in plan
     with_metrics = canary_plan(VerifyOptions("p", "r", "s", canary=(10,), step_bake=75.0))
     assert "1 min 15 s" in with_metrics
+
+
+def test_each_target_header_names_the_config_file() -> None:
+    from gate.model import MultiResult, RunContext
+    from gate.report.text import render_any
+    from tests.report.build import STARTED
+
+    multi = MultiResult(
+        run_id="m1", started_at=STARTED, duration_ms=20.0,
+        results=(("eu", result()), ("us", result())), context=RunContext(config="gate.toml"),
+    )  # fmt: skip
+    headers = [line for line in render_any(multi).splitlines() if line.startswith("smoke-gate")]
+    assert len(headers) == 2
+    assert all(line.endswith(" · config gate.toml") for line in headers)
