@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, TypedDict, get_args
+from typing import Literal, NotRequired, TypedDict, get_args
 
 from gate.errors import ExitCode
 
@@ -202,6 +202,8 @@ class StepBlock(TypedDict):
     verdict: StepVerdict
     diagnosis: Diagnosis | None
     summary: str
+    hint: NotRequired[str | None]
+    """Where to look when the step failed: what was worse, the metric, the Logging query."""
 
 
 LogKind = Literal["app", "uncaught", "capacity", "iam", "timeout", "crash", "startup", "platform"]

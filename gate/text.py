@@ -26,3 +26,22 @@ def sanitize(text: str) -> str:
 def one_line(text: str) -> str:
     """``text`` sanitised and on one line, for summaries, annotations and table cells."""
     return " ".join(sanitize(text).split())
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``count`` and ``noun``, agreeing: ``1 error entry``, ``3 error entries``, ``0 groups``.
+
+    ``many`` is the plural when it is not ``noun`` + ``s`` (``entry`` -> ``entries`` is known).
+    """
+    if count == 1:
+        return f"{count} {noun}"
+    if many is None:
+        many = (
+            f"{noun[:-1]}ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else f"{noun}s"
+        )
+    return f"{count} {many}"
+
+
+def were(count: int) -> str:
+    """The verb after a count: ``1 of them was``, ``2 of them were``."""
+    return "was" if count == 1 else "were"

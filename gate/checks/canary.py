@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gate.cloud.model import Traffic
-from gate.model import Diagnosis, MetricsVerdict, SideMetrics
+from gate.model import Diagnosis, MetricsVerdict, SideMetrics, StepMetrics
 
 Z_99 = 2.326
 """One-sided 99% quantile of the standard normal distribution."""
@@ -130,3 +130,55 @@ def judge(
 
 def _p95(traffic: Traffic) -> float | None:
     return traffic.latency.percentile(0.95) if traffic.latency is not None else None
+
+
+@dataclass(frozen=True)
+class StepPlace:
+    """Where a step's evidence lives: the candidate and the Logging filter of its window."""
+
+    candidate: str
+    url: str
+    log_filter: str
+
+
+REQUEST_COUNT = "run.googleapis.com/request_count"
+REQUEST_LATENCIES = "run.googleapis.com/request_latencies"
+
+
+def step_hint(
+    diagnosis: Diagnosis | None, metrics: StepMetrics | None, place: StepPlace
+) -> str | None:
+    """What a failed step's reader does next: what was worse and by how much, the metric to
+    open in Metrics Explorer, and the Logging query of the candidate's window."""
+    if diagnosis is None:
+        return None
+    logs = f"the candidate's logs in the step's window: {place.log_filter}"
+    revision = f'resource.labels.revision_name="{place.candidate}"'
+    if diagnosis == "canary_error_rate_exceeded" and metrics is not None:
+        mine, theirs = metrics["candidate"], metrics["stable"]
+        points = ((mine["error_ratio"] or 0.0) - (theirs["error_ratio"] or 0.0)) * 100
+        return (
+            f"the candidate answered {mine['errors']} of {mine['requests']} requests with a 5xx "
+            f"({_percent(mine['error_ratio'])}), the stable revisions {theirs['errors']} of "
+            f"{theirs['requests']} ({_percent(theirs['error_ratio'])}): {points:.2f} points "
+            f"worse; the metric is {REQUEST_COUNT} with metric.labels.response_code_class="
+            f'"5xx" and {revision}; {logs}'
+        )
+    if diagnosis == "canary_latency_exceeded" and metrics is not None:
+        mine_ms, theirs_ms = metrics["candidate"]["p95_ms"], metrics["stable"]["p95_ms"]
+        ratio = f" ({mine_ms / theirs_ms:.1f} x)" if mine_ms and theirs_ms else ""
+        return (
+            f"the candidate's p95 was {_ms(mine_ms)} against {_ms(theirs_ms)} on the stable "
+            f"revisions{ratio}; the metric is {REQUEST_LATENCIES} with {revision}; the slow "
+            f"requests are in the request log (httpRequest.latency); {logs}"
+        )
+    if diagnosis == "metrics_insufficient" and metrics is not None:
+        return (
+            f"Cloud Monitoring showed only {metrics['candidate']['requests']} candidate requests "
+            f"in the window ({REQUEST_COUNT} with {revision}): send more traffic, lengthen "
+            f"--step-bake, or lower --min-requests; {logs}"
+        )
+    return (
+        f"a probe round or the candidate's logs failed the step at {place.url}: `gate check "
+        f"{place.url}` shows the whole check; {logs}"
+    )

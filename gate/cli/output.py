@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import traceback
 from pathlib import Path
@@ -125,6 +126,20 @@ def _colour() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
+def width() -> int:
+    """The report's width: the terminal's, or 100 columns in a CI log or a file."""
+    from gate.report.text import WIDTH
+
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else WIDTH
+
+
+def echo_wrapped(head: str, text: str) -> None:
+    """One message of the command's own (not a report line), wrapped like the report."""
+    from gate.report.text import wrap
+
+    click.echo("\n".join(wrap(head, text, width(), len(head))))
+
+
 def write(path: Path, text: str, option: str, redactor: Redactor) -> None:
     """Write an output file, redacted; a failure is the gate's own error (exit 3)."""
     try:
@@ -149,7 +164,7 @@ def finish(
 
     progress_done()
     result = redacted(result, redactor)
-    click.echo(redactor.text(render_any(result, colour=_colour())), nl=False)
+    click.echo(redactor.text(render_any(result, colour=_colour(), width=width())), nl=False)
     path = report_json or ci.default_report_path(os.environ)
     if path is not None:
         write(path, render_json(result), "--report-json", redactor)

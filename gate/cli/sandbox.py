@@ -10,7 +10,7 @@ import os
 
 import click
 
-from gate.cli.output import fail, finish, report_path, watched
+from gate.cli.output import echo_wrapped, fail, finish, report_path, watched
 from gate.errors import GateError
 from gate.redact import Redactor
 from gate.sandbox.faults import DEMO_FAULTS, FAULTS
@@ -61,11 +61,12 @@ def demo(fault: str | None, canary: bool, report_json: str | None) -> None:
     try:
         path = report_path("--report-json", report_json)
         chosen = fault or ("flaky-5xx" if canary else "close-on-message")
-        click.echo(f"demo: {shortcuts(canary)}.")
+        echo_wrapped("demo: ", f"{shortcuts(canary)}.")
         story, result = run_demo(chosen, redactor, canary, progress)
     except GateError as error:
         fail(error, redactor)
-    click.echo(f"demo: {story}\n")
+    echo_wrapped("demo: ", story)
+    click.echo()
     finish(result, path, None, redactor)
 
 

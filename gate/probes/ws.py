@@ -426,11 +426,20 @@ def record_session(
     )
 
 
-async def probe_ws(plan: WsPlan, probing: Probing) -> WsSession:
-    """Open the socket (retrying cold-start outcomes), exchange a message, and close."""
+async def probe_ws(
+    plan: WsPlan, probing: Probing, on_open: Callable[[WsSession], None] | None = None
+) -> WsSession:
+    """Open the socket (retrying cold-start outcomes), exchange a message, and close.
+
+    ``on_open`` is handed the session as it stands once the upgrade is decided (opened or
+    refused, no exchange yet): what a run interrupted while it awaits the first message can
+    still judge.
+    """
     deadline, redactor = probing.deadline, probing.redactor
     watch = Stopwatch()
     connected = await open_socket(plan, probing)
+    if on_open is not None:
+        on_open(record_session(plan, connected, None, redactor, watch.ms()))
     result: Exchange | None = None
     try:
         if connected.connection is not None:

@@ -34,10 +34,11 @@ def summary_markdown(result: RunResult) -> str:
             f"| {_ICONS[check.status]} | `{check.id}` | {check.duration_ms:.0f} ms | "
             f"{check.diagnosis or ''} | {_cell(check.summary)} |"
         )
-    hints = [c for c in result.checks if c.hint]
+    hints: list[tuple[str, str | None]] = [(c.id, c.hint) for c in result.checks if c.hint]
+    hints += [(f"step {s['name']}", s.get("hint")) for s in result.steps if s.get("hint")]
     if hints:
         lines += ["", "**Where to look**", ""]
-        lines += [f"- `{c.id}`: {_cell(c.hint or '')}" for c in hints]
+        lines += [f"- `{name}`: {_cell(hint or '')}" for name, hint in hints]
     if result.logs is not None and result.logs["groups"]:
         lines += ["", f"**Cloud Logging**: {result.logs['count']} error entries "
                   f"({result.logs['expected']} expected)", "",
@@ -107,6 +108,11 @@ def annotation_lines(result: RunResult) -> list[str]:
             title = _escape_property(f"{check.id}: {check.diagnosis}")
             hint = f"\n{check.hint}" if check.hint else ""
             lines.append(f"::error title={title}::{_escape_data(check.summary + hint)}")
+    for step in result.steps:
+        if step["verdict"] == "fail":
+            title = _escape_property(f"step {step['name']}: {step['diagnosis']}")
+            hint = f"\n{step['hint']}" if step.get("hint") else ""
+            lines.append(f"::error title={title}::{_escape_data(step['summary'] + hint)}")
     for warning in result.warnings:
         lines.append(
             f"::warning title={_escape_property(warning.code)}::{_escape_data(warning.message)}"

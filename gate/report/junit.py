@@ -92,7 +92,8 @@ def _suite(root: ET.Element, result: RunResult, name: str) -> None:
                 case, "failure", message=f"{step['diagnosis']}: {step['summary']}",
                 type=str(step["diagnosis"]),
             )  # fmt: skip
-            failure.text = step["summary"]
+            hint = step.get("hint")
+            failure.text = f"hint: {hint}" if hint else step["summary"]
         elif step["verdict"] == "error":
             ET.SubElement(case, "error", message=step["summary"]).text = step["summary"]
         elif step["verdict"] == "inconclusive":

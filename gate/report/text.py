@@ -8,6 +8,8 @@ free of control characters, as CI logs need.
 
 from __future__ import annotations
 
+import re
+import textwrap
 from dataclasses import replace
 
 from gate.config.settings import VerifyOptions
@@ -20,12 +22,16 @@ from gate.model import (
     RunResult,
     StepBlock,
 )
+from gate.text import plural
 
 _LABELS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP", "error": "ERROR",
            "inconclusive": "INCONCLUSIVE"}  # fmt: skip
 _SHOWN_GROUPS = 5
 _COLOURS = {"pass": "32", "fail": "31", "warn": "33", "skip": "2", "error": "31",
             "inconclusive": "33"}  # fmt: skip
+
+
+_ESCAPES = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _paint(text: str, code: str, colour: bool) -> str:
@@ -43,42 +49,73 @@ def _duration(ms: float) -> str:
     return f"{ms:.0f} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
 
 
-def check_lines(check: CheckResult, colour: bool) -> list[str]:
-    """The line (and, for a failure, the hint line) of one check."""
+WIDTH = 100
+"""The report's width when stdout is no terminal (a CI log, a file)."""
+_INDENT = 6 + 18 + 1 + 8 + 2  # where a check's summary starts: its continuation lines too
+_NARROWEST = 30
+
+
+def wrap(head: str, text: str, width: int = WIDTH, indent: int | None = None) -> list[str]:
+    """``head`` then ``text``, wrapped at word boundaries to ``width`` columns; continuation
+    lines start at ``indent`` (default: under the text's first word), the hanging indent of
+    the hints. ``head`` may hold colour codes: only what shows counts."""
+    shown = len(_ESCAPES.sub("", head))
+    hang = shown if indent is None else indent
+    room = width - max(shown, hang)
+    if room < _NARROWEST:  # a narrow terminal: the text goes under the head, indented less
+        parts = textwrap.wrap(text, max(_NARROWEST, width - 4), break_on_hyphens=False)
+        return [head.rstrip(), *("    " + part for part in parts)]
+    parts = textwrap.wrap(text, room, break_on_hyphens=False) or [""]
+    return [head + parts[0], *(" " * hang + part for part in parts[1:])]
+
+
+def check_lines(check: CheckResult, colour: bool, width: int = WIDTH) -> list[str]:
+    """The line (and, for a failure, the hint line) of one check, wrapped to ``width``."""
     label = _paint(_LABELS[check.status], _COLOURS[check.status], colour)
     timing = "" if check.status == "skip" else _duration(check.duration_ms)
     summary = _clean(check.summary)
     if check.diagnosis:
         summary = f"{check.diagnosis}: {summary}"
-    lines = [f"{label}  {check.id:<18} {timing:>8}  {summary}"]
+    lines = wrap(f"{label}  {check.id:<18} {timing:>8}  ", summary, width, _INDENT)
     if check.hint:
-        lines.append(f"{'':6}{'':<18} {'':>8}  hint: {_clean(check.hint)}")
+        lines += wrap(f"{'':{_INDENT}}hint: ", _clean(check.hint), width, _INDENT + 6)
     return lines
 
 
-def step_line(step: StepBlock, colour: bool = False) -> str:
-    """One line for a canary step (or the watch): verdict, share, time, what decided it."""
+def step_lines(step: StepBlock, colour: bool = False, width: int = WIDTH) -> list[str]:
+    """A canary step (or the watch), laid out like a check: verdict, share, time, what decided
+    it, and for a failed step the hint of where to look."""
     label = _paint(_LABELS[step["verdict"]], _COLOURS[step["verdict"]], colour)
     name = f"step {step['name']}" if step["name"] != "watch" else "watch"
     summary = _clean(step["summary"])
     if step["diagnosis"]:
         summary = f"{step['diagnosis']}: {summary}"
-    return f"{label}  {name:<18} {_duration(step['duration_ms']):>8}  {summary}"
+    head = f"{label}  {name:<18} {_duration(step['duration_ms']):>8}  "
+    lines = wrap(head, summary, width, _INDENT)
+    hint = step.get("hint")
+    if hint:
+        lines += wrap(f"{'':{_INDENT}}hint: ", _clean(hint), width, _INDENT + 6)
+    return lines
 
 
-def _log_lines(logs: LogsBlock) -> list[str]:
+def _log_lines(logs: LogsBlock, width: int = WIDTH) -> list[str]:
     groups = logs.get("groups", [])
-    lines = [
-        f"logs: {logs['count']} error entries in {sum(g['counted'] for g in groups)} groups "
-        f"({logs['expected']} expected, {logs['ignored']} ignored, {logs['calls']} list calls)"
-    ]
+    counted = sum(g["counted"] for g in groups)
+    lines = wrap(
+        "logs: ",
+        f"{plural(logs['count'], 'error entry', 'error entries')} in "
+        f"{plural(counted, 'group')} ({logs['expected']} expected, {logs['ignored']} ignored, "
+        f"{plural(logs['calls'], 'list call')})",
+        width,
+        2,
+    )
     for group in groups[:_SHOWN_GROUPS]:
-        lines.append(
-            f"  {group['count']:>4} x {group['severity']:<8} first {group['first']}"
-            f"{group_tags(group)}  {_clean(group['sample'])[:160]}"
-        )
+        head = f"  {group['count']:>4} x {group['severity']:<8} "
+        text = f"first {group['first']}{group_tags(group)}  {_clean(group['sample'])[:160]}"
+        lines += wrap(head, text, width)
     if len(groups) > _SHOWN_GROUPS:
-        lines.append(f"  ... {len(groups) - _SHOWN_GROUPS} more groups in the JSON report")
+        more = len(groups) - _SHOWN_GROUPS
+        lines.append(f"  ... {plural(more, 'more group')} in the JSON report")
     return lines
 
 
@@ -141,20 +178,23 @@ def action_line(action: ActionBlock) -> str:
     )
 
 
-def render_any(result: RunResult | MultiResult, colour: bool = False) -> str:
-    """One report, or a section per target and the overall verdict."""
+def render_any(result: RunResult | MultiResult, colour: bool = False, width: int = WIDTH) -> str:
+    """One report, or a section per target and the overall verdict, ``width`` columns wide."""
     if isinstance(result, RunResult):
-        return render_text(result, colour)
+        return render_text(result, colour, width=width)
     # Each target's header names the config file, as a single target's does.
     parts = [
-        f"=== target {name}\n{render_text(replace(r, context=result.context), colour)}"
+        f"=== target {name}\n{render_text(replace(r, context=result.context), colour, True, width)}"
         for name, r in result.results
     ]
     worst = ", ".join(f"{name} {r.verdict.upper()}" for name, r in result.results)
     verdict = _paint(
         result.verdict.upper(), _COLOURS["pass" if result.verdict == "pass" else "fail"], colour
     )
-    notices = "".join(f"warning {w.code}: {_clean(w.message)}\n" for w in result.notices)
+    notices = "".join(
+        "\n".join(wrap(f"warning {w.code}: ", _clean(w.message), width, 2)) + "\n"
+        for w in result.notices
+    )
     parts.append(
         f"{notices}=== overall: {verdict} (exit {result.exit_code}) · {worst} · "
         f"{_duration(result.duration_ms)}\n"
@@ -162,28 +202,49 @@ def render_any(result: RunResult | MultiResult, colour: bool = False) -> str:
     return "\n".join(parts)
 
 
-def render_text(result: RunResult, colour: bool = False) -> str:
-    """The whole human report."""
+def tally(result: RunResult) -> str:
+    """The verdict line's counts: the checks', and the canary steps' (a failed step counts
+    like a failed check)."""
+    counts = {s: sum(c.status == s for c in result.checks) for s in _LABELS}
+    parts = [f"{n} {s}" for s, n in counts.items() if n]
+    steps = {s: sum(step["verdict"] == s for step in result.steps) for s in _LABELS}
+    named = {"pass": "passed", "fail": "failed", "inconclusive": "inconclusive", "error": "error"}
+    parts += [f"{plural(n, 'step')} {named.get(s, s)}" for s, n in steps.items() if n]
+    return ", ".join(parts)
+
+
+def render_text(
+    result: RunResult, colour: bool = False, with_error: bool = False, width: int = WIDTH
+) -> str:
+    """The whole human report, no line wider than ``width`` (long summaries and hints are
+    wrapped at word boundaries, under their first word).
+
+    A single run's error is not in it: the command prints it once, on stderr, after the
+    report (:func:`gate.cli.output.finish`). ``with_error`` keeps it, for the sections of a
+    ``[[targets]]`` report, where each target's error belongs to its own section.
+    """
     target = result.target
     config = f" · config {result.context.config}" if result.context.config else ""
-    lines = [f"smoke-gate · {target.get('url')} · run {result.run_id[:12]}{config}"]
+    lines = wrap("smoke-gate · ", f"{target.get('url')} · run {result.run_id[:12]}{config}", width)
     for check in result.checks:
-        lines.extend(check_lines(check, colour))
+        lines.extend(check_lines(check, colour, width))
     for warning in result.warnings:
-        lines.append(f"warning {warning.code}: {_clean(warning.message)}")
+        lines += wrap(f"warning {warning.code}: ", _clean(warning.message), width, 2)
     if result.logs is not None:
-        lines.extend(_log_lines(result.logs))
-    lines.extend(step_line(step, colour) for step in result.steps)
+        lines.extend(_log_lines(result.logs, width))
+    for step in result.steps:
+        lines.extend(step_lines(step, colour, width))
     if result.action is not None:
-        lines.append(action_line(result.action))
-    if result.error is not None:
-        lines.append(f"error: {_clean(result.error)}")
-    counts = {s: sum(c.status == s for c in result.checks) for s in _LABELS}
-    tally = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        lines += wrap("action: ", action_line(result.action).removeprefix("action: "), width, 2)
+    if with_error and result.error is not None:
+        lines += wrap("error: ", _clean(result.error), width, 2)
     verdict = _paint(
         result.verdict.upper(), _COLOURS["pass" if result.verdict == "pass" else "fail"], colour
     )
-    lines.append(
-        f"verdict: {verdict} (exit {result.exit_code}) · {tally} · {_duration(result.duration_ms)}"
+    lines += wrap(
+        f"verdict: {verdict} ",
+        f"(exit {result.exit_code}) · {tally(result)} · {_duration(result.duration_ms)}",
+        width,
+        2,
     )
     return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ from gate.run.check import CheckRun
 from gate.run.recheck import verify_rollback
 from gate.run.resolve import Target
 from gate.run.supervisor import Interrupted, Supervisor
+from gate.status import Progress
 from gate.timing import Deadline
 from gate.traffic.actions import apply
 from gate.traffic.plan import Plan, action_block, promote, restore, rollback_to
@@ -34,7 +35,7 @@ class Actor:
     options: VerifyOptions
     supervisor: Supervisor
     checks_at: Callable[[str], CheckRun]
-    progress: Callable[[str], None]
+    progress: Progress
 
 
 def _pinned_to(state: ServiceState, revision: str) -> bool:

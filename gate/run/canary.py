@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from gate.checks.canary import StepPlace, step_hint
 from gate.checks.logs import Expected, judge_logs
 from gate.cloud.calls import Budget
 from gate.cloud.logs import LogScope, scopes_filter
@@ -62,6 +63,8 @@ from gate.run.recheck import verify_rollback
 from gate.run.resolve import Target
 from gate.run.stepmetrics import StepMetricsReader
 from gate.run.supervisor import Supervisor
+from gate.status import Countdown, Progress, Status, prefixed
+from gate.text import plural
 from gate.timing import Stopwatch
 from gate.traffic.plan import (
     Plan,
@@ -76,7 +79,6 @@ from gate.traffic.snapshot import snapshot_dict
 LOG_POLL_S = 30.0
 """At most one Logging list call per this many seconds of bake (the read quota is 60/min)."""
 
-Progress = Callable[[str], None]
 T = TypeVar("T")
 
 
@@ -263,13 +265,13 @@ class Canary:
         judged = Judged()
         last_poll = 0.0
         while True:
-            self.progress(
-                f"{name} step: round {len(judged.rounds) + 1}, {self._left(ended, visible)}"
-            )
+            round_name = f"step {name}: probe round {len(judged.rounds) + 1}"
+            self.progress(round_name)
             await self._read(self.renew(), judged)  # the ID token of --iam, before it expires
             if judged.verdict == "error":
                 break
             run = self.checks_at(url)
+            run.progress = prefixed(self.progress, f"{round_name}: ")
             results = await run.run(self.supervisor.budget(self.settings.deadline))
             judged.traces |= set(run.negative_traces.values())
             failed = [c for c in results if c.status == "fail"]
@@ -293,7 +295,8 @@ class Canary:
                     break  # too many errors, or the read failed for good
             if until.expired():
                 break
-            await self._wait(name, min(options.probe_interval, until.remaining()), ended, visible)
+            pause = min(options.probe_interval, until.remaining())
+            await self._wait(name, pause, ended, visible, len(judged.rounds))
             if until.expired():
                 break
         metrics = None
@@ -308,6 +311,15 @@ class Canary:
                 judged.summary += f"; metrics: {metrics['summary']}"
                 if metrics["verdict"] == "insufficient":
                     judged.verdict = "inconclusive"
+        # A query to paste into Logs Explorer (the gate's own reads also match uncaught
+        # tracebacks at DEFAULT severity: too long for a hint).
+        query = (
+            f'resource.type="cloud_run_revision" resource.labels.service_name='
+            f'"{self.options.service}" resource.labels.revision_name="{self.candidate}" '
+            f'severity>=ERROR timestamp>="{utc_text(started)}"'
+        )
+        place = StepPlace(self.candidate, url, query)
+        failed_step = judged.verdict == "fail"
         return {
             "name": name,
             "percent": percent,
@@ -320,6 +332,7 @@ class Canary:
             "verdict": judged.verdict,
             "diagnosis": judged.diagnosis,
             "summary": judged.summary,
+            "hint": step_hint(judged.diagnosis, metrics, place) if failed_step else None,
         }
 
     @staticmethod
@@ -331,21 +344,25 @@ class Canary:
             judged.unjudged(exc)
             return None
 
-    def _left(self, ended: datetime, visible: datetime) -> str:
-        """What the step still waits for: its bake, or its metrics to be visible."""
+    def _left(self, name: str, ended: datetime, visible: datetime, rounds: int) -> Status:
+        """What the step still waits for, counting down: its bake (with the probe rounds that
+        passed so far), or its metrics to be visible in Cloud Monitoring."""
         now = datetime.now(UTC)
+        passed = f"{plural(rounds, 'probe round')} passed so far"
         if now < ended:
-            return f"bake {(ended - now).total_seconds():.0f} s left"
+            bake = (ended - now).total_seconds()
+            return Countdown(f"step {name}: bake {{left}} s left", bake, lambda: passed)
         if self.options.metrics and now < visible:
-            return f"waiting {(visible - now).total_seconds():.0f} s for the metrics to be visible"
-        return "judging"
+            wait = (visible - now).total_seconds()
+            return Countdown(f"step {name}: waiting for metrics to be visible {{left}} s", wait)
+        return f"step {name}: judging"
 
-    async def _wait(self, name: str, seconds: float, ended: datetime, visible: datetime) -> None:
-        """Sleep until the next round, counting down what the step waits for."""
-        until = self.supervisor.budget(seconds)
-        while not until.expired():
-            self.progress(f"{name} step: {self._left(ended, visible)}")
-            await asyncio.sleep(min(1.0, until.remaining()))
+    async def _wait(
+        self, name: str, seconds: float, ended: datetime, visible: datetime, rounds: int
+    ) -> None:
+        """Sleep until the next round, the live line counting down what the step waits for."""
+        self.progress(self._left(name, ended, visible, rounds))
+        await asyncio.sleep(seconds)
 
     async def _logs_fail(self, since: datetime, judged: Judged) -> bool:
         """Read the candidate's logs since ``since``; True (and ``judged`` failed) when too many."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -23,7 +24,7 @@ from gate.checks.scenario import ScenarioRun, judge_scenario
 from gate.checks.websocket import judge_first_message, judge_subprotocol, judge_upgrade
 from gate.config.settings import Settings
 from gate.config.tokens import Credential, Negatives
-from gate.model import CHECK_IDS, CheckResult, MultiResult, RunResult, TargetBlock, skipped
+from gate.model import CHECK_IDS, CheckId, CheckResult, MultiResult, RunResult, TargetBlock, skipped
 from gate.probes.context import Probing
 from gate.probes.http import probe_http
 from gate.probes.transcript import (
@@ -40,6 +41,8 @@ from gate.run.load import concurrency, latency
 from gate.run.plans import Plans, register_secrets, trace_headers
 from gate.run.scenario import run_scenario
 from gate.run.supervisor import Interrupted, Supervisor
+from gate.status import Countdown, Progress, prefixed, quiet
+from gate.text import plural, were
 from gate.threads import blocking
 from gate.timing import Deadline, Stopwatch
 
@@ -77,6 +80,24 @@ async def _nothing() -> None:
     return None
 
 
+@dataclass
+class Finished:
+    """What the probes of one round had finished, kept as each finishes: what a run a signal
+    stopped can still judge (:meth:`CheckRun.judged`)."""
+
+    health: tuple[HttpTranscript, ...] | None = None
+    opened: WsSession | None = None  # the main socket once its upgrade was decided
+    main: WsSession | None = None
+    auth: AuthProbe | None = None
+    checks: list[CheckResult] = field(default_factory=list)  # judged already (load checks)
+
+
+async def _kept(work: Awaitable[T], keep: Callable[[T], None]) -> T:
+    value = await work
+    keep(value)
+    return value
+
+
 class CheckRun:
     """The checks of ``gate check`` against one target.
 
@@ -97,8 +118,12 @@ class CheckRun:
         trace_id: str | None = None,
         platform: Platform = UNKNOWN_PLATFORM,
         redactor: Redactor | None = None,
+        progress: Progress = quiet,
     ) -> None:
         self.settings = settings
+        self.progress = progress
+        self.finished = Finished()
+        self._deadline: Deadline | None = None
         self.platform = platform
         self.credential = credential
         self.run_id = run_id or uuid.uuid4().hex
@@ -129,9 +154,23 @@ class CheckRun:
         self.negative_traces[label] = trace
         return self.plans.socket(label, token, trace_headers(trace))
 
-    async def _socket(self, plan: WsPlan, deadline: Deadline) -> WsSession:
+    async def _socket(
+        self, plan: WsPlan, deadline: Deadline, on_open: Callable[[WsSession], None] | None = None
+    ) -> WsSession:
         late = _ws_late(plan, deadline.elapsed_ms())
-        return await guarded(probe_ws(plan, Probing(deadline, self.redactor)), deadline, late)
+        probe = probe_ws(plan, Probing(deadline, self.redactor), on_open)
+        return await guarded(probe, deadline, late)
+
+    def _opened(self, session: WsSession) -> None:
+        """The main socket's upgrade is decided: kept, and the wait for the reply shown."""
+        self.finished.opened = session
+        if session.upgraded:
+            limit = self.deadline_left(self.settings.message_timeout)
+            self.progress(Countdown("waiting for the first message {elapsed}/{limit} s", limit))
+
+    def deadline_left(self, seconds: float) -> float:
+        """``seconds``, or what the round's deadline leaves of them."""
+        return seconds if self._deadline is None else self._deadline.clip(seconds)
 
     async def _auth(self, credential: Credential, deadline: Deadline) -> AuthProbe:
         """The negative sessions, once their tokens are forged (in a thread: an RSA key is slow)."""
@@ -158,6 +197,9 @@ class CheckRun:
         main_plan = self.plans.socket("valid credential", token)
         skip_reason = self._auth_skip_reason()
         probing = Probing(deadline, self.redactor)  # every probe of this round
+        self._deadline = deadline
+        self.finished = Finished()
+        kept = self.finished
         started = deadline.elapsed_ms()
         health_work = asyncio.gather(
             *(
@@ -174,12 +216,19 @@ class CheckRun:
             if s.scenario is not None
             else _nothing()
         )
-        health, main, auth, scenario = await asyncio.gather(
-            health_work,
-            self._socket(main_plan, deadline),
+        auth_work: Awaitable[AuthProbe | None] = (
             self._auth(self.credential, deadline)
             if skip_reason is None and self.credential is not None
-            else _nothing(),
+            else _nothing()
+        )
+        self.progress(f"probing {s.url}: health, upgrade and the first message")
+        health, main, auth, scenario = await asyncio.gather(
+            _kept(health_work, lambda done: setattr(kept, "health", tuple(done))),
+            _kept(
+                self._socket(main_plan, deadline, self._opened),
+                lambda done: setattr(kept, "main", done),
+            ),
+            _kept(auth_work, lambda done: setattr(kept, "auth", done)),
             scenario_work,
         )
         checks = [
@@ -193,12 +242,57 @@ class CheckRun:
         ]
         if s.scenario is not None:
             checks.append(judge_scenario(scenario))
+        kept.checks = checks
         # Load-like checks run after the others, so that they measure the service alone.
         if s.connections:
+            self.progress(f"opening {plural(s.connections, 'connection')} at once")
             checks.append(await concurrency(main_plan, s, self.placeholders, probing))
         if s.samples:
+            self.progress(f"measuring latency over {plural(s.samples, 'sample')}")
             checks.append(await latency(health_plans[0], main_plan, s, probing))
         return tuple(checks)
+
+    def judged(self, stop: Interrupted) -> tuple[CheckResult, ...]:
+        """The checks whose probes had finished when ``stop`` came, judged; the rest skipped,
+        saying so. The upgrade and the subprotocol are judged from the main socket once it
+        opened, even while its first message was still awaited."""
+        s, kept = self.settings, self.finished
+        reason = f"not finished: {stop}"
+        if kept.checks:
+            done = {c.id for c in kept.checks}
+            extra = [skipped(i, reason) for i in (*CHECK_IDS, *self._load_ids()) if i not in done]
+            return (*kept.checks, *extra)
+        checks: list[CheckResult] = []
+        if kept.health is not None:
+            checks.append(
+                judge_health(
+                    list(kept.health), list(s.health_paths), s.expect_status, s.expect_body,
+                    self.platform,
+                )
+            )  # fmt: skip
+        socket = kept.main or kept.opened
+        if socket is not None:
+            checks.append(judge_upgrade(socket, self.credential is not None, self.platform))
+            checks.append(judge_subprotocol(socket, s.expect_subprotocol))
+        if kept.main is not None:
+            checks.append(judge_first_message(kept.main, s.expect, s.message_timeout))
+        skip_reason = self._auth_skip_reason()
+        if skip_reason is not None:  # not run whatever the others did: its reason stands
+            checks.append(skipped("ws.auth_enforced", skip_reason))
+        elif kept.main is not None and kept.auth is not None:
+            checks.append(judge_auth(kept.main, kept.auth, s.expect is not None, None))
+        done = {c.id for c in checks}
+        scenario: tuple[CheckId, ...] = ("ws.scenario",) if s.scenario else ()
+        ids = (*CHECK_IDS, *scenario, *self._load_ids())
+        every = [*checks, *(skipped(i, reason) for i in ids if i not in done)]
+        return tuple(sorted(every, key=lambda c: ids.index(c.id)))  # the usual order
+
+    def _load_ids(self) -> tuple[CheckId, ...]:
+        s = self.settings
+        return (
+            *(("ws.concurrency",) if s.connections else ()),
+            *(("latency",) if s.samples else ()),
+        )
 
     def target(self) -> TargetBlock:
         """The report's ``target`` block (no secrets: the credential is described, not shown)."""
@@ -211,24 +305,36 @@ class CheckRun:
         }
 
 
-def not_finished(stop: Interrupted) -> tuple[CheckResult, ...]:
-    """The checks a signal stopped before they were judged: skipped, claiming nothing."""
-    return tuple(skipped(check_id, f"not finished: {stop}") for check_id in CHECK_IDS)
+def interrupted_error(stop: Interrupted, checks: Sequence[CheckResult]) -> str:
+    """The report's sentence for a run a signal stopped: what it kept, and what it did not."""
+    unfinished = sum(c.status == "skip" and c.summary.startswith("not finished") for c in checks)
+    kept = len(checks) - unfinished
+    if kept == 0:
+        return f"{stop}: nothing was judged"
+    return (
+        f"{stop}: {plural(kept, 'check')} had finished and {were(kept)} judged, "
+        f"{plural(unfinished, 'check')} had not"
+    )
 
 
 async def check_one(
-    settings: Settings, credential: Credential | None, redactor: Redactor, supervisor: Supervisor
+    settings: Settings,
+    credential: Credential | None,
+    redactor: Redactor,
+    supervisor: Supervisor,
+    progress: Progress = quiet,
 ) -> RunResult:
     """One ``gate check`` run, within ``settings.deadline``; ``redactor`` learns its secrets."""
     started_at = datetime.now(UTC)
     deadline = supervisor.deadline.within(settings.deadline)
-    run = CheckRun(settings, credential, redactor=redactor)
+    run = CheckRun(settings, credential, redactor=redactor, progress=progress)
     error = interrupted = None
     try:
         checks = await supervisor.phase("the probes", run.run(deadline), deadline)
         error = supervisor.cut_message(deadline)
     except Interrupted as stop:
-        checks, error, interrupted = not_finished(stop), f"{stop}: nothing was judged", stop.name
+        checks = run.judged(stop)
+        error, interrupted = interrupted_error(stop, checks), stop.name
     return RunResult(
         run_id=run.run_id,
         started_at=started_at,
@@ -245,12 +351,19 @@ async def check_targets(
     targets: Sequence[tuple[str, Settings, Credential | None]],
     redactor: Redactor,
     supervisor: Supervisor,
+    progress: Progress = quiet,
+    many: bool = False,
 ) -> MultiResult:
-    """``gate check`` on every target concurrently."""
+    """``gate check`` on every target concurrently (each named on the live line if ``many``)."""
     started_at = datetime.now(UTC)
     watch = Stopwatch()
     results = await asyncio.gather(
-        *(check_one(s, c, redactor, supervisor) for _name, s, c in targets)
+        *(
+            check_one(
+                s, c, redactor, supervisor, prefixed(progress, f"{name}: ") if many else progress
+            )
+            for name, s, c in targets
+        )
     )
     return MultiResult(
         run_id=uuid.uuid4().hex,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gate.config.endpoints import Endpoints
@@ -38,8 +38,7 @@ from gate.config.webhooks import Webhook
 from gate.model import MultiResult, Result, RunContext, RunResult
 from gate.redact import Redactor
 from gate.run.supervisor import Supervisor
-
-Progress = Callable[[str], None]
+from gate.status import Progress
 
 SECRETS_PHASE = "reading secrets from Secret Manager"
 FORGING_PHASE = "forging the negative tokens"
@@ -191,7 +190,7 @@ async def _check(
     else:
         settings = job.targets[0].settings
         progress(f"checking {settings.url} (deadline {settings.deadline:g} s)")
-    multi = await check_targets(targets, redactor, supervisor)
+    multi = await check_targets(targets, redactor, supervisor, progress, job.many)
     return _shaped(job, multi)
 
 

@@ -8,7 +8,7 @@ cut or shown: it may quote a secret (a token it refused).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from gate.checks.logs import Expected, counts, from_gate, is_ignored, judge_logs, kind_of
@@ -21,6 +21,7 @@ from gate.model import CheckResult, LogsBlock
 from gate.redact import Redactor
 from gate.run.logs import SharedLogs, poll_logs
 from gate.run.resolve import Target
+from gate.status import Countdown, Progress
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class LogsCheck:
     options: VerifyOptions
     trace_id: str
     redactor: Redactor
-    progress: Callable[[str], None]
+    progress: Progress
     shared: SharedLogs | None = None
 
     async def read(
@@ -68,9 +69,10 @@ class LogsCheck:
         )
         try:
             try:
+                waiting = Countdown("log settle {left} s (reading Cloud Logging)", settle)
                 fetched = await poll_logs(
                     lambda: shared.fetch(scope), log_filter, target.revision, settle, enough,
-                    lambda s: self.progress(f"waiting {s:.1f} s for Cloud Logging to settle"),
+                    lambda _s: self.progress(waiting),
                 )  # fmt: skip
             finally:
                 if shared is not self.shared:

@@ -20,6 +20,7 @@ from gate.cloud.model import Traffic, combine
 from gate.cloud.monitoring import CloudMonitoring, aligned
 from gate.config.settings import VerifyOptions
 from gate.model import Diagnosis, StepMetrics, utc_text
+from gate.status import Progress
 
 
 class StepMetricsReader:
@@ -30,7 +31,7 @@ class StepMetricsReader:
         options: VerifyOptions,
         candidate: str,
         budget: Callable[[], Budget],
-        progress: Callable[[str], None],
+        progress: Progress,
     ) -> None:
         """``budget`` gives each read its time limit (``--action-timeout``)."""
         self.options = options
@@ -66,7 +67,7 @@ class StepMetricsReader:
                 break
             previous = counts
             for _ in range(round(options.metrics_settle)):
-                self.progress(f"{name} step: the metrics are still filling in (read {reads})")
+                self.progress(f"step {name}: the metrics are still filling in (read {reads})")
                 await asyncio.sleep(1.0)
         limits = Limits(
             options.max_error_rate, options.max_latency_ratio, options.min_requests,

@@ -8,16 +8,15 @@ comes while it runs waits for it to finish.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from gate.cloud.calls import Budget
 from gate.cloud.model import RunApi
 from gate.model import ActionBlock, TrafficBlock
 from gate.run.supervisor import Supervisor
+from gate.status import Progress
 from gate.traffic import actions
 from gate.traffic.snapshot import Snapshot
-
-Progress = Callable[[str], None]
 
 
 async def _connect(

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -66,14 +66,13 @@ from gate.run.logs import ROUND_WINDOW_S, SharedLogs
 from gate.run.plans import register_secrets
 from gate.run.resolve import Target, resolve
 from gate.run.supervisor import Interrupted, Supervisor
+from gate.status import Progress, prefixed
 from gate.timing import Deadline, Stopwatch
 from gate.traffic.plan import action_block
 
 if TYPE_CHECKING:
     from gate.cloud.iam import IdToken, IdTokens
     from gate.cloud.run import CloudRun
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -203,7 +202,7 @@ class Verifier:
         settings = replace(self.settings, url=validate_url(url))
         return CheckRun(
             settings, self.credential, self.secret_headers, self.run_id, self.trace_id, platform,
-            self.redactor,
+            self.redactor, self.progress,
         )  # fmt: skip
 
     async def run(self) -> RunResult:
@@ -362,6 +361,12 @@ class Verifier:
                 "tag": record.target.tag,
             }
         checks = list(record.checks)
+        if (
+            stop is not None
+            and record.run is not None
+            and "http.health" not in (c.id for c in checks)
+        ):  # stopped during the probes: what they had finished is judged all the same
+            checks += record.run.judged(stop)
         if stop is not None:
             judged = {c.id for c in checks}
             checks += [
@@ -445,7 +450,7 @@ async def verify_targets(
     async def one(
         name: str, settings: Settings, credential: Credential | None, options: VerifyOptions
     ) -> RunResult:
-        named = (lambda m: progress(f"{name}: {m}")) if many else progress
+        named = prefixed(progress, f"{name}: ") if many else progress
         verifier = Verifier(
             settings, credential, options, redactor, supervisor, named,
             shared[options.project], steps[options.project], known,

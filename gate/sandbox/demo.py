@@ -32,12 +32,12 @@ from gate.config.settings import Settings, VerifyOptions
 from gate.config.tokens import TokenSpec, load_credential
 from gate.model import RunResult
 from gate.redact import Redactor
-from gate.run.execute import Progress
 from gate.run.supervisor import Supervisor
 from gate.run.verify import Verifier
 from gate.sandbox.faults import NEVER_STARTS
 from gate.sandbox.localrun import LocalCloudRun
 from gate.sandbox.traffic import UserTraffic
+from gate.status import Progress
 
 COLD_START_S = 2.0  # the demo's cold start (--fault cold-start): 503s with Retry-After
 _DEMO_LIMIT_S = 60.0  # the demo's deadline and its actions' budget, with room to spare
@@ -79,7 +79,7 @@ def shortcuts(canary: bool) -> str:
     defaults = Inputs()
 
     def shown(name: str, value: float) -> str:
-        unit = "" if name == "min_requests" else " s"
+        unit = "" if name == "min_requests" else "s"  # no space: a wrapped line keeps "20s"
         default = getattr(defaults, name)
         return f"--{name.replace('_', '-')} {value:g}{unit} (default {default:g}{unit})"
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gate.checks.canary import Limits, judge, side, worse_beyond_noise
+from gate.checks.canary import Limits, StepPlace, judge, side, step_hint, worse_beyond_noise
 from gate.cloud.model import Latency, Traffic
+from gate.model import Diagnosis, SideMetrics, StepMetrics
 
 BOUNDS = (10.0, 20.0, 40.0, 80.0)
 
@@ -72,3 +73,49 @@ def test_a_side_for_the_report() -> None:
 )
 def test_worse_beyond_noise_edges(counts: tuple[int, int, int, int], worse: bool) -> None:
     assert worse_beyond_noise(*counts) is worse
+
+
+Side = tuple[int, int, float | None]  # requests, 5xx, p95 ms
+
+
+def _metrics(candidate: Side, stable: Side) -> StepMetrics:
+    def one(requests: int, errors: int, p95: float | None) -> SideMetrics:
+        ratio = errors / requests if requests else None
+        return {"revisions": [], "requests": requests, "errors": errors, "error_ratio": ratio,
+                "http_requests": requests, "p95_ms": p95}  # fmt: skip
+
+    return {"window_start": "", "window_end": "", "asked_start": "", "asked_end": "",
+            "reads": 1, "settled": True, "candidate": one(*candidate), "stable": one(*stable),
+            "verdict": "fail", "summary": ""}  # fmt: skip
+
+
+PLACE = StepPlace("chat-00002-new", "https://candidate---chat.a.run.app", "severity>=ERROR")
+
+
+@pytest.mark.parametrize(
+    ("diagnosis", "metrics", "words"),
+    [
+        ("canary_error_rate_exceeded", _metrics((40, 3, 5.0), (400, 0, 5.0)),
+         ["3 of 40 requests with a 5xx (7.50%)", "0 of 400 (0.00%)", "7.50 points worse",
+          'run.googleapis.com/request_count with metric.labels.response_code_class="5xx"']),
+        ("canary_latency_exceeded", _metrics((400, 0, 300.0), (400, 0, 100.0)),
+         ["p95 was 300 ms against 100 ms", "(3.0 x)", "run.googleapis.com/request_latencies"]),
+        ("metrics_insufficient", _metrics((4, 0, None), (400, 0, 5.0)),
+         ["only 4 candidate requests", "--min-requests"]),
+        ("first_message_timeout", None,
+         ["`gate check https://candidate---chat.a.run.app`"]),
+    ],
+)  # fmt: skip
+def test_a_failed_step_says_what_was_worse_and_where_to_look(
+    diagnosis: Diagnosis, metrics: StepMetrics | None, words: list[str]
+) -> None:
+    hint = step_hint(diagnosis, metrics, PLACE)
+    assert hint is not None
+    for word in words:
+        assert word in hint
+    assert hint.endswith("the candidate's logs in the step's window: severity>=ERROR")
+    assert 'resource.labels.revision_name="chat-00002-new"' in hint or metrics is None
+
+
+def test_a_step_without_a_diagnosis_has_no_hint() -> None:
+    assert step_hint(None, None, PLACE) is None

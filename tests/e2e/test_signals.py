@@ -167,3 +167,33 @@ def test_a_signal_during_a_canary_step_leaves_traffic_and_reports_the_restore_po
     assert [c["step"] for c in action["changes"]] == ["20%"]
     assert (OLD, 100) in {(t["revision"], t["percent"]) for t in action["traffic"]}
     assert "restore point in the report" in run.report["error"]
+
+
+@pytest.mark.parametrize(("signum", "code"), SIGNALS)
+def test_check_interrupted_awaiting_the_first_message_keeps_what_finished(
+    sandbox: Any, tmp_path: Path, signum: int, code: int
+) -> None:
+    server = sandbox(fault="silent")
+    run = interrupt(
+        ["check", server.url, *PLAIN, "--expect-subprotocol", "chat.v1", "--no-check-auth",
+         "--deadline", "60", "--message-timeout", "60"],
+        {},
+        lambda: server.sandbox.service.sessions > 0,
+        signum,
+        tmp_path,
+    )  # fmt: skip
+    name = signal.Signals(signum).name
+    _assert_interrupted(run, signum, code, "the probes")
+    status = {c["id"]: (c["status"], c["summary"]) for c in run.report["checks"]}
+    assert status["http.health"][0] == "pass"
+    assert status["ws.upgrade"][0] == "pass"
+    assert status["ws.subprotocol"][0] == "pass"
+    assert status["ws.first_message"] == ("skip", f"not finished: interrupted by {name} during "
+                                          "the probes")  # fmt: skip
+    assert run.report["error"] == (
+        f"interrupted by {name} during the probes: 4 checks had finished and were judged, "
+        "1 check had not"
+    )
+    assert "PASS  ws.subprotocol" in run.stdout
+    assert "error:" not in run.stdout  # the error line once, on stderr
+    assert run.stderr.count(f"interrupted by {name} during the probes") == 1

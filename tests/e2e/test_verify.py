@@ -469,7 +469,7 @@ def test_live_progress_on_a_terminal(cloud: CloudThread, tmp_path: Path) -> None
     progress = b"".join(chunks).decode()
     assert process.returncode == 0, stdout.decode() + progress
     assert f"checking {NEW}" in progress
-    assert "for Cloud Logging to settle" in progress
+    assert "log settle " in progress
     assert "\x1b[K" in progress
     assert "\x1b" not in stdout.decode()
 

@@ -64,3 +64,15 @@ def test_warnings_and_the_error_are_annotated_too() -> None:
         "::warning title=credential_echoed::the token was echoed in Sec-WebSocket-Protocol",
         "::error title=smoke-gate::line one%0Aline two",
     ]
+
+
+def test_a_failed_step_is_annotated_and_has_its_row_in_where_to_look() -> None:
+    failed = {**step("fail", "canary_error_rate_exceeded"), "hint": "open request_count"}
+    one = result(steps=(failed,))
+    annotations = annotations_any(one)
+    assert any(
+        line.startswith("::error title=step 10%25%3A canary_error_rate_exceeded::")
+        and line.endswith("%0Aopen request_count")
+        for line in annotations
+    ), annotations
+    assert "- `step 10%`: open request_count" in summary_markdown(one)

@@ -36,3 +36,12 @@ def test_a_step_is_a_testcase_with_its_verdict(
 def test_the_run_s_error_is_system_err() -> None:
     root = ET.fromstring(render_junit(result(error="Cloud Logging could not be read")))  # noqa: S314
     assert [e.text for e in root.iter("system-err")] == ["Cloud Logging could not be read"]
+
+
+def test_a_failed_step_s_failure_holds_its_hint() -> None:
+    failed = {**step("fail", "canary_error_rate_exceeded"), "hint": "open request_count"}
+    root = ET.fromstring(render_junit(result(steps=(failed,))))  # noqa: S314 (our own XML)
+    failure = root.find(".//testcase[@classname='gate.canary']/failure")
+    assert failure is not None
+    assert failure.text == "hint: open request_count"
+    assert failure.get("type") == "canary_error_rate_exceeded"

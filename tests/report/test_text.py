@@ -36,3 +36,31 @@ def test_each_target_header_names_the_config_file() -> None:
     headers = [line for line in render_any(multi).splitlines() if line.startswith("smoke-gate")]
     assert len(headers) == 2
     assert all(line.endswith(" · config gate.toml") for line in headers)
+
+
+def test_no_line_is_wider_than_asked_and_continuations_hang_under_the_summary() -> None:
+    from gate.model import CheckResult
+
+    long = CheckResult(
+        "ws.auth_enforced", "fail", "refused 3 of 5 " + "(no credential: HTTP 403; " * 12, 5.0,
+        diagnosis="auth_not_enforced", hint="the socket accepted a forged token: " * 6,
+    )  # fmt: skip
+    for width in (50, 80, 100, 160):
+        lines = render_text(result(long), width=width).splitlines()
+        assert max(len(line) for line in lines) <= width, width
+    lines = render_text(result(long), width=80).splitlines()
+    summary = next(i for i, line in enumerate(lines) if line.startswith("FAIL"))
+    assert lines[summary + 1].startswith(" " * 35)  # under the summary's first word
+    assert lines[summary + 1][35] != " "
+    hint = next(line for line in lines if "hint: " in line)
+    assert hint.startswith(" " * 35 + "hint: ")
+
+
+def test_a_failed_step_counts_in_the_verdict_line_and_carries_its_hint() -> None:
+    from tests.report.build import step
+
+    failed = {**step("fail", "canary_error_rate_exceeded"), "hint": "look at request_count"}
+    text = render_text(result(steps=(failed,)))
+    assert "hint: look at request_count" in text
+    verdict = text.rstrip().splitlines()[-1]
+    assert verdict.startswith("verdict: FAIL (exit 1) · 1 pass, 1 step failed")
