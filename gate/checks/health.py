@@ -23,6 +23,7 @@ from gate.checks.network import network_failure
 from gate.matching import Json, json_subset, parse_json
 from gate.model import CheckId, CheckResult, Diagnosis, Finding
 from gate.probes.transcript import HttpResponse, HttpTranscript
+from gate.text import plural
 
 CHECK_ID: CheckId = "http.health"
 _BODY_EXCERPT = 200
@@ -81,13 +82,16 @@ def _judge_response(
         sick = [d for d in reading.dependencies if d.state == "unhealthy"]
         if sick:
             names = ", ".join(f"{d.name} ({d.status})" for d in sick)
-            noun = "dependency" if len(sick) == 1 else "dependencies"
+            one = len(sick) == 1
+            noun = "dependency" if one else "dependencies"
+            states = ", ".join(f"{d.name} as {d.status}" for d in sick)
+            whose = "that dependency's" if one else "those dependencies'"
             return _PathVerdict(
                 False,
                 f"{seen}: unhealthy {noun}: {names}",
                 "health_dependency_unhealthy",
-                f"the service is up but reports {names} unhealthy: check that "
-                f"{noun}'s availability and the service's connection settings",
+                f"the service is up but reports {states}: check {whose} availability and the "
+                "service's connection settings",
                 reading=reading,
             )
         if reading.status is not None and state_of(reading.status) == "unhealthy":
@@ -140,7 +144,8 @@ def _judge_response(
     if reading is not None:
         detail = f" {reading.status or ''}".rstrip()
         if reading.dependencies:
-            detail += f" ({len(reading.dependencies)} dependencies healthy)"
+            count = len(reading.dependencies)
+            detail += f" ({plural(count, 'dependency', 'dependencies')} healthy)"
     return _PathVerdict(True, f"{seen}{detail}", warning=warning, reading=reading)
 
 

@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from gate.model import CheckId, CheckResult, Diagnosis, failure
+from gate.text import plural
 
 CHECK_ID: CheckId = "latency"
 
@@ -75,7 +76,7 @@ def judge_latency(
         return failure(
             CHECK_ID,
             "latency_budget_exceeded",
-            f"{detail} ({samples} samples); {shown}",
+            f"{detail} ({plural(samples, 'sample')}); {shown}",
             "the release is slower than its budget: compare with the previous revision and "
             "look at cold starts, dependency latency and instance concurrency",
             duration_ms,
@@ -83,6 +84,6 @@ def judge_latency(
             attempts=samples,
         )
     return CheckResult(
-        CHECK_ID, "pass", f"{shown} ({samples} samples)", duration_ms,
+        CHECK_ID, "pass", f"{shown} ({plural(samples, 'sample')})", duration_ms,
         attempts=samples, evidence=evidence,
     )  # fmt: skip

@@ -42,6 +42,7 @@ from gate.model import (
     skipped,
     utc_text,
 )
+from gate.text import plural, were
 
 CHECK_ID: CheckId = "logs.errors"
 _SAMPLE = 300
@@ -236,8 +237,9 @@ def judge_logs(
             CheckResult(
                 CHECK_ID,
                 "pass",
-                f"{counted} error entries for {data.revision} (allowed {max_errors}{noise}; "
-                f"{data.calls} list calls over {data.settle_s:g} s)",
+                f"{plural(counted, 'error entry', 'error entries')} for {data.revision} "
+                f"(allowed {max_errors}{noise}; {plural(data.calls, 'list call')} over "
+                f"{data.settle_s:g} s)",
                 data.duration_ms,
                 attempts=data.calls,
                 evidence=evidence,
@@ -250,7 +252,8 @@ def judge_logs(
         CheckResult(
             CHECK_ID,
             "fail",
-            f"{counted} error entries in {len(bad)} groups for {data.revision} "
+            f"{plural(counted, 'error entry', 'error entries')} in {plural(len(bad), 'group')} "
+            f"for {data.revision} "
             f"(allowed {max_errors}{noise}): {shown}",
             data.duration_ms,
             attempts=data.calls,
@@ -291,7 +294,7 @@ def _hint(bad: Sequence[LogGroup], trace_id: str | None) -> str:
         )
     if ours:
         return (
-            f"{ours} of them were logged while serving the gate's own probes (trace "
+            f"{ours} of them {were(ours)} logged while serving the gate's own probes (trace "
             f"{trace_id}): read those entries first"
         )
     return "none carries the gate's trace id: they come from other traffic to this revision"

@@ -14,6 +14,7 @@ from gate.checks.network import network_failure
 from gate.checks.websocket import describe_received, judge_close
 from gate.model import CheckId, CheckResult, failure, skipped
 from gate.probes.transcript import ProbeError, StepRecord, WsSession
+from gate.text import plural
 
 SCENARIO: CheckId = "ws.scenario"
 
@@ -68,8 +69,7 @@ def judge_scenario(run: ScenarioRun | None, skip_reason: str = "") -> CheckResul
         return CheckResult(
             SCENARIO,
             "pass",
-            f"{run.total_steps} step{'s' * (run.total_steps != 1)} completed in order; "
-            f"{received} messages",
+            f"{plural(run.total_steps, 'step')} completed in order; {plural(received, 'message')}",
             run.duration_ms,
             evidence=evidence,
         )
@@ -79,7 +79,7 @@ def judge_scenario(run: ScenarioRun | None, skip_reason: str = "") -> CheckResul
             "scenario_out_of_order",
             f"{where}: {last.out_of_order} arrived before {pending}; {_seen(last)}",
             "the server emits the events in another order than the contract says: check the "
-            "agent's event emission order",
+            "order in which its handler sends them",
             run.duration_ms,
             evidence,
         )

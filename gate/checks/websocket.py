@@ -385,5 +385,5 @@ def judge_first_message(
         f"no reply within {message_timeout:g} s {after} (waited for {expectation}); "
         f"{_received(exchange)}",
         "the socket stayed open but the handler never answered: the work behind the reply "
-        "(agent execution, streaming) stalls; check --expect against what did arrive",
+        "(a database call, a model, a stream) stalls; check --expect against what did arrive",
     )

@@ -107,6 +107,10 @@ def usage(error: click.UsageError) -> NoReturn:
         message = f"{source}: {error.message.rstrip('.')}"
     for name, plain in _PLAIN_TYPES.items():
         message = message.replace(name, plain)
+    message = " ".join(message.split())  # click's suggestion comes on a line of its own
+    if message.endswith("?"):  # "No such command 'chek'. Did you mean 'check'?"
+        click.echo(f"gate: error: {message} See `{command} --help`.", err=True)
+        sys.exit(ExitCode.USAGE)
     where = "fix it there, or see" if source is not None else "see"
     click.echo(f"gate: error: {message}: {where} `{command} --help`", err=True)
     sys.exit(ExitCode.USAGE)

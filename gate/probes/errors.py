@@ -73,9 +73,10 @@ def from_requests(exc: requests.RequestException, redactor: Redactor) -> ProbeEr
         kind = "tls_error"
         cause = _first(exc, (ssl.SSLError,)) or exc
     elif isinstance(exc, requests.exceptions.ConnectTimeout):
-        kind = "connect_timeout"
+        # urllib3's own text ("HTTPConnectionPool(host=...): ...") says nothing a user needs.
+        return ProbeError("connect_timeout", "no TCP connection within --connect-timeout")
     elif isinstance(exc, requests.exceptions.ReadTimeout):
-        kind = "read_timeout"
+        return ProbeError("read_timeout", "no answer within --read-timeout")
     elif (found := _first(exc, (socket.gaierror,))) is not None or "NameResolution" in str(exc):
         kind, cause = "dns_failure", found or exc
     elif (found := _first(exc, (ConnectionRefusedError,))) is not None:

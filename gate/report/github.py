@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from gate.model import MultiResult, RunResult
 from gate.report.text import group_tags
+from gate.text import plural
 
 _ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skip": "⏭️", "error": "🛑", "inconclusive": "❔"}
 
@@ -40,7 +41,8 @@ def summary_markdown(result: RunResult) -> str:
         lines += ["", "**Where to look**", ""]
         lines += [f"- `{name}`: {_cell(hint or '')}" for name, hint in hints]
     if result.logs is not None and result.logs["groups"]:
-        lines += ["", f"**Cloud Logging**: {result.logs['count']} error entries "
+        entries = plural(result.logs["count"], "error entry", "error entries")
+        lines += ["", f"**Cloud Logging**: {entries} "
                   f"({result.logs['expected']} expected)", "",
                   "| count | severity | first | marks | sample |",
                   "| --- | --- | --- | --- | --- |"]  # fmt: skip
@@ -60,11 +62,11 @@ def summary_markdown(result: RunResult) -> str:
             )
     if result.action is not None:
         action = result.action
-        verified = {True: "verified healthy", False: "NOT healthy", None: ""}[
+        verified = {True: ", verified healthy", False: ", NOT healthy", None: ""}[
             action.get("verified")
         ]
         lines += ["", f"**Traffic**: {action['kind']} {action.get('from') or ''} → "
-                  f"{action.get('to') or ''}: {action['status']} {verified}".rstrip()]  # fmt: skip
+                  f"{action.get('to') or ''}: {action['status']}{verified}"]  # fmt: skip
     if result.error:
         lines += ["", f"**Error**: {_cell(result.error)}"]
     return "\n".join(lines) + "\n"

@@ -306,7 +306,10 @@ class Canary:
             asked = (started, min(ended, datetime.now(UTC)))
             metrics = await self._read(self._metrics(name, asked, percent, judged), judged)
         if judged.verdict == "pass":
-            judged.summary = f"{len(judged.rounds)} rounds passed, {judged.log_errors} log errors"
+            judged.summary = (
+                f"{plural(len(judged.rounds), 'round')} passed, "
+                f"{plural(judged.log_errors, 'log error')}"
+            )
             if metrics is not None:
                 judged.summary += f"; metrics: {metrics['summary']}"
                 if metrics["verdict"] == "insufficient":

@@ -39,6 +39,7 @@ from gate.model import MultiResult, Result, RunContext, RunResult
 from gate.redact import Redactor
 from gate.run.supervisor import Supervisor
 from gate.status import Progress
+from gate.text import plural
 
 SECRETS_PHASE = "reading secrets from Secret Manager"
 FORGING_PHASE = "forging the negative tokens"
@@ -233,6 +234,6 @@ async def _notify(
         return result
     from gate.run.notify import notify
 
-    progress(f"notifying {len(job.hooks)} webhook(s)")
+    progress(f"notifying {plural(len(job.hooks), 'webhook')}")
     notices = await notify(result, job.hooks, redactor)
     return dataclasses.replace(result, notices=(*result.notices, *notices))

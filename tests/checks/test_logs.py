@@ -64,7 +64,7 @@ def test_what_the_gate_caused_on_purpose_never_counts() -> None:
 def test_within_the_allowance_passes() -> None:
     result, block = _judge(_entry("one"), _entry("healthcheck noise"), max_errors=1)
     assert result.status == "pass"
-    assert "1 error entries for svc-2 (allowed 1, 1 ignored" in result.summary
+    assert "1 error entry for svc-2 (allowed 1, 1 ignored" in result.summary
     assert block is not None
     assert (block["count"], block["ignored"], block["calls"]) == (1, 1, 2)
 
