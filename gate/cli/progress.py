@@ -36,8 +36,8 @@ class LiveLine:
             self._status = status
             self._draw()
             if isinstance(status, Countdown) and self._ticker is None:
-                self._stop.clear()
-                self._ticker = threading.Thread(target=self._tick, daemon=True)
+                self._stop = threading.Event()  # its own: a ticker stopped earlier stays stopped
+                self._ticker = threading.Thread(target=self._tick, args=(self._stop,), daemon=True)
                 self._ticker.start()
 
     def done(self) -> None:
@@ -50,8 +50,8 @@ class LiveLine:
                 sys.stderr.write("\r\x1b[K")
                 sys.stderr.flush()
 
-    def _tick(self) -> None:
-        while not self._stop.wait(_TICK_S):
+    def _tick(self, stop: threading.Event) -> None:
+        while not stop.wait(_TICK_S):
             with self._lock:
                 if not isinstance(self._status, Countdown):
                     continue

@@ -82,8 +82,8 @@ async def _nothing() -> None:
 
 @dataclass
 class Finished:
-    """What the probes of one round had finished, kept as each finishes: what a run a signal
-    stopped can still judge (:meth:`CheckRun.judged`)."""
+    """What the probes of one round had finished, kept as each finishes: what a run stopped by
+    a signal can still judge (:meth:`CheckRun.judged`)."""
 
     health: tuple[HttpTranscript, ...] | None = None
     opened: WsSession | None = None  # the main socket once its upgrade was decided
@@ -165,10 +165,10 @@ class CheckRun:
         """The main socket's upgrade is decided: kept, and the wait for the reply shown."""
         self.finished.opened = session
         if session.upgraded:
-            limit = self.deadline_left(self.settings.message_timeout)
+            limit = self._clipped(self.settings.message_timeout)
             self.progress(Countdown("waiting for the first message {elapsed}/{limit} s", limit))
 
-    def deadline_left(self, seconds: float) -> float:
+    def _clipped(self, seconds: float) -> float:
         """``seconds``, or what the round's deadline leaves of them."""
         return seconds if self._deadline is None else self._deadline.clip(seconds)
 
