@@ -73,7 +73,7 @@ docs: $(STAMP)
 # The pure layers alone, in seconds: what to run after a change to a judge or a renderer.
 test-fast: $(STAMP)
 	$(BIN)/pytest tests/checks tests/report tests/config tests/test_model.py tests/test_redact.py \
-		tests/test_units.py tests/test_docs.py -q -p no:cacheprovider
+		tests/test_units.py tests/test_docs.py tests/test_status.py tests/test_wording.py -q -p no:cacheprovider
 
 # The suite with branch coverage, printed; the pure layers (the judges, the renderers, the model
 # and the redactor) must stay fully covered.
