@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gate.model import Diagnosis, WarningCode
+from gate.model import Diagnosis, NoteCode, WarningCode
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,29 @@ DIAGNOSIS_REFERENCE: dict[Diagnosis, Entry] = {
         "window.",
         "Send more traffic during the bake (`--step-bake`), or lower `--min-requests`.",
     ),
+    "config_h2c_breaks_websocket": Entry(
+        "The revision's container port is named `h2c` (end-to-end HTTP/2): WebSocket upgrades "
+        "need HTTP/1.1 to the container, so every one fails with 503.",
+        "Deploy with `gcloud run deploy --no-use-http2`.",
+    ),
+    "config_unsuited": Entry(
+        "With `--config-fail-on warning`: a revision setting hurts a WebSocket service (its "
+        "request timeout, CPU throttling or capacity; the findings name which).",
+        "Apply each finding's fix (`gcloud run deploy` flag), or accept it without "
+        "`--config-fail-on warning`.",
+    ),
+    "session_cut": Entry(
+        "The socket of `--hold` ended before its time: at the revision's request timeout, at "
+        "a proxy's or load balancer's idle or backend timeout, or by the server's own close.",
+        "Read the cause named in the summary: raise `--timeout`, the load balancer's backend "
+        "timeout, or fix the server's close; clients should reconnect either way.",
+    ),
+    "scenario_not_delivered": Entry(
+        "A message sent on one scenario socket never arrived on another: on Cloud Run, "
+        "usually a broadcast kept in one instance's memory.",
+        "Share state between instances through a pub/sub (Memorystore for Redis, Firestore), "
+        "as Cloud Run's WebSockets guide says.",
+    ),
 }
 
 WARNING_REFERENCE: dict[WarningCode, Entry] = {
@@ -210,5 +233,33 @@ WARNING_REFERENCE: dict[WarningCode, Entry] = {
     "notification_failed": Entry(
         "A notification webhook could not be posted; the verdict is unchanged.",
         "Check the webhook URL's variable and the receiver.",
+    ),
+    "config_timeout_cuts_sessions": Entry(
+        "The revision's request timeout is shorter than `--session-length`: Cloud Run cuts "
+        "every socket at that age.",
+        "Deploy with `--timeout` up to 3600 s, and make clients reconnect.",
+    ),
+    "config_cpu_throttled": Entry(
+        "The revision gets CPU only while requests run (`cpu_idle`): background work between "
+        "messages, such as a pub/sub subscriber or a heartbeat, starves.",
+        "Deploy with `--no-cpu-throttling` (instance-based billing).",
+    ),
+    "config_capacity_below": Entry(
+        "Concurrency times max instances is below the sockets expected at once "
+        "(`--expected-sessions`, else `--connections`): the next upgrades get 429.",
+        "Raise `--concurrency` or `--max-instances` so that their product covers the sessions.",
+    ),
+}
+
+NOTE_REFERENCE: dict[NoteCode, Entry] = {
+    "config_no_session_affinity": Entry(
+        "More than one instance and no session affinity: a client that reconnects may land on "
+        "another instance, without its state.",
+        "Keep session state shared, or deploy with `--session-affinity` (best effort).",
+    ),
+    "config_cold_start_unboosted": Entry(
+        "Min instances 0 and no startup CPU boost: the first socket after idle waits for a cold "
+        "start without extra CPU.",
+        "Deploy with `--cpu-boost`, or `--min-instances=1`.",
     ),
 }

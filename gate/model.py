@@ -30,6 +30,8 @@ CheckId = Literal[
     "ws.scenario",
     "ws.concurrency",
     "latency",
+    "revision.config",
+    "ws.hold",
 ]
 CHECK_IDS: tuple[CheckId, ...] = (
     "http.health",
@@ -38,10 +40,16 @@ CHECK_IDS: tuple[CheckId, ...] = (
     "ws.first_message",
     "ws.auth_enforced",
 )
-# gate verify: the revision's readiness first, its logs last.
-VERIFY_CHECK_IDS: tuple[CheckId, ...] = ("revision.ready", *CHECK_IDS, "logs.errors")
-# Present only when configured: [scenario] in gate.toml, --connections, --samples/--budget.
-OPTIONAL_CHECK_IDS: tuple[CheckId, ...] = ("ws.scenario", "ws.concurrency", "latency")
+# gate verify: the revision's readiness and settings first, its logs last.
+VERIFY_CHECK_IDS: tuple[CheckId, ...] = (
+    "revision.ready",
+    "revision.config",
+    *CHECK_IDS,
+    "logs.errors",
+)
+# Present only when configured: [scenario] in gate.toml, --connections, --samples/--budget,
+# --hold.
+OPTIONAL_CHECK_IDS: tuple[CheckId, ...] = ("ws.scenario", "ws.concurrency", "latency", "ws.hold")
 
 Diagnosis = Literal[
     "dns_failure",
@@ -83,11 +91,55 @@ Diagnosis = Literal[
     "canary_error_rate_exceeded",
     "canary_latency_exceeded",
     "metrics_insufficient",
+    "config_h2c_breaks_websocket",
+    "config_unsuited",
+    "session_cut",
+    "scenario_not_delivered",
 ]
 DIAGNOSES: tuple[Diagnosis, ...] = get_args(Diagnosis)
 
-WarningCode = Literal["credential_echoed", "health_degraded", "notification_failed"]
+WarningCode = Literal[
+    "credential_echoed",
+    "health_degraded",
+    "notification_failed",
+    "config_timeout_cuts_sessions",
+    "config_cpu_throttled",
+    "config_capacity_below",
+]
 WARNING_CODES: tuple[WarningCode, ...] = get_args(WarningCode)
+
+NoteCode = Literal["config_no_session_affinity", "config_cold_start_unboosted"]
+"""What ``revision.config`` notes without warning: worth knowing, never a verdict."""
+NOTE_CODES: tuple[NoteCode, ...] = get_args(NoteCode)
+
+Severity = Literal["failure", "warning", "note"]
+
+
+class ConfigFinding(TypedDict):
+    """One revision setting that hurts a WebSocket service: where, what users see, the fix."""
+
+    code: Diagnosis | WarningCode | NoteCode
+    severity: Severity
+    field: str
+    value: str
+    effect: str
+    fix: str
+
+
+class ConfigBlock(TypedDict):
+    """The report's ``revision_config``: the settings read and what ``revision.config`` found."""
+
+    revision: str
+    timeout_s: float
+    ports: list[str]
+    cpu_idle: bool
+    startup_cpu_boost: bool
+    concurrency: int
+    min_instances: int
+    max_instances: int
+    capacity: int
+    session_affinity: bool
+    findings: list[ConfigFinding]
 
 
 Evidence = Mapping[str, object]
@@ -373,6 +425,7 @@ class RunResult:
     context: RunContext = field(default_factory=RunContext)
     notices: tuple[Finding, ...] = ()
     steps: tuple[StepBlock, ...] = ()
+    revision_config: ConfigBlock | None = None
 
     @property
     def warnings(self) -> tuple[Finding, ...]:

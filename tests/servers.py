@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from gate.sandbox.emulator import RevisionSettings
 from gate.sandbox.localrun import LocalCloudRun
 from gate.sandbox.service import Sandbox, SandboxConfig, SandboxService
 from gate.sandbox.traffic import UserTraffic
@@ -109,6 +110,10 @@ class SandboxThread:
         return self.sandbox.service
 
 
+SUITED = RevisionSettings(timeout_s=3600.0, cpu_idle=False)
+"""A revision configured for WebSockets: sessions up to an hour, CPU between messages."""
+
+
 class CloudThread:
     """A :class:`LocalCloudRun` in a loop thread, with a blocking ``deploy``."""
 
@@ -124,6 +129,10 @@ class CloudThread:
         self._loop.call(self.local.__aexit__(None, None, None))
 
     def deploy(self, revision: str, fault: str = "none", **options: Any) -> None:
+        """Deploy ``revision``; unless ``settings`` says otherwise, as the WebSockets guide
+        advises (a long request timeout, CPU always allocated), so that only the tests about
+        ``revision.config`` meet its warnings."""
+        options.setdefault("settings", SUITED)
         self._loop.call(self.local.deploy(revision, fault, **options))
 
     @contextlib.contextmanager

@@ -35,19 +35,28 @@ def test_diagnosis_codes() -> None:
         "scenario_out_of_order", "concurrency_failed", "latency_budget_exceeded",
         "frontend_rate_limited", "revision_unavailable", "upstream_reset", "iam_denied",
         "iam_token_rejected", "upstream_unavailable", "credential_rejected", "message_wrong_type",
-        "empty_reply", "revision_not_ready",
+        "empty_reply", "revision_not_ready", "canary_error_rate_exceeded",
+        "canary_latency_exceeded", "metrics_insufficient", "config_h2c_breaks_websocket",
+        "config_unsuited", "session_cut", "scenario_not_delivered",
     }  # fmt: skip
 
 
 def test_verify_and_optional_check_ids() -> None:
     from gate.model import OPTIONAL_CHECK_IDS, VERIFY_CHECK_IDS
 
-    assert ("revision.ready", *CHECK_IDS, "logs.errors") == VERIFY_CHECK_IDS
-    assert OPTIONAL_CHECK_IDS == ("ws.scenario", "ws.concurrency", "latency")
+    # revision.config (0.3.0) judges the revision's settings; ws.hold (0.3.0) a held socket.
+    assert ("revision.ready", "revision.config", *CHECK_IDS, "logs.errors") == VERIFY_CHECK_IDS
+    assert OPTIONAL_CHECK_IDS == ("ws.scenario", "ws.concurrency", "latency", "ws.hold")
 
 
 def test_warning_codes() -> None:
-    assert set(WARNING_CODES) >= {"credential_echoed", "health_degraded"}
+    assert set(WARNING_CODES) >= {
+        "credential_echoed", "health_degraded", "notification_failed",
+        "config_timeout_cuts_sessions", "config_cpu_throttled", "config_capacity_below",
+    }  # fmt: skip
+    from gate.model import NOTE_CODES
+
+    assert set(NOTE_CODES) >= {"config_no_session_affinity", "config_cold_start_unboosted"}
 
 
 def test_exit_codes() -> None:

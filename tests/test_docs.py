@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gate.diagnoses import DIAGNOSIS_REFERENCE, WARNING_REFERENCE
-from gate.model import DIAGNOSES, WARNING_CODES
+from gate.diagnoses import DIAGNOSIS_REFERENCE, NOTE_REFERENCE, WARNING_REFERENCE
+from gate.model import DIAGNOSES, NOTE_CODES, WARNING_CODES
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
@@ -19,10 +19,11 @@ LINK = re.compile(r"\]\(([^)#\s]+)(#[^)]*)?\)")
 def test_every_code_has_a_reference_entry_and_nothing_else() -> None:
     assert set(DIAGNOSIS_REFERENCE) == set(DIAGNOSES)
     assert set(WARNING_REFERENCE) == set(WARNING_CODES)
+    assert set(NOTE_REFERENCE) == set(NOTE_CODES)
 
 
 def test_every_reference_entry_is_two_sentences() -> None:
-    for code, entry in {**DIAGNOSIS_REFERENCE, **WARNING_REFERENCE}.items():
+    for code, entry in {**DIAGNOSIS_REFERENCE, **WARNING_REFERENCE, **NOTE_REFERENCE}.items():
         for text in (entry.meaning, entry.action):
             assert text[:1].isupper() or text[:1] == "`", (code, text)
             assert text.endswith("."), (code, text)

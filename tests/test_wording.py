@@ -17,7 +17,7 @@ import pytest
 from gate.checks.health import judge_health
 from gate.checks.logs import judge_logs
 from gate.cloud.model import LogFetch
-from gate.diagnoses import DIAGNOSIS_REFERENCE, WARNING_REFERENCE
+from gate.diagnoses import DIAGNOSIS_REFERENCE, NOTE_REFERENCE, WARNING_REFERENCE
 from gate.model import CheckResult, RunResult
 from gate.probes.transcript import HttpAttempt, HttpResponse, HttpTranscript
 from gate.report.github import summary_markdown
@@ -84,7 +84,7 @@ def test_the_reports_agree_with_their_counts(count: int) -> None:
 
 
 def test_the_reference_speaks_to_every_service() -> None:
-    for code, entry in {**DIAGNOSIS_REFERENCE, **WARNING_REFERENCE}.items():
+    for code, entry in {**DIAGNOSIS_REFERENCE, **WARNING_REFERENCE, **NOTE_REFERENCE}.items():
         text = " ".join(str(part) for part in (entry if isinstance(entry, tuple) else (entry,)))
         assert "agent" not in text.lower(), code
         assert not disagreements(text), code

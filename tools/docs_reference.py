@@ -18,7 +18,7 @@ from pathlib import Path
 
 from gate.cli.options import markdown_table
 from gate.cli.table import OPTIONS
-from gate.diagnoses import DIAGNOSIS_REFERENCE, WARNING_REFERENCE, Entry
+from gate.diagnoses import DIAGNOSIS_REFERENCE, NOTE_REFERENCE, WARNING_REFERENCE, Entry
 
 DOCS = Path(__file__).parent.parent / "docs"
 CONFIGURATION = DOCS / "configuration.md"
@@ -65,7 +65,8 @@ def diagnoses_page() -> str:
         + _table(dict(DIAGNOSIS_REFERENCE))
         + "\n## Warnings\n\n"
         + _table(dict(WARNING_REFERENCE))
-        + _DIAGNOSES_TAIL
+        + "\n## Notes\n\nWhat `revision.config` notes without warning: worth knowing, never a "
+        "verdict.\n\n" + _table(dict(NOTE_REFERENCE)) + _DIAGNOSES_TAIL
     )
 
 

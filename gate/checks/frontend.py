@@ -43,11 +43,13 @@ class Platform:
     ``iam``: the gate fetched the ID token itself (``--iam``), so front-end
     401/403 were retried while IAM propagated. ``h2c``: whether the revision's
     container port is named ``h2c`` (end-to-end HTTP/2), when ``gate verify``
-    read it; ``None`` when unknown (``gate check``).
+    read it; ``None`` when unknown (``gate check``). ``timeout_s``: the revision's
+    request timeout, which ends every socket at that age (``None``: unknown).
     """
 
     iam: bool = False
     h2c: bool | None = None
+    timeout_s: float | None = None
 
 
 UNKNOWN_PLATFORM = Platform()

@@ -8,7 +8,7 @@ the scenario keeps the close diagnoses of ``ws.first_message``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gate.checks.network import network_failure
 from gate.checks.websocket import describe_received, judge_close
@@ -21,12 +21,31 @@ SCENARIO: CheckId = "ws.scenario"
 
 @dataclass(frozen=True)
 class ScenarioRun:
-    """A scenario on one socket: the socket's transcript and the steps' records."""
+    """A scenario's run: the main socket's transcript, the steps' records, and the
+    transcripts of the other sockets it opened (by name)."""
 
     session: WsSession
     steps: tuple[StepRecord, ...]
     total_steps: int
     duration_ms: float
+    others: dict[str, WsSession] = field(default_factory=dict)
+
+
+PUBSUB_HINT = (
+    "on Cloud Run the sockets of one service land on different instances, which share no "
+    "memory: a broadcast kept in one instance's memory reaches only its own sockets; "
+    "synchronise the instances through a shared pub/sub (Memorystore for Redis, Firestore), "
+    "as Cloud Run's WebSockets guide says (https://cloud.google.com/run/docs/triggering/"
+    "websockets)"
+)
+
+
+def _sender(run: ScenarioRun, last: StepRecord) -> str | None:
+    """The other socket that sent the last message before ``last`` waited in vain."""
+    for step in reversed(run.steps[:-1]):
+        if step.sent is not None:
+            return step.socket if step.socket != last.socket else None
+    return None
 
 
 def _seen(step: StepRecord) -> str:
@@ -48,9 +67,11 @@ def _evidence(run: ScenarioRun) -> dict[str, object]:
                     {"at_ms": m.at_ms, "matched": m.matched, "text": m.text} for m in s.messages
                 ],
                 "messages_not_kept": s.messages_not_kept,
+                "socket": s.socket,
             }
             for s in run.steps
         ],
+        "sockets": [name for name in ("main", *run.others)],
     }
 
 
@@ -83,6 +104,22 @@ def judge_scenario(run: ScenarioRun | None, skip_reason: str = "") -> CheckResul
             run.duration_ms,
             evidence,
         )
+    sender = _sender(run, last)
+    if last.outcome == "timeout" and last.sent is None and sender is not None:
+        return failure(
+            SCENARIO,
+            "scenario_not_delivered",
+            f"{where}: what socket {sender!r} sent never arrived on socket {last.socket!r} "
+            f"within {last.timeout:g} s (no {pending}); {_seen(last)}",
+            PUBSUB_HINT,
+            run.duration_ms,
+            evidence,
+        )
+    if last.outcome == "not_opened":
+        opened = run.others.get(last.socket)
+        error = opened.final.error if opened is not None else None
+        detail = f" ({error.kind}: {error.message})" if error is not None else ""
+        return skipped(SCENARIO, f"not run: socket {last.socket!r} did not open{detail}")
     if last.outcome == "timeout":
         ahead = f"; {last.ahead} arrived without it" if last.ahead else ""
         return failure(

@@ -124,9 +124,15 @@ def run_and_finish(
     from gate.cli.output import fail, finish, report_path, stopped
     from gate.cli.progress import progress
     from gate.config.endpoints import Endpoints
+    from gate.report.text import hold_plan
     from gate.run.execute import Job, execute
     from gate.run.supervisor import Interrupted
 
+    for target in prepared:
+        s = target.settings
+        if s.hold:
+            plan = hold_plan(s.hold, s.hold_interval, s.deadline)
+            click.echo(f"{target.name}: {plan}" if many else plan, err=True)
     try:
         json_path = report_path("--report-json", given.report_json)
         junit_path = report_path("--junit", given.junit)

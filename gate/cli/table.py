@@ -114,6 +114,15 @@ OPTIONS: tuple[Option, ...] = (
            "Repeat health, handshake and first exchange N times (at most 1000); report "
            "p50/p95/max.", PROBES, type=click.IntRange(min=0, max=MAX_LOAD),
            shown="0 (off; 5 with `--budget`)", group=LOAD),
+    Option("hold", "--hold",
+           "Also hold one socket open this many seconds (at most 3600, within --deadline), "
+           "pinging every --hold-interval; a socket cut early fails ws.hold.", PROBES,
+           type=Finite(min=0, max=HOUR), metavar="SECONDS", shown="0 (off)", group=LOAD),
+    Option("hold_send", "--hold-send",
+           "The ping --hold sends (default: the --send message); its answer must match "
+           "--expect.", PROBES, metavar="TEXT", group=LOAD),
+    Option("hold_interval", "--hold-interval", "Seconds between the pings of --hold.", PROBES,
+           type=click.FloatRange(max=HOUR), group=LOAD),
     Option("budget", "--budget",
            "Latency budget on p95: health, handshake or first_message, e.g. health=100ms.",
            PROBES, multiple=True, metavar="NAME=DURATION", group=LOAD),
@@ -214,6 +223,17 @@ OPTIONS: tuple[Option, ...] = (
     Option("metrics_delay", "--metrics-delay",
            "Seconds after a step's window ends before Cloud Monitoring shows all of it "
            "(Cloud Run: up to 180).", VERIFY, type=Finite(min=0, max=900), group=CANARY),
+    Option("session_length", "--session-length",
+           "How long your sessions last, in seconds: a request timeout below it is "
+           "config_timeout_cuts_sessions (revision.config).", VERIFY,
+           type=Finite(min=1, max=86400), group=CLOUD_RUN),
+    Option("expected_sessions", "--expected-sessions",
+           "Sockets the revision must hold at once: concurrency x max instances below it is "
+           "config_capacity_below (default: --connections).", VERIFY,
+           type=click.IntRange(min=1), metavar="N", group=CLOUD_RUN),
+    Option("config_fail_on", "--config-fail-on",
+           "Which revision.config findings fail the run: failures only, or warnings too.",
+           VERIFY, type=click.Choice(["failure", "warning"]), group=CLOUD_RUN),
     Option("metrics_period", "--metrics-period",
            "Seconds of Cloud Run's metric samples, the alignment period of every read "
            "(Cloud Monitoring's minimum is 60; lower only against an emulator).", VERIFY,

@@ -10,7 +10,7 @@ those layers need from the clients.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -107,6 +107,49 @@ CONTAINER_LOGS = ("run.googleapis.com/stdout", "run.googleapis.com/stderr")
 
 
 @dataclass(frozen=True)
+class RevisionConfig:
+    """The settings of a revision that decide how a WebSocket service behaves on Cloud Run.
+
+    Read from the revision (Cloud Run Admin v2, google/cloud/run/v2/revision.proto,
+    vendor_settings.proto, k8s.min.proto); each default is Cloud Run's for a field the answer
+    leaves unset: ``timeout_s`` (``timeout``, 300 s; every request, a socket included, ends at
+    that age), ``cpu_idle`` (``containers[].resources.cpu_idle``: CPU only while requests
+    run; true when the container has no ``resources`` at all, as the proto says),
+    ``startup_cpu_boost``, ``cpu`` (the ``cpu`` limit in CPUs, 1 when unset),
+    ``concurrency`` (``max_instance_request_concurrency``; 0 is the platform default),
+    ``min_instances``/``max_instances`` (``scaling``; a max of 0 is unset: the server default,
+    100), ``session_affinity``.
+    """
+
+    timeout_s: float = 300.0
+    cpu_idle: bool = True
+    startup_cpu_boost: bool = False
+    cpu: float = 1.0
+    concurrency: int = 0
+    min_instances: int = 0
+    max_instances: int = 0
+    session_affinity: bool = False
+
+    @property
+    def effective_concurrency(self) -> int:
+        """Requests an instance takes at once: the setting, or the platform default (80 with
+        at least one CPU, 1 below: Cloud Run's concurrency page)."""
+        if self.concurrency > 0:
+            return self.concurrency
+        return 80 if self.cpu >= 1 else 1
+
+    @property
+    def effective_max_instances(self) -> int:
+        """The most instances the revision scales to: the setting, or Cloud Run's default 100."""
+        return self.max_instances if self.max_instances > 0 else 100
+
+    @property
+    def capacity(self) -> int:
+        """The most requests (sockets included) the revision serves at once."""
+        return self.effective_concurrency * self.effective_max_instances
+
+
+@dataclass(frozen=True)
 class RevisionInfo:
     """A revision's name, creation time, and its Ready condition.
 
@@ -122,6 +165,7 @@ class RevisionInfo:
     reason: str = ""
     message: str = ""
     ports: tuple[str, ...] = ()
+    config: RevisionConfig = field(default_factory=RevisionConfig)
 
     @property
     def ready(self) -> bool:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from gate.cloud.calls import Budget
-from gate.cloud.model import ReadyState, RevisionInfo, ServiceState, TrafficEntry
+from gate.cloud.model import ReadyState, RevisionConfig, RevisionInfo, ServiceState, TrafficEntry
 from gate.errors import GateFailure
 from gate.model import TrafficKind
 from gate.timing import Stopwatch
@@ -64,6 +65,40 @@ def _state(service: Any) -> ServiceState:
     )
 
 
+def _cpus(limit: str) -> float:
+    """A Kubernetes CPU quantity (``1``, ``2``, ``1000m``, ``0.5``) in CPUs; 1 if unreadable."""
+    try:
+        return float(limit[:-1]) / 1000 if limit.endswith("m") else float(limit)
+    except ValueError:
+        return 1.0
+
+
+def _config(revision: Any) -> RevisionConfig:
+    """The WebSocket-relevant settings (:class:`~gate.cloud.model.RevisionConfig`): fields the
+    answer leaves unset keep Cloud Run's defaults. The first container is the serving one
+    (ingress goes to the container with the port)."""
+    serving = next((c for c in revision.containers if c.ports), None)
+    if serving is None and revision.containers:
+        serving = revision.containers[0]
+    timeout = revision.timeout.total_seconds() if "timeout" in revision else 0.0
+    config = RevisionConfig(
+        timeout_s=timeout if timeout > 0 else 300.0,
+        concurrency=int(revision.max_instance_request_concurrency),
+        min_instances=int(revision.scaling.min_instance_count) if "scaling" in revision else 0,
+        max_instances=int(revision.scaling.max_instance_count) if "scaling" in revision else 0,
+        session_affinity=bool(revision.session_affinity),
+    )
+    if serving is not None and "resources" in serving:
+        resources = serving.resources
+        config = replace(
+            config,
+            cpu_idle=bool(resources.cpu_idle),
+            startup_cpu_boost=bool(resources.startup_cpu_boost),
+            cpu=_cpus(str(resources.limits.get("cpu", "1"))),
+        )
+    return config
+
+
 def _reason(condition: Any) -> str:
     """The condition's reason, whichever of its reason fields Cloud Run filled."""
     for reason in (condition.revision_reason, condition.reason):
@@ -84,6 +119,7 @@ def _revision(revision: Any) -> RevisionInfo:
         state = "failed"
     ports = tuple(p.name for c in revision.containers for p in c.ports if p.name)
     return RevisionInfo(
+        config=_config(revision),
         name=_short(revision.name),
         created=revision.create_time,
         state=state,

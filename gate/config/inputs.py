@@ -59,6 +59,9 @@ class Inputs:
     header: tuple[str, ...] = ()
     connections: int = 0
     samples: int = 0
+    hold: float = 0.0
+    hold_send: str | None = None
+    hold_interval: float = 25.0
     budget: tuple[str, ...] = ()
     strict: bool = False
     report_json: str | None = None
@@ -94,6 +97,9 @@ class Inputs:
     require_metrics: bool = False
     metrics_delay: float = 180.0
     metrics_period: float = 60.0
+    session_length: float = 3600.0
+    expected_sessions: int | None = None
+    config_fail_on: str = "failure"
     out: str | None = None
     to: str | None = None
     cloud_deploy: bool = False

@@ -126,12 +126,16 @@ def _minted(
             other_issuer=signed({"iss": OTHER_ISSUER}) if spec.issuer else None,
         )
 
+    def mint_with(changes: Mapping[str, Json]) -> str:
+        return jwt.encode({**claims, **changes}, key, algorithm=algorithm)
+
     return Credential(
         token=token,
         source=f"minted {algorithm} from {origin}",
         algorithm=algorithm,
         secrets=(token, b64url(token), *more),
         forge=forge,
+        mint_with=mint_with,
     )
 
 

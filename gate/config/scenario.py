@@ -1,4 +1,4 @@
-"""The ``[scenario]`` of ``gate.toml``: ordered steps on one authenticated WebSocket.
+"""The ``[scenario]`` of ``gate.toml``: ordered steps on one or more authenticated WebSockets.
 
 .. code-block:: toml
 
@@ -14,12 +14,32 @@ Each step sends ``send`` (a string as is, a table as JSON) and/or waits for
 ``expect``: JSON subsets (tables) or substrings (strings) that must arrive in
 that order; other messages may interleave. ``{run_id}`` and ``{trace_id}`` in
 sent text are replaced by the run's values.
+
+A step runs on the socket it names (``socket = "alice"``; default ``"main"``), which
+opens on first use with the target's URL, subprotocols and credential, or, for a
+socket of ``[scenario.sockets.NAME]``, with its own ``claims`` over the minted token's
+(two users who talk to each other); each step's ``expect`` waits on its own socket:
+
+.. code-block:: toml
+
+    [scenario.sockets.bob]
+    claims = { sub = "bob" }
+
+    [[scenario.steps]]
+    socket = "alice"
+    send = { type = "join", room = "r1" }
+    expect = { type = "joined" }
+    # ... bob joins, alice says something, then:
+    [[scenario.steps]]
+    socket = "bob"
+    expect = { type = "said", text = "hello" }
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from gate.errors import ConfigError
 from gate.matching import Json
@@ -27,8 +47,11 @@ from gate.matching import Json
 Expected = str | dict[str, Json]
 """An expected message: a substring, or a JSON subset."""
 
-_STEP_KEYS = {"send", "expect", "timeout"}
-_SCENARIO_KEYS = {"steps", "timeout"}
+_STEP_KEYS = {"send", "expect", "timeout", "socket"}
+_SCENARIO_KEYS = {"steps", "timeout", "sockets"}
+_SOCKET_KEYS = {"claims"}
+MAIN = "main"
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -38,6 +61,7 @@ class Step:
     send: str | dict[str, Json] | None
     expect: tuple[Expected, ...]
     timeout: float
+    socket: str = MAIN
 
     def rendered(self, values: dict[str, str]) -> str | None:
         """The text to send, with placeholders filled."""
@@ -51,9 +75,15 @@ class Step:
 
 @dataclass(frozen=True)
 class Scenario:
-    """The ordered steps."""
+    """The ordered steps, and the claims of the sockets that have their own user."""
 
     steps: tuple[Step, ...]
+    claims: dict[str, dict[str, Json]] = field(default_factory=dict)
+
+    @property
+    def sockets(self) -> tuple[str, ...]:
+        """Every socket a step uses, in the order of first use."""
+        return tuple(dict.fromkeys(step.socket for step in self.steps))
 
 
 def describe(expected: Expected) -> str:
@@ -99,5 +129,29 @@ def parse_scenario(raw: object, default_timeout: float) -> Scenario:
         if send is None and not expect:
             raise ConfigError(f"{where}: give send, expect, or both")
         step_timeout = _number(item["timeout"], where) if "timeout" in item else timeout
-        steps.append(Step(send, tuple(expect), step_timeout))
-    return Scenario(tuple(steps))
+        socket = item.get("socket", MAIN)
+        if not isinstance(socket, str) or not _NAME.fullmatch(socket):
+            raise ConfigError(
+                f"{where}: socket {socket!r}: name it with letters, digits and _ (like alice)"
+            )
+        steps.append(Step(send, tuple(expect), step_timeout, socket))
+    scenario = Scenario(tuple(steps))
+    return Scenario(scenario.steps, _socket_claims(raw.get("sockets", {}), scenario.sockets))
+
+
+def _socket_claims(raw: object, used: tuple[str, ...]) -> dict[str, dict[str, Json]]:
+    """``[scenario.sockets.NAME]`` tables: each names a socket a step uses, and its claims."""
+    if not isinstance(raw, dict):
+        raise ConfigError("gate.toml: [scenario.sockets] must be a table of sockets")
+    claims: dict[str, dict[str, Json]] = {}
+    for name, table in raw.items():
+        where = f"gate.toml: [scenario.sockets.{name}]"
+        if name not in used:
+            raise ConfigError(f"{where}: no step uses this socket; add socket = {name!r} to one")
+        if not isinstance(table, dict) or set(table) - _SOCKET_KEYS:
+            raise ConfigError(f"{where}: give claims = {{ ... }} and nothing else")
+        given = table.get("claims", {})
+        if not isinstance(given, dict):
+            raise ConfigError(f'{where}: claims must be a table, e.g. claims = {{ sub = "bob" }}')
+        claims[name] = given
+    return claims

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import SplitResult, urlsplit
 
 from gate.config.endpoints import Endpoints
@@ -74,6 +74,14 @@ class Settings:
     connections: int = 0
     samples: int = 0
     budgets: tuple[tuple[str, float], ...] = ()
+    hold: float = 0.0
+    hold_send: str | None = None  # None: the --send message
+    hold_interval: float = D.hold_interval
+
+    @property
+    def hold_message(self) -> str | None:
+        """What each ping of ``--hold`` sends."""
+        return self.hold_send if self.hold_send is not None else self.send
 
     @property
     def base(self) -> SplitResult:
@@ -185,7 +193,27 @@ def build_settings(
         connections=options.connections,
         samples=options.samples or (5 if options.budget else 0),
         budgets=tuple(parse_budget(b) for b in options.budget),
+        **_hold(options),
     )
+
+
+def _hold(options: Inputs) -> dict[str, Any]:
+    """``--hold``, ``--hold-send`` and ``--hold-interval``, checked before any probe."""
+    if not options.hold:
+        return {}
+    if options.hold > options.deadline:
+        raise ConfigError(
+            f"--hold {options.hold:g}: longer than --deadline {options.deadline:g}; raise "
+            "--deadline above it (the held socket counts toward the deadline)"
+        )
+    if options.hold_interval <= 0:
+        raise ConfigError(
+            f"--hold-interval {options.hold_interval:g}: give a positive number of seconds"
+        )
+    if options.no_send and options.hold_send is None:
+        raise ConfigError("--hold with --no-send: give --hold-send, the ping the socket sends")
+    return {"hold": options.hold, "hold_send": options.hold_send,
+            "hold_interval": options.hold_interval}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -222,6 +250,9 @@ class VerifyOptions:
     require_metrics: bool = False
     metrics_delay: float = D.metrics_delay
     metrics_period: float = D.metrics_period
+    session_length: float = D.session_length
+    expected_sessions: int | None = None
+    config_fail_on: str = D.config_fail_on
     endpoints: Endpoints = field(default_factory=Endpoints)  # Google's, or an emulator's
 
     @property
@@ -380,5 +411,8 @@ def build_verify_options(
         require_metrics=options.require_metrics,
         metrics_delay=options.metrics_delay,
         metrics_period=options.metrics_period,
+        session_length=options.session_length,
+        expected_sessions=options.expected_sessions,
+        config_fail_on=options.config_fail_on,
         endpoints=Endpoints.from_env(env),
     )

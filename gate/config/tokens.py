@@ -114,6 +114,24 @@ class Credential:
     algorithm: str
     secrets: tuple[str, ...]
     forge: Callable[[], Negatives] = field(repr=False, compare=False)
+    mint_with: Callable[[Mapping[str, Json]], str] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """Sign the same claims with ``changes`` over them (a minted credential only)."""
+    _with: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def token_with(self, changes: Mapping[str, Json], where: str) -> str:
+        """The token with ``changes`` over its claims (a scenario socket's own user), minted
+        once: the run registers it as a secret before any probe, then sends the same one."""
+        if self.mint_with is None:
+            raise ConfigError(
+                f"{where}: claims need a token the gate mints (--jwt-secret-env or "
+                "--jwt-key-file), not a ready one"
+            )
+        key = json.dumps(changes, sort_keys=True)
+        if key not in self._with:
+            self._with[key] = self.mint_with(changes)
+        return self._with[key]
 
     @functools.cached_property
     def negatives(self) -> Negatives:

@@ -1,4 +1,10 @@
-"""Scenario probe: run the ordered steps of a scenario on one open socket.
+"""Scenario probe: run the ordered steps of a scenario on its open sockets.
+
+Each step runs on the socket it names; ``sockets`` opens one on first use (the caller
+decides how: the main socket's plan, or a user's own claims), and a socket that does not
+open ends the scenario there (``not_opened``). Messages a socket receives while steps run
+on another wait in its queue, so a broadcast sent on one socket is read on the next step
+of the other.
 
 For each step it sends the step's message, then reads messages until every
 expected item has arrived in order; a message matching nothing is recorded and
@@ -10,7 +16,7 @@ out (the record keeps what jumped ahead).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from websockets.asyncio.client import ClientConnection
 
@@ -31,17 +37,27 @@ def _matcher(expected: Expected) -> Callable[[str], bool]:
     return lambda text: json_subset(expected, parse_json(text))
 
 
+Sockets = Callable[[str], Awaitable[ClientConnection | None]]
+"""The open socket of a name (opened on first use), or ``None`` if it did not open."""
+
+
 async def run_steps(
-    connection: ClientConnection,
+    sockets: Sockets,
     scenario: Scenario,
     values: dict[str, str],
     deadline: Deadline,
     redactor: Redactor,
     send_timeout: float,
 ) -> tuple[StepRecord, ...]:
-    """Run every step in order; stop at the first that does not complete."""
+    """Run every step in order, each on its socket; stop at the first that does not complete."""
     records: list[StepRecord] = []
     for index, step in enumerate(scenario.steps):
+        connection = await sockets(step.socket)
+        if connection is None:
+            expected = tuple(redactor.record(describe(item)) for item in step.expect)
+            records.append(StepRecord(index, None, expected, 0, (), 0, "not_opened", 0.0,
+                                      step.timeout, socket=step.socket))  # fmt: skip
+            break
         record = await _step(connection, index, step, values, deadline, redactor, send_timeout)
         records.append(record)
         if record.outcome != "done":
@@ -75,7 +91,7 @@ async def _step(
     ) -> StepRecord:
         return StepRecord(
             index, sent, expected, matched, messages, not_kept, outcome, watch.ms(),
-            step.timeout, out_of_order, ahead, close, error,
+            step.timeout, out_of_order, ahead, close, error, step.socket,
         )  # fmt: skip
 
     messages: tuple[WsMessage, ...] = ()

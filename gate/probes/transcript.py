@@ -197,7 +197,9 @@ class AuthProbe:
     duration_ms: float = 0.0
 
 
-StepOutcome = Literal["done", "timeout", "out_of_order", "closed", "error", "deadline"]
+StepOutcome = Literal[
+    "done", "timeout", "out_of_order", "closed", "error", "deadline", "not_opened"
+]
 
 
 @dataclass(frozen=True)
@@ -220,5 +222,31 @@ class StepRecord:
     timeout: float
     out_of_order: str | None = None
     ahead: str | None = None
+    close: WsClose | None = None
+    error: ProbeError | None = None
+    socket: str = "main"
+
+
+HoldEnding = Literal["held", "cut", "unanswered", "deadline", "not_opened"]
+
+
+@dataclass(frozen=True)
+class HoldRecord:
+    """The socket of ``--hold``: how long it stayed open, its pings, and how it ended.
+
+    ``ended`` is ``held`` when it lasted ``hold_s`` and the gate closed it, ``cut`` when it
+    ended before (``close`` says how: a server's close frame, or none at all),
+    ``unanswered`` when a ping got no matching answer in time, ``deadline`` when the run's
+    deadline came first, ``not_opened`` when the upgrade failed (``session`` has why).
+    ``age_s`` is how long it was open.
+    """
+
+    session: WsSession
+    hold_s: float
+    interval_s: float
+    age_s: float
+    pings: int
+    answered: int
+    ended: HoldEnding
     close: WsClose | None = None
     error: ProbeError | None = None

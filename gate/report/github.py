@@ -40,6 +40,22 @@ def summary_markdown(result: RunResult) -> str:
     if hints:
         lines += ["", "**Where to look**", ""]
         lines += [f"- `{name}`: {_cell(hint or '')}" for name, hint in hints]
+    findings = result.revision_config["findings"] if result.revision_config else []
+    if findings:
+        lines += [
+            "",
+            "**Revision settings** (WebSockets on Cloud Run)",
+            "",
+            "| | code | setting | what users see | fix |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        icon = {"failure": _ICONS["fail"], "warning": _ICONS["warn"], "note": "📝"}
+        for finding in findings:
+            lines.append(
+                f"| {icon[finding['severity']]} | `{finding['code']}` | "
+                f"`{finding['field']}` = {_cell(finding['value'])} | {_cell(finding['effect'])} "
+                f"| `{_cell(finding['fix'])}` |"
+            )  # fmt: skip
     if result.logs is not None and result.logs["groups"]:
         entries = plural(result.logs["count"], "error entry", "error entries")
         lines += ["", f"**Cloud Logging**: {entries} "

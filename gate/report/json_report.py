@@ -55,6 +55,9 @@ def report_dict(result: RunResult) -> dict[str, object]:
         "interrupted": result.interrupted,
         **_context(result.context),
         "steps": [dict(step) for step in result.steps],
+        "revision_config": (
+            dict(result.revision_config) if result.revision_config is not None else None
+        ),
     }
 
 
@@ -70,6 +73,7 @@ def multi_dict(result: MultiResult) -> dict[str, object]:
         "duration_ms": result.duration_ms,
         "checks": [],
         "steps": [],
+        "revision_config": None,
         "warnings": _warnings(result.notices),
         "trace_id": None,
         "logs": None,

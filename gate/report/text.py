@@ -164,6 +164,15 @@ def canary_plan(options: VerifyOptions) -> str:
     return f"{'; '.join(parts)}; about {_span(total)} in all"
 
 
+def hold_plan(hold_s: float, interval_s: float, deadline_s: float) -> str:
+    """The ``--hold`` plan, printed before the run: the held socket counts toward the deadline."""
+    return (
+        f"hold plan: one more socket stays open {_span(hold_s)}, pinging every "
+        f"{_span(interval_s)}, beside the other checks; the run takes at least that long, "
+        f"within --deadline {_span(deadline_s)}"
+    )
+
+
 def action_line(action: ActionBlock) -> str:
     """One line for a traffic action: kind, from -> to, status, verification."""
     kind = action.get("kind", "none")
@@ -230,6 +239,11 @@ def render_text(
         lines.extend(check_lines(check, colour, width))
     for warning in result.warnings:
         lines += wrap(f"warning {warning.code}: ", _clean(warning.message), width, 2)
+    if result.revision_config is not None:
+        for finding in result.revision_config["findings"]:
+            if finding["severity"] == "note":
+                text = f"{finding['field']} = {finding['value']}: {finding['effect']}; fix: "
+                lines += wrap(f"note {finding['code']}: ", _clean(text + finding["fix"]), width, 2)
     if result.logs is not None:
         lines.extend(_log_lines(result.logs, width))
     for step in result.steps:

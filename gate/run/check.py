@@ -20,15 +20,19 @@ from typing import TypeVar
 from gate.checks.auth import judge_auth
 from gate.checks.frontend import UNKNOWN_PLATFORM, Platform
 from gate.checks.health import judge_health
+from gate.checks.hold import judge_hold
 from gate.checks.scenario import ScenarioRun, judge_scenario
 from gate.checks.websocket import judge_first_message, judge_subprotocol, judge_upgrade
 from gate.config.settings import Settings
 from gate.config.tokens import Credential, Negatives
+from gate.errors import ConfigError
 from gate.model import CHECK_IDS, CheckId, CheckResult, MultiResult, RunResult, TargetBlock, skipped
 from gate.probes.context import Probing
+from gate.probes.hold import probe_hold
 from gate.probes.http import probe_http
 from gate.probes.transcript import (
     AuthProbe,
+    HoldRecord,
     HttpAttempt,
     HttpTranscript,
     ProbeError,
@@ -89,6 +93,7 @@ class Finished:
     opened: WsSession | None = None  # the main socket once its upgrade was decided
     main: WsSession | None = None
     auth: AuthProbe | None = None
+    hold: HoldRecord | None = None
     checks: list[CheckResult] = field(default_factory=list)  # judged already (load checks)
 
 
@@ -161,6 +166,16 @@ class CheckRun:
         probe = probe_ws(plan, Probing(deadline, self.redactor), on_open)
         return await guarded(probe, deadline, late)
 
+    def _scenario_plan(self, name: str) -> WsPlan:
+        """A scenario socket's plan: the main credential, or the socket's own claims over it
+        (minted, and registered as a secret, before the first probe: :func:`socket_tokens`)."""
+        token = self.credential.token if self.credential else None
+        scenario = self.settings.scenario
+        claims = scenario.claims.get(name) if scenario is not None else None
+        if claims is not None and self.credential is not None:
+            token = self.credential.token_with(claims, f"[scenario.sockets.{name}]")
+        return self.plans.socket(f"scenario socket {name}", token)
+
     def _opened(self, session: WsSession) -> None:
         """The main socket's upgrade is decided: kept, and the wait for the reply shown."""
         self.finished.opened = session
@@ -212,7 +227,7 @@ class CheckRun:
             )
         )
         scenario_work: Awaitable[ScenarioRun | None] = (
-            run_scenario(main_plan, s.scenario, self.placeholders, probing)
+            run_scenario(main_plan, s.scenario, self.placeholders, probing, self._scenario_plan)
             if s.scenario is not None
             else _nothing()
         )
@@ -221,7 +236,19 @@ class CheckRun:
             if skip_reason is None and self.credential is not None
             else _nothing()
         )
+        hold_work: Awaitable[HoldRecord | None] = (
+            _kept(
+                probe_hold(
+                    main_plan, s.hold, s.hold_interval, s.hold_message, main_plan.matcher,
+                    probing,
+                ),
+                lambda done: setattr(kept, "hold", done),
+            )
+            if s.hold
+            else _nothing()
+        )  # fmt: skip
         self.progress(f"probing {s.url}: health, upgrade and the first message")
+        held_task = asyncio.ensure_future(hold_work)  # beside the others, for its whole length
         health, main, auth, scenario = await asyncio.gather(
             _kept(health_work, lambda done: setattr(kept, "health", tuple(done))),
             _kept(
@@ -242,6 +269,11 @@ class CheckRun:
         ]
         if s.scenario is not None:
             checks.append(judge_scenario(scenario))
+        if s.hold:
+            self.progress(Countdown("holding one socket open {elapsed}/{limit} s", s.hold))
+        hold = judge_hold(await held_task, self.platform)
+        if hold is not None:
+            checks.append(hold)
         kept.checks = checks
         # Load-like checks run after the others, so that they measure the service alone.
         if s.connections:
@@ -258,11 +290,11 @@ class CheckRun:
         opened, even while its first message was still awaited."""
         s, kept = self.settings, self.finished
         reason = f"not finished: {stop}"
-        if kept.checks:
-            done = {c.id for c in kept.checks}
-            extra = [skipped(i, reason) for i in (*CHECK_IDS, *self._load_ids()) if i not in done]
-            return (*kept.checks, *extra)
-        checks: list[CheckResult] = []
+        ids = self._ids()
+        checks: list[CheckResult] = list(kept.checks)
+        if checks:  # judged already: only the load checks after them were running
+            done = {c.id for c in checks}
+            return (*checks, *(skipped(i, reason) for i in ids if i not in done))
         if kept.health is not None:
             checks.append(
                 judge_health(
@@ -281,18 +313,21 @@ class CheckRun:
             checks.append(skipped("ws.auth_enforced", skip_reason))
         elif kept.main is not None and kept.auth is not None:
             checks.append(judge_auth(kept.main, kept.auth, s.expect is not None, None))
+        if kept.hold is not None:
+            checks += [c for c in (judge_hold(kept.hold, self.platform),) if c is not None]
         done = {c.id for c in checks}
-        scenario: tuple[CheckId, ...] = ("ws.scenario",) if s.scenario else ()
-        ids = (*CHECK_IDS, *scenario, *self._load_ids())
         every = [*checks, *(skipped(i, reason) for i in ids if i not in done)]
         return tuple(sorted(every, key=lambda c: ids.index(c.id)))  # the usual order
 
-    def _load_ids(self) -> tuple[CheckId, ...]:
+    def _ids(self) -> tuple[CheckId, ...]:
+        """The checks this run gives, in the report's order."""
         s = self.settings
-        return (
-            *(("ws.concurrency",) if s.connections else ()),
-            *(("latency",) if s.samples else ()),
-        )
+        wanted: list[CheckId] = list(CHECK_IDS)
+        wanted += ["ws.scenario"] if s.scenario else []
+        wanted += ["ws.hold"] if s.hold else []
+        wanted += ["ws.concurrency"] if s.connections else []
+        wanted += ["latency"] if s.samples else []
+        return tuple(wanted)
 
     def target(self) -> TargetBlock:
         """The report's ``target`` block (no secrets: the credential is described, not shown)."""
@@ -303,6 +338,26 @@ class CheckRun:
             "health_urls": [s.http_url(p) for p in s.health_paths],
             "credential": self.credential.source if self.credential else None,
         }
+
+
+def socket_tokens(settings: Settings, credential: Credential | None) -> tuple[str, ...]:
+    """The tokens of the scenario's sockets that have claims of their own, minted now.
+
+    A ``ConfigError`` (exit 2, before any probe) when there is no token to mint them from.
+    """
+    scenario = settings.scenario
+    if scenario is None or not scenario.claims:
+        return ()
+    if credential is None:
+        first = next(iter(scenario.claims))
+        raise ConfigError(
+            f"[scenario.sockets.{first}]: claims need a credential to mint from: set "
+            "--jwt-secret-env or --jwt-key-file"
+        )
+    return tuple(
+        credential.token_with(claims, f"[scenario.sockets.{name}]")
+        for name, claims in scenario.claims.items()
+    )
 
 
 def interrupted_error(stop: Interrupted, checks: Sequence[CheckResult]) -> str:

@@ -150,12 +150,14 @@ async def _known_secrets(
     moment: in a worker thread, within the deadline). What a probe records is then redacted
     from its first byte; only a renewed ID token of ``--iam`` joins later, before any request
     carries it."""
+    from gate.run.check import socket_tokens
     from gate.run.plans import register_secrets
     from gate.threads import blocking
 
     forging = []
     for target, credential in zip(job.targets, credentials, strict=True):
         register_secrets(redactor, target.settings, credential, {})
+        redactor.add(*socket_tokens(target.settings, credential))
         if credential is not None and target.settings.check_auth:
             forging.append(credential)
     if not forging:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from gate.checks.config import Needs, judge_config
 from gate.checks.frontend import UNKNOWN_PLATFORM, Platform
 from gate.checks.logs import Expected
 from gate.checks.revision import judge_ready
@@ -50,6 +51,7 @@ from gate.model import (
     VERIFY_CHECK_IDS,
     ActionBlock,
     CheckResult,
+    ConfigBlock,
     LogsBlock,
     MultiResult,
     RunResult,
@@ -89,6 +91,7 @@ class _Record:
     action: ActionBlock | None = None
     action_error: str | None = None
     steps: list[StepBlock] = field(default_factory=list)
+    revision_config: ConfigBlock | None = None
 
     def act(self, action: ActionBlock, error: str | None = None) -> None:
         """Record the traffic action (and the error that stopped it)."""
@@ -260,7 +263,14 @@ class Verifier:
                 "deployed with --no-traffic --tag"
             )
         ready = judge_ready(target.info, target.state, target.waited_s)
-        record.checks = [ready]
+        needs = Needs(
+            options.session_length, options.expected_sessions, self.settings.connections,
+            options.config_fail_on,
+        )  # fmt: skip
+        settings_check, record.revision_config = judge_config(
+            target.revision, target.info.config, target.info.ports, needs
+        )
+        record.checks = [ready, settings_check]
         if target.url is not None:
             # The service URL is the audience Cloud Run accepts for its tag URLs too.
             self.secret_headers = await phase(
@@ -270,7 +280,10 @@ class Verifier:
                 self.redactor.add_header(value)
             await phase("waiting for every target's credentials", self.known.ready(self))
             self.progress(f"checking {target.revision} at {target.url}")
-            run = self._checks(target.url, Platform(options.iam, "h2c" in target.info.ports))
+            platform = Platform(
+                options.iam, "h2c" in target.info.ports, target.info.config.timeout_s
+            )
+            run = self._checks(target.url, platform)
             record.run = run
             record.checks += await phase("the probes", run.run(deadline), deadline)
         else:
@@ -393,6 +406,7 @@ class Verifier:
             error_overrides_failure=record.action_error is not None,
             interrupted=stop.name if stop is not None else None,
             steps=tuple(record.steps),
+            revision_config=record.revision_config,
         )
 
     async def _perform(

@@ -28,13 +28,15 @@ from typing import Any
 
 from gate.config.endpoints import Endpoints
 from gate.config.inputs import Inputs
+from gate.config.scenario import parse_scenario
 from gate.config.settings import Settings, VerifyOptions
 from gate.config.tokens import TokenSpec, load_credential
 from gate.model import RunResult
 from gate.redact import Redactor
 from gate.run.supervisor import Supervisor
 from gate.run.verify import Verifier
-from gate.sandbox.faults import NEVER_STARTS
+from gate.sandbox.emulator import RevisionSettings
+from gate.sandbox.faults import H2C_PORT, NEVER_STARTS, SHORT_TIMEOUT
 from gate.sandbox.localrun import LocalCloudRun
 from gate.sandbox.traffic import UserTraffic
 from gate.status import Progress
@@ -73,6 +75,46 @@ _SHORTENED_CANARY: dict[str, Any] = {
 }
 
 
+SUITED = RevisionSettings(timeout_s=3600.0, cpu_idle=False)
+"""The demo's revisions are configured as the WebSockets guide advises, but for a fault."""
+DEPLOYED = {H2C_PORT: "h2c-reset", SHORT_TIMEOUT: "none"}
+"""What the sandbox of a revision-settings fault does (the settings do the rest)."""
+_SHORT_TIMEOUT_S = 3.0
+_TWO_USERS = {
+    "sockets": {"bob": {"claims": {"sub": "bob"}}},
+    "steps": [
+        {"send": {"type": "join", "room": "lobby"}, "expect": {"type": "joined"}},
+        {"socket": "bob", "send": {"type": "join", "room": "lobby"},
+         "expect": {"type": "joined"}},
+        {"send": {"type": "say", "room": "lobby", "text": "hello bob"},
+         "expect": {"type": "sent"}},
+        {"socket": "bob", "expect": {"type": "said", "text": "hello bob"}, "timeout": 2},
+    ],
+}  # fmt: skip
+"""A chat between two users, on two sockets: what ``no-pubsub`` breaks."""
+
+
+def _revision_of(fault: str) -> dict[str, Any]:
+    """How the new revision is deployed for ``fault``: its settings and instances."""
+    if fault == H2C_PORT:
+        return {"port": "h2c", "settings": SUITED}
+    if fault == SHORT_TIMEOUT:
+        return {"settings": RevisionSettings(timeout_s=_SHORT_TIMEOUT_S, cpu_idle=False)}
+    if fault == "no-pubsub":
+        return {"settings": SUITED, "instances": 2}
+    return {"settings": SUITED}
+
+
+def _checks_of(fault: str) -> dict[str, Any]:
+    """What the demo's gate runs besides the usual checks, for the faults that need it: a
+    held socket (its cut at the short timeout), or the two users' chat."""
+    if fault == SHORT_TIMEOUT:
+        return {"hold": 2 * _SHORT_TIMEOUT_S, "hold_interval": 1.0}
+    if fault == "no-pubsub":
+        return {"scenario": parse_scenario(_TWO_USERS, 3.0)}
+    return {}
+
+
 def shortcuts(canary: bool) -> str:
     """The sentence naming what the demo shortens, each against the gate's default."""
     chosen = {**SHORTENED, **(_SHORTENED_CANARY if canary else _SHORTENED_VERIFY)}
@@ -98,14 +140,14 @@ async def _deploy_and_verify(
         SERVICE, jwt_secret=secret, log_delay_s=0.8, audience=SERVICE, metric_clock=clock
     ) as cloud:
         progress("deploying the revisions to the local Cloud Run")
-        await cloud.deploy(OLD, created=datetime.now(UTC) - timedelta(hours=1))
+        await cloud.deploy(OLD, created=datetime.now(UTC) - timedelta(hours=1), settings=SUITED)
         tagged = fault == "none" or canary
         if fault == NEVER_STARTS:
             await cloud.deploy(NEW, ready=False)
         else:
             await cloud.deploy(
-                NEW, fault, traffic=not tagged, tag=TAG if tagged else None,
-                cold_start_s=COLD_START_S,
+                NEW, DEPLOYED.get(fault, fault), traffic=not tagged, tag=TAG if tagged else None,
+                cold_start_s=COLD_START_S, **_revision_of(fault),
             )  # fmt: skip
         settings = Settings(
             url=cloud.url,
@@ -116,6 +158,7 @@ async def _deploy_and_verify(
                 jwt_secret_env=DEMO_SECRET_ENV, jwt_secret_env_explicit=True, audience=SERVICE
             ),
             **SHORTENED,
+            **_checks_of(fault),
         )
         steps: dict[str, Any] = {"canary": CANARY_STEPS, **_SHORTENED_CANARY}
         options = VerifyOptions(

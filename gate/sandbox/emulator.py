@@ -57,7 +57,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -77,6 +77,29 @@ NOT_LISTENING = (
     "the PORT=8080 environment variable within the allocated timeout. This can happen when the "
     "container port is misconfigured or if the timeout is too short."
 )
+
+
+@dataclass(frozen=True)
+class RevisionSettings:
+    """A deployed revision's settings, as GetRevision answers them.
+
+    The defaults are what a plain ``gcloud run deploy`` gets, as ``gcloud run revisions
+    describe`` shows them: ``timeout`` 300 s (revision.proto: "Max allowed time for an
+    instance to respond to a request"; the request-timeout page: default 5 minutes),
+    ``max_instance_request_concurrency`` 80 (the concurrency page: the default with at least
+    one CPU), ``scaling.max_instance_count`` 100 (vendor_settings.proto: "the server default
+    value of 100"), one CPU (``1000m``) with ``cpu_idle`` and ``startup_cpu_boost`` (the
+    defaults of a service deployed since 2023), no session affinity.
+    """
+
+    timeout_s: float = 300.0
+    cpu: str = "1000m"
+    cpu_idle: bool = True
+    startup_cpu_boost: bool = True
+    concurrency: int = 80
+    min_instances: int = 0
+    max_instances: int = 100
+    session_affinity: bool = False
 
 
 def _ready_condition(ready: bool) -> Any:
@@ -206,6 +229,7 @@ class CloudEmulator:
         port: str = "http1",
         pending_for_s: float = 0.0,
         reconcile_s: float | None = None,
+        settings: RevisionSettings | None = None,
     ) -> None:
         """Deploy a revision: like ``gcloud run deploy``, with or without traffic and a tag.
 
@@ -215,12 +239,14 @@ class CloudEmulator:
         Ready condition reconciling for that long (a deploy still rolling out).
         ``port`` names the container port (``h2c``: end-to-end HTTP/2).
         ``reconcile_s`` (default :attr:`reconcile_s`) keeps the service reconciling,
-        its status fields transient, for that long.
+        its status fields transient, for that long. ``settings``: the revision's timeout,
+        CPU, concurrency, scaling and affinity (:class:`RevisionSettings`).
         """
         with self._lock:
             svc = self.services[self.service_name(service)]
             self._begin_reconciling(svc, self.reconcile_s if reconcile_s is None else reconcile_s)
             full = f"{svc.name}/revisions/{revision}"
+            chosen = settings or RevisionSettings()
             self.revisions[full] = run_v2.Revision(
                 name=full,
                 service=svc.name,
@@ -231,8 +257,20 @@ class CloudEmulator:
                         name=f"{service}-1",
                         image=f"europe-docker.pkg.dev/{self.project}/images/{service}",
                         ports=[run_v2.ContainerPort(name=port, container_port=8080)],
+                        resources=run_v2.ResourceRequirements(
+                            limits={"cpu": chosen.cpu, "memory": "512Mi"},
+                            cpu_idle=chosen.cpu_idle,
+                            startup_cpu_boost=chosen.startup_cpu_boost,
+                        ),
                     )
                 ],
+                timeout=timedelta(seconds=chosen.timeout_s),
+                max_instance_request_concurrency=chosen.concurrency,
+                scaling=run_v2.RevisionScaling(
+                    min_instance_count=chosen.min_instances,
+                    max_instance_count=chosen.max_instances,
+                ),
+                session_affinity=chosen.session_affinity,
             )
             self._settles_at[full] = time.monotonic() + pending_for_s
             previous = svc.latest_ready_revision.rsplit("/", 1)[-1]

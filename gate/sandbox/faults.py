@@ -37,11 +37,19 @@ FAULTS: dict[str, str] = {
     "upgrade and messages are fine, so only real traffic (and its metrics) shows it",
     "slow-api": "answers API requests (/api/...) 80 ms late; health, upgrade and messages are "
     "fast, so only real traffic (and its latency metrics) shows it",
+    "no-pubsub": "keeps each chat room in one instance's memory: a broadcast reaches only the "
+    "sockets of the same instance (no shared pub/sub); run with two instances",
 }
 
 
 NEVER_STARTS = "never-starts"
+H2C_PORT = "h2c-port"
+SHORT_TIMEOUT = "short-timeout"
 DEMO_FAULTS: dict[str, str] = {
     NEVER_STARTS: "the new revision's container never listens: Cloud Run never makes it Ready",
+    H2C_PORT: "the new revision's container port is named h2c (end-to-end HTTP/2): every "
+    "upgrade gets the serving proxy's 503",
+    SHORT_TIMEOUT: "the new revision's request timeout is shorter than the sessions it serves: "
+    "Cloud Run cuts every socket at that age",
 }
 """Deploy outcomes ``gate demo`` shows besides the sandbox's faults."""

@@ -15,19 +15,42 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import itertools
 import random
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gate.cloud.model import SYSTEM_LOG
 from gate.sandbox.connections import Connections
-from gate.sandbox.emulator import CloudEmulator
+from gate.sandbox.emulator import CloudEmulator, RevisionSettings
 from gate.sandbox.frontend import STARTUP_PROBE_FAILED
+from gate.sandbox.rooms import Rooms
 from gate.sandbox.service import Sandbox, SandboxConfig
 
 _PIPE_CHUNK = 64 * 1024
+TIMEOUT_MESSAGE = (
+    "The request has been terminated because it has reached the maximum request timeout. "
+    "To change this limit, see https://cloud.google.com/run/docs/configuring/request-timeout"
+)
+"""Cloud Run's request-log text at a request timeout (cloud-run-facts, the error table)."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where the router sends one connection, and when Cloud Run would cut it.
+
+    ``timeout_s``: the revision's request timeout. At that age Cloud Run ends the request,
+    a WebSocket included, without a close frame (the client sees 1006), and its request log
+    says so at ERROR (the request-timeout page; cloud-run-facts: "the connection just ends").
+    """
+
+    port: int
+    timeout_s: float | None = None
+    on_timeout: Callable[[], None] = lambda: None
 
 
 class Router:
@@ -37,7 +60,7 @@ class Router:
         self._servers: list[asyncio.Server] = []
         self._connections = Connections()
 
-    async def listen(self, pick: Callable[[], int | None]) -> str:
+    async def listen(self, pick: Callable[[], Backend | None]) -> str:
         """Open a listener whose connections go to ``pick()``; returns its URL."""
 
         async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -51,16 +74,21 @@ class Router:
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        pick: Callable[[], int | None],
+        pick: Callable[[], Backend | None],
     ) -> None:
-        port = pick()
-        if port is None:
+        backend = pick()
+        if backend is None:
             writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
             await writer.drain()
             return
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", backend.port)
+        pipes = asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
         try:
-            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+            async with asyncio.timeout(backend.timeout_s):
+                await pipes
+        except TimeoutError:
+            backend.on_timeout()
+            writer.transport.abort()  # no close frame: the request just ends
         finally:
             up_writer.close()
 
@@ -111,9 +139,11 @@ class LocalCloudRun:
         if metric_clock is not None:
             self.emulator.metric_period_s, self.emulator.metric_delay_s = metric_clock
         self.router = Router()
-        self.ports: dict[str, int] = {}
-        self.instances: dict[str, str] = {}  # revision -> its one instance's id
-        self.sandboxes: dict[str, Sandbox] = {}
+        self.replicas: dict[str, list[Sandbox]] = {}  # revision -> its instances, in order
+        self.instances: dict[str, list[str]] = {}  # revision -> its instances' ids
+        self.sandboxes: dict[str, Sandbox] = {}  # revision -> its first instance
+        self.timeouts: dict[str, float] = {}  # revision -> its request timeout
+        self._turns: dict[str, itertools.cycle[int]] = {}
         self.url = ""
 
     async def __aenter__(self) -> LocalCloudRun:
@@ -125,8 +155,9 @@ class LocalCloudRun:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.router.stop()
-        for sandbox in self.sandboxes.values():
-            await sandbox.stop()
+        for replicas in self.replicas.values():
+            for sandbox in replicas:
+                await sandbox.stop()
         if self._owns_emulator:
             self.emulator.stop()
 
@@ -152,6 +183,8 @@ class LocalCloudRun:
         port: str = "http1",
         pending_for_s: float = 0.0,
         reconcile_s: float | None = None,
+        settings: RevisionSettings | None = None,
+        instances: int = 1,
         **config: Any,
     ) -> None:
         """Start a sandbox revision and record it as deployed, like ``gcloud run deploy``.
@@ -159,34 +192,47 @@ class LocalCloudRun:
         A revision that is not ``ready`` never listens: no sandbox starts, and
         Cloud Run's system log says the startup probe failed, as it does about
         240 s after such a deploy. ``reconcile_s`` keeps the service reconciling
-        that long (:meth:`CloudEmulator.add_revision`). ``config`` goes to the sandbox
+        that long (:meth:`CloudEmulator.add_revision`). ``settings`` are the revision's
+        (its request timeout cuts every connection at that age); ``instances`` sandboxes
+        serve it, each new connection going to the next (as Cloud Run spreads requests
+        over a revision's instances), their chat rooms shared (a shared pub/sub) unless the
+        fault is ``no-pubsub``. ``config`` goes to each sandbox
         (:class:`~gate.sandbox.service.SandboxConfig`, e.g. ``fault_for_s``).
         """
-        self.instances[revision] = uuid.uuid4().hex * 2  # Cloud Run's ids are long hex strings
+        # Cloud Run's instance ids are long hex strings.
+        ids = [uuid.uuid4().hex * 2 for _ in range(max(1, instances))]
+        self.instances[revision] = ids
+        self.timeouts[revision] = (settings or RevisionSettings()).timeout_s
         if ready:
-            sandbox = Sandbox(
-                SandboxConfig(
-                    fault=fault,
-                    jwt_secret=self.jwt_secret,
-                    audience=self.audience,
-                    revision=revision,
-                    service=self.service,
-                    log_sink=lambda record: self._log(revision, record),
-                    request_sink=lambda status, latency_s: self.emulator.record_request(
-                        self.service, revision, status, latency_s
-                    ),
-                    **config,
+            shared = Rooms() if fault != "no-pubsub" else None
+            replicas = []
+            for instance in ids:
+                sandbox = Sandbox(
+                    SandboxConfig(
+                        fault=fault,
+                        jwt_secret=self.jwt_secret,
+                        audience=self.audience,
+                        revision=revision,
+                        service=self.service,
+                        log_sink=functools.partial(self._log, revision, instance=instance),
+                        request_sink=lambda status, latency_s: self.emulator.record_request(
+                            self.service, revision, status, latency_s
+                        ),
+                        rooms=shared,
+                        **config,
+                    )
                 )
-            )
-            await sandbox.start()
-            self.sandboxes[revision] = sandbox
-            self.ports[revision] = sandbox.port
+                await sandbox.start()
+                replicas.append(sandbox)
+            self.replicas[revision] = replicas
+            self.sandboxes[revision] = replicas[0]
+            self._turns[revision] = itertools.cycle(range(len(replicas)))
             if tag is not None and (self.service, tag) not in self.emulator.tag_urls:
                 url = await self.router.listen(lambda: self._pick_by_tag(tag))
                 self.emulator.tag_urls[(self.service, tag)] = url
         self.emulator.add_revision(
             self.service, revision, ready=ready, created=created, traffic=traffic, tag=tag,
-            port=port, pending_for_s=pending_for_s, reconcile_s=reconcile_s,
+            port=port, pending_for_s=pending_for_s, reconcile_s=reconcile_s, settings=settings,
         )  # fmt: skip
         if not ready:
             self._never_started(revision)
@@ -204,7 +250,7 @@ class LocalCloudRun:
                 delay_s=self.log_delay_s,
             )  # fmt: skip
 
-    def _log(self, revision: str, record: dict[str, Any]) -> None:
+    def _log(self, revision: str, record: dict[str, Any], instance: str = "") -> None:
         severity = str(record.get("severity", "DEFAULT"))
         self.emulator.write_log(
             self.service,
@@ -215,8 +261,11 @@ class LocalCloudRun:
             delay_s=self.log_delay_s,
             log=str(record.get("log", "run.googleapis.com/stderr")),
             status=record.get("status"),
-            instance=self.instances.get(revision, ""),
+            instance=instance or self._first_instance(revision),
         )
+
+    def _first_instance(self, revision: str) -> str:
+        return (self.instances.get(revision) or [""])[0]
 
     def print_output(
         self, revision: str, text: str, *, per_line: bool = False, log: str = "stderr"
@@ -233,19 +282,35 @@ class LocalCloudRun:
             self.emulator.write_log(
                 self.service, revision, part, severity="DEFAULT",
                 delay_s=self.log_delay_s, when=start + timedelta(microseconds=index),
-                log=f"run.googleapis.com/{log}", instance=self.instances.get(revision, ""),
+                log=f"run.googleapis.com/{log}", instance=self._first_instance(revision),
             )  # fmt: skip
 
-    def _pick_by_traffic(self) -> int | None:
+    def _pick_by_traffic(self) -> Backend | None:
         shares = [(r, p) for r, p, _tag in self.emulator.traffic_of(self.service) if p > 0]
         if not shares:
             return None
         revisions, weights = zip(*shares, strict=True)
-        chosen = random.choices(revisions, weights=weights)[0]
-        return self.ports.get(chosen)
+        return self._backend(random.choices(revisions, weights=weights)[0])
 
-    def _pick_by_tag(self, tag: str) -> int | None:
+    def _pick_by_tag(self, tag: str) -> Backend | None:
         for revision, _percent, tagged in self.emulator.traffic_of(self.service):
             if tagged == tag:
-                return self.ports.get(revision)
+                return self._backend(revision)
         return None
+
+    def _backend(self, revision: str) -> Backend | None:
+        """The next instance of ``revision``, and its request timeout."""
+        replicas = self.replicas.get(revision)
+        if not replicas:
+            return None
+        index = next(self._turns[revision])
+        timeout = self.timeouts.get(revision)
+
+        def cut() -> None:
+            self.emulator.write_log(
+                self.service, revision, TIMEOUT_MESSAGE, severity="ERROR",
+                log="run.googleapis.com/requests", status=504, delay_s=self.log_delay_s,
+                instance=self.instances[revision][index],
+            )  # fmt: skip
+
+        return Backend(replicas[index].port, timeout, cut)

@@ -50,6 +50,7 @@ from gate.sandbox.frontend import (
     not_ready_page,
     unauthorized_page,
 )
+from gate.sandbox.rooms import Rooms
 
 PLAIN_SUBPROTOCOL = "chat.v1"
 AGENT_EVENTS: tuple[str, ...] = (
@@ -87,7 +88,8 @@ class SandboxConfig:
     ``scramble_events`` swaps two agent events; ``drop_events`` omits some;
     ``request_sink`` is told the status and latency (seconds) of every HTTP
     answer, and of every WebSocket session when it closes (101, its lifetime),
-    as Cloud Run's request metrics count them.
+    as Cloud Run's request metrics count them; ``rooms``, the chat rooms
+    (:mod:`gate.sandbox.rooms`).
     """
 
     fault: str = "none"
@@ -105,10 +107,24 @@ class SandboxConfig:
     service: str = "sandbox"
     log_sink: LogSink = field(default=stderr_sink)
     request_sink: RequestSink | None = None
+    rooms: Rooms | None = None
+    """The chat rooms: shared by the instances of a revision (a shared pub/sub), or, when
+    ``None``, the sandbox's own."""
 
     def __post_init__(self) -> None:
         if self.fault not in FAULTS:
             raise ValueError(f"unknown fault {self.fault!r}")
+
+
+def _subject(token: str | None) -> str:
+    """The ``sub`` of an accepted token (already verified, or accepted as the fault allows)."""
+    if not token:
+        return "anonymous"
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return "anonymous"
+    return str(claims.get("sub", "anonymous"))
 
 
 def _trace_of(headers: Headers) -> str | None:
@@ -165,6 +181,8 @@ class SandboxService:
         self.requests: list[str] = []
         self.tokens_seen: list[str] = []
         self.sessions = 0
+        self.subjects: dict[int, str] = {}  # each open socket's user (its token's sub)
+        self.rooms = config.rooms if config.rooms is not None else Rooms()
         self.traces_seen: list[str | None] = []
         self._begun: dict[int, float] = {}
         self._api_calls = 0
@@ -327,6 +345,7 @@ class SandboxService:
             self.log("ERROR", f"session limit reached ({limit} concurrent sockets)", trace)
             return _json_response(403, {"error": "too many sessions"})
         self.sessions += 1
+        self.subjects[id(_connection)] = _subject(token)
         return None
 
     def front_end(self, path: str, trace: str | None) -> Response | None:
@@ -379,6 +398,8 @@ class SandboxService:
             await self.serve_session(connection, trace)
         finally:
             self.sessions -= 1
+            self.rooms.leave(connection)
+            self.subjects.pop(id(connection), None)
             self._metered(connection, 101)
 
     async def serve_session(self, connection: ServerConnection, trace: str | None) -> None:
@@ -394,6 +415,17 @@ class SandboxService:
                 elif await on_message(self, connection, trace) == "end":
                     return
 
+    async def _chat(self, connection: ServerConnection, kind: str, message: dict[str, Any]) -> None:
+        """A chat room's join or broadcast (:mod:`gate.sandbox.rooms`)."""
+        room = str(message["room"])
+        if kind == "join":
+            self.rooms.join(room, connection)
+            await connection.send(json.dumps({"type": "joined", "room": room}))
+            return
+        who = self.subjects.get(id(connection), "anonymous")
+        await self.rooms.say(room, connection, who, str(message.get("text", "")))
+        await connection.send(json.dumps({"type": "sent", "room": room}))
+
     async def reply(self, connection: ServerConnection, text: str) -> None:
         """The healthy protocol: pong, the agent event stream, or an error message."""
         try:
@@ -402,7 +434,9 @@ class SandboxService:
             await connection.send(json.dumps({"type": "error", "message": "invalid JSON"}))
             return
         kind = message.get("type") if isinstance(message, dict) else None
-        if kind == "ping":
+        if kind in ("join", "say") and isinstance(message.get("room"), str):
+            await self._chat(connection, kind, message)
+        elif kind == "ping":
             await connection.send(json.dumps({"type": "pong", "ts": time.time()}))
         elif kind == "user_message":
             run_id = message.get("run_id", "run")

@@ -68,3 +68,44 @@ def test_scenarios(run: ScenarioRun, status: str, diagnosis: str | None, words: 
 def test_not_run_says_why() -> None:
     assert judge_scenario(None, "no [scenario] configured").summary == "no [scenario] configured"
     assert judge_scenario(_run()).summary == "not run: the upgrade failed"
+
+
+def _on(socket: str, outcome: StepOutcome, sent: str | None, index: int) -> StepRecord:
+    return StepRecord(index, sent, ('{"type": "said"}',), 0, (), 0, outcome, 2000.0, 2.0,
+                      socket=socket)  # fmt: skip
+
+
+def test_a_message_that_never_reaches_the_other_socket_names_both() -> None:
+    run = ScenarioRun(SESSION, (_on("main", "done", '{"type": "say"}', 0),
+                                _on("bob", "timeout", None, 1)), 2, 2100.0,
+                      {"bob": SESSION})  # fmt: skip
+    result = judge_scenario(run)
+    assert (result.status, result.diagnosis) == ("fail", "scenario_not_delivered")
+    assert "what socket 'main' sent never arrived on socket 'bob' within 2 s" in result.summary
+    assert result.hint is not None
+    assert "Memorystore for Redis" in result.hint
+    assert result.evidence["sockets"] == ["main", "bob"]
+
+
+def test_a_wait_after_a_send_on_the_same_socket_is_an_ordinary_timeout() -> None:
+    same = ScenarioRun(SESSION, (_on("bob", "done", '{"type": "say"}', 0),
+                                 _on("bob", "timeout", None, 1)), 2, 2100.0)  # fmt: skip
+    assert judge_scenario(same).diagnosis == "scenario_step_timeout"
+    silent = ScenarioRun(SESSION, (_on("main", "done", None, 0), _on("bob", "timeout", None, 1)),
+                         2, 2100.0)  # fmt: skip
+    assert judge_scenario(silent).diagnosis == "scenario_step_timeout"
+
+
+def test_a_socket_that_did_not_open_skips_the_scenario_saying_why() -> None:
+    refused = WsSession("scenario socket bob", "wss://api/ws", ("chat.v1",), None,
+                        (WsAttempt(0.0, 5.0, 1.0, handshake=Handshake(403, {}, ""),
+                                   error=ProbeError("upgrade_status", "HTTP 403")),), 5.0)  # fmt: skip
+    run = ScenarioRun(SESSION, (_on("main", "done", None, 0), _on("bob", "not_opened", None, 1)),
+                      2, 100.0, {"bob": refused})  # fmt: skip
+    result = judge_scenario(run)
+    assert (result.status, result.summary) == (
+        "skip",
+        "not run: socket 'bob' did not open (upgrade_status: HTTP 403)",
+    )
+    unknown = ScenarioRun(SESSION, (_on("carol", "not_opened", None, 0),), 1, 1.0)
+    assert judge_scenario(unknown).summary == "not run: socket 'carol' did not open"

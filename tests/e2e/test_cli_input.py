@@ -131,3 +131,37 @@ def test_a_number_from_the_environment_is_checked_too(gate_process: Callable[...
     assert run.exit_code == 2, run.stdout + run.stderr
     assert run.stderr.count("\n") == 1, run.stderr
     assert "'nan' is not a finite number" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hold", "4000"], "Invalid value for '--hold'"),
+        (["--hold", "90", "--deadline", "60"],
+         "--hold 90: longer than --deadline 60; raise --deadline above it"),
+        (["--hold", "30", "--hold-interval", "0"],
+         "--hold-interval 0: give a positive number of seconds"),
+        (["--hold", "30", "--no-send"], "--hold with --no-send: give --hold-send"),
+    ],
+    ids=["above-an-hour", "beyond-the-deadline", "interval", "nothing-to-send"],
+)  # fmt: skip
+def test_bad_hold_input_is_one_line_and_exit_2_before_any_probe(
+    gate_process: Callable[..., GateRun], args: list[str], message: str
+) -> None:
+    run = gate_process("check", "http://127.0.0.1:9", *args)
+    assert run.exit_code == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert message in lines[0]
+
+
+def test_socket_claims_need_a_token_the_gate_mints(
+    gate_process: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    config = tmp_path / "gate.toml"
+    config.write_text('[scenario.sockets.bob]\nclaims = { sub = "bob" }\n'
+                      '[[scenario.steps]]\nsocket = "bob"\nsend = "hi"\n')  # fmt: skip
+    run = gate_process("check", "http://127.0.0.1:9", "--config", str(config),
+                       env={"GATE_TOKEN": "x" * 40})  # fmt: skip
+    assert run.exit_code == 2, run.stdout + run.stderr
+    assert "[scenario.sockets.bob]: claims need a token the gate mints" in run.stderr

@@ -68,8 +68,9 @@ def test_warnings_and_the_error_are_annotated_too() -> None:
 
 def test_a_failed_step_is_annotated_and_has_its_row_in_where_to_look() -> None:
     failed = {**step("fail", "canary_error_rate_exceeded"), "hint": "open request_count"}
-    one = result(steps=(failed,))
+    one = result(steps=(step("pass"), failed))
     annotations = annotations_any(one)
+    assert len([line for line in annotations if line.startswith("::error title=step")]) == 1
     assert any(
         line.startswith("::error title=step 10%25%3A canary_error_rate_exceeded::")
         and line.endswith("%0Aopen request_count")
