@@ -23,6 +23,7 @@ from gate.checks.health import judge_health
 from gate.checks.hold import judge_hold
 from gate.checks.scenario import ScenarioRun, judge_scenario
 from gate.checks.websocket import judge_first_message, judge_subprotocol, judge_upgrade
+from gate.config.scenario import MAIN
 from gate.config.settings import Settings
 from gate.config.tokens import Credential, Negatives
 from gate.errors import ConfigError
@@ -135,6 +136,7 @@ class CheckRun:
         self.trace_id = trace_id
         self.placeholders = {"run_id": self.run_id, "trace_id": trace_id or ""}
         self.negative_traces: dict[str, str] = {}
+        self.socket_traces: dict[str, str] = {}  # a multi-socket scenario's, in verify
         secrets = dict(secret_headers or {})
         self.redactor = register_secrets(redactor or Redactor(), settings, credential, secrets)
         traced = trace_headers(trace_id) if trace_id else {}
@@ -174,7 +176,11 @@ class CheckRun:
         claims = scenario.claims.get(name) if scenario is not None else None
         if claims is not None and self.credential is not None:
             token = self.credential.token_with(claims, f"[scenario.sockets.{name}]")
-        return self.plans.socket(f"scenario socket {name}", token)
+        if self.trace_id is None or scenario is None or len(scenario.sockets) < 2:
+            return self.plans.socket(f"scenario socket {name}", token)
+        # A trace of its own, so that its request-log entry names its instance (verify).
+        trace = self.socket_traces.setdefault(name, uuid.uuid4().hex)
+        return self.plans.socket(f"scenario socket {name}", token, trace_headers(trace))
 
     def _opened(self, session: WsSession) -> None:
         """The main socket's upgrade is decided: kept, and the wait for the reply shown."""
@@ -227,7 +233,13 @@ class CheckRun:
             )
         )
         scenario_work: Awaitable[ScenarioRun | None] = (
-            run_scenario(main_plan, s.scenario, self.placeholders, probing, self._scenario_plan)
+            run_scenario(
+                self._scenario_plan(MAIN),
+                s.scenario,
+                self.placeholders,
+                probing,
+                self._scenario_plan,
+            )
             if s.scenario is not None
             else _nothing()
         )

@@ -302,6 +302,12 @@ class Verifier:
             deadline,
         )
         record.checks.append(logs_check)
+        if len(record.run.socket_traces) > 1:
+            record.checks = await phase(
+                "reading which instance served each socket",
+                self._instances(record.run.socket_traces, record.checks, budget),
+                deadline,
+            )
         failed = checks_failed(record.checks, self.settings.strict)
         if options.progressive:
             await self._progressive(cloud, target, failed, record)
@@ -309,6 +315,26 @@ class Verifier:
         # The actions' own budget: the update, its operation and the re-check share it.
         actions = self.supervisor.budget(options.action_timeout)
         await self._perform(cloud.within(Budget(actions)), target, failed, record, actions)
+
+    async def _instances(
+        self, traces: dict[str, str], checks: list[CheckResult], budget: Budget
+    ) -> list[CheckResult]:
+        """``checks`` with ``ws.scenario`` saying whether its sockets were on different
+        instances (:mod:`gate.run.instances`)."""
+        from gate.run.instances import instances_sentence, socket_instances
+
+        found = await socket_instances(
+            self.options.project, traces, budget, self.options.endpoints.logging
+        )
+        sentence = instances_sentence(found)
+
+        def told(check: CheckResult) -> CheckResult:
+            if check.id != "ws.scenario":
+                return check
+            evidence = {**check.evidence, "instances": found}
+            return replace(check, summary=f"{check.summary}; {sentence}", evidence=evidence)
+
+        return [told(c) for c in checks]
 
     async def _progressive(
         self, cloud: CloudRun, target: Target, failed: bool, record: _Record

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
 import random
 import uuid
 from collections.abc import Callable
@@ -51,6 +50,7 @@ class Backend:
     port: int
     timeout_s: float | None = None
     on_timeout: Callable[[], None] = lambda: None
+    on_close: Callable[[], None] = lambda: None
 
 
 class Router:
@@ -91,6 +91,7 @@ class Router:
             writer.transport.abort()  # no close frame: the request just ends
         finally:
             up_writer.close()
+            backend.on_close()
 
     @staticmethod
     async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
@@ -143,7 +144,10 @@ class LocalCloudRun:
         self.instances: dict[str, list[str]] = {}  # revision -> its instances' ids
         self.sandboxes: dict[str, Sandbox] = {}  # revision -> its first instance
         self.timeouts: dict[str, float] = {}  # revision -> its request timeout
-        self._turns: dict[str, itertools.cycle[int]] = {}
+        self.open: dict[str, list[int]] = {}  # revision -> open connections per instance
+        self.label_request_log = True
+        """Whether request-log entries carry ``labels.instanceId``: Google documents the
+        label on container logs and does not say for the request log, so tests run both."""
         self.url = ""
 
     async def __aenter__(self) -> LocalCloudRun:
@@ -226,7 +230,7 @@ class LocalCloudRun:
                 replicas.append(sandbox)
             self.replicas[revision] = replicas
             self.sandboxes[revision] = replicas[0]
-            self._turns[revision] = itertools.cycle(range(len(replicas)))
+            self.open[revision] = [0] * len(replicas)
             if tag is not None and (self.service, tag) not in self.emulator.tag_urls:
                 url = await self.router.listen(lambda: self._pick_by_tag(tag))
                 self.emulator.tag_urls[(self.service, tag)] = url
@@ -252,6 +256,9 @@ class LocalCloudRun:
 
     def _log(self, revision: str, record: dict[str, Any], instance: str = "") -> None:
         severity = str(record.get("severity", "DEFAULT"))
+        log = str(record.get("log", "run.googleapis.com/stderr"))
+        if log == "run.googleapis.com/requests" and not self.label_request_log:
+            instance = "-"  # no label at all (the first instance is not named either)
         self.emulator.write_log(
             self.service,
             revision,
@@ -259,9 +266,9 @@ class LocalCloudRun:
             severity=severity,
             trace=record.get("trace"),
             delay_s=self.log_delay_s,
-            log=str(record.get("log", "run.googleapis.com/stderr")),
+            log=log,
             status=record.get("status"),
-            instance=instance or self._first_instance(revision),
+            instance="" if instance == "-" else instance or self._first_instance(revision),
         )
 
     def _first_instance(self, revision: str) -> str:
@@ -299,12 +306,19 @@ class LocalCloudRun:
         return None
 
     def _backend(self, revision: str) -> Backend | None:
-        """The next instance of ``revision``, and its request timeout."""
+        """The instance of ``revision`` with the fewest open connections (the first of
+        those), and its request timeout: a new socket goes to another instance than the
+        sockets already open, as Cloud Run spreads requests over a revision's instances."""
         replicas = self.replicas.get(revision)
         if not replicas:
             return None
-        index = next(self._turns[revision])
+        counts = self.open[revision]
+        index = counts.index(min(counts))
+        counts[index] += 1
         timeout = self.timeouts.get(revision)
+
+        def closed() -> None:
+            counts[index] -= 1
 
         def cut() -> None:
             self.emulator.write_log(
@@ -313,4 +327,4 @@ class LocalCloudRun:
                 instance=self.instances[revision][index],
             )  # fmt: skip
 
-        return Backend(replicas[index].port, timeout, cut)
+        return Backend(replicas[index].port, timeout, cut, closed)

@@ -2,7 +2,7 @@
 
 Clauses on known fields (``resource.type``, ``resource.labels.*``,
 ``severity``, ``timestamp``, ``logName``, ``httpRequest.status``,
-``textPayload``) joined by ``AND`` and ``OR`` with parentheses, ``AND`` binding
+``textPayload``, ``trace``) joined by ``AND`` and ``OR`` with parentheses, ``AND`` binding
 tighter, as in Cloud Logging. ``textPayload=~"RE"`` is the Logging query
 language's regular-expression comparison: RE2 syntax, case-sensitive (unlike
 its other string comparisons), and a search, not a full match (the query
@@ -35,6 +35,7 @@ _FIELDS = {
     "logName": ("=",),
     "httpRequest.status": (">=",),
     "textPayload": ("=~",),
+    "trace": ("=",),
 }
 _TOKEN = re.compile(
     r"\s*(?:(?P<open>\()|(?P<close>\))|(?P<word>AND|OR)(?=[\s(])"
@@ -162,5 +163,7 @@ def matches(node: Node, entry: Any, timestamp: datetime) -> bool:
         return int(entry.http_request.status) >= int(value)
     if field == "textPayload":
         return re.search(value, entry.text_payload) is not None
+    if field == "trace":
+        return bool(entry.trace == value)
     bound = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return timestamp > bound if op == ">" else timestamp >= bound

@@ -397,6 +397,9 @@ class SandboxService:
         try:
             await self.serve_session(connection, trace)
         finally:
+            # Cloud Run's request log has one entry per socket, status 101, written when it
+            # closes (cloud-run-facts: its latency is the connection's lifetime).
+            self.request_log("INFO", "GET /ws 101", 101, trace)
             self.sessions -= 1
             self.rooms.leave(connection)
             self.subjects.pop(id(connection), None)

@@ -56,19 +56,39 @@ def test_two_users_talk_when_the_instances_share_a_room(
     cloud.deploy(NEW, instances=2)
     run = gate_cloud("verify", *PLAIN, "--config", _chat(tmp_path))
     assert run.exit_code == 0, run.stdout
-    assert run.check("ws.scenario")["status"] == "pass"
+    scenario = run.check("ws.scenario")
+    assert scenario["status"] == "pass"
+    instances = scenario["evidence"]["instances"]
+    assert set(instances) == {"main", "bob"}
+    assert set(instances.values()) <= set(cloud.local.instances[NEW])
 
 
 def test_a_broadcast_kept_in_one_instance_fails_naming_both_sockets(
     cloud: CloudThread, gate_cloud: Callable[..., GateRun], tmp_path: Path
 ) -> None:
+    """Whichever instances the two sockets land on, the report says so truthfully: apart, the
+    broadcast never arrives; together, it does, and the report says the path between
+    instances was not tested. The local Cloud Run sends a new socket to the instance with
+    the fewest open connections, so they land apart in nearly every run."""
     cloud.deploy(NEW, "no-pubsub", instances=2)
-    run = gate_cloud("verify", *PLAIN, "--config", _chat(tmp_path))
-    assert run.exit_code == 1, run.stdout
-    scenario = run.check("ws.scenario")
-    assert scenario["diagnosis"] == "scenario_not_delivered"
-    assert "socket 'main' sent never arrived on socket 'bob'" in scenario["summary"]
-    assert "Memorystore for Redis" in scenario["hint"]
+    apart = 0
+    for _attempt in range(3):
+        run = gate_cloud("verify", *PLAIN, "--config", _chat(tmp_path))
+        scenario = run.check("ws.scenario")
+        if "were on different instances" not in scenario["summary"]:
+            assert scenario["status"] == "pass", scenario["summary"]
+            assert (
+                "shared an instance, so the path between instances was not tested"
+                in (scenario["summary"])
+            )
+            continue
+        apart += 1
+        assert run.exit_code == 1, run.stdout
+        assert scenario["diagnosis"] == "scenario_not_delivered"
+        assert "socket 'main' sent never arrived on socket 'bob'" in scenario["summary"]
+        assert "Memorystore for Redis" in scenario["hint"]
+        break
+    assert apart == 1, "the two sockets never landed on different instances"
 
 
 def test_an_h2c_revision_fails_its_config_and_its_upgrade_names_the_port(
@@ -119,3 +139,15 @@ def test_concurrency_times_instances_below_the_connections_warns_with_the_capaci
     failing = gate_cloud("verify", *PLAIN, "--connections", "20", "--config-fail-on", "warning")
     assert failing.check("revision.config")["diagnosis"] == "config_unsuited"
     assert failing.exit_code == 1
+
+
+def test_a_request_log_without_instance_labels_is_reported_as_unknown(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    cloud.deploy(NEW, instances=2)
+    cloud.local.label_request_log = False
+    run = gate_cloud("verify", *PLAIN, "--config", _chat(tmp_path))
+    scenario = run.check("ws.scenario")
+    assert scenario["status"] == "pass"
+    assert "Cloud Logging did not say which instance served each socket" in scenario["summary"]
+    assert scenario["evidence"]["instances"] == {"main": None, "bob": None}
