@@ -89,3 +89,25 @@ def test_report_schema(sandbox: Any, gate: Callable[..., GateRun]) -> None:
         assert check["status"] in ("pass", "fail", "warn", "skip")
     for warning in report["warnings"]:
         assert set(warning) == {"code", "message"}
+    assert report["revision_config"] is None  # gate check reads no revision
+
+
+def test_verify_reports_the_revision_config_block(
+    cloud: Any, gate_cloud: Callable[..., GateRun], monkeypatch: Any
+) -> None:
+    from tests.conftest import NEW
+
+    monkeypatch.setenv("GATE_JWT_SECRET", SECRET)
+    cloud.deploy(NEW)
+    run = gate_cloud("verify", "--subprotocol", "chat.v1", "--log-settle", "0.2")
+    assert run.report is not None
+    assert [c["id"] for c in run.report["checks"]][:2] == ["revision.ready", "revision.config"]
+    block = run.report["revision_config"]
+    assert set(block) == {
+        "revision", "timeout_s", "ports", "cpu_idle", "startup_cpu_boost", "concurrency",
+        "min_instances", "max_instances", "capacity", "session_affinity", "findings",
+    }  # fmt: skip
+    for finding in block["findings"]:
+        assert set(finding) == {"code", "severity", "field", "value", "effect", "fix"}
+        assert finding["severity"] in ("failure", "warning", "note")
+    assert run.report["config"] is None  # the config file's key keeps its meaning
