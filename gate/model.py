@@ -209,6 +209,8 @@ class SideMetrics(TypedDict):
     error_ratio: float | None
     http_requests: int
     p95_ms: float | None
+    p50_ms: NotRequired[float | None]
+    p99_ms: NotRequired[float | None]
 
 
 class StepMetrics(TypedDict):
@@ -230,6 +232,8 @@ class StepMetrics(TypedDict):
     stable: SideMetrics
     verdict: MetricsVerdict
     summary: str
+    tests: NotRequired[dict[str, dict[str, object]]]
+    """Each built-in metric's test: name, statistic, p-value, effect size and threshold."""
 
 
 class ProbeRound(TypedDict):

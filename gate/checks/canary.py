@@ -5,14 +5,23 @@ reads them). The candidate fails a window when:
 
 * ``canary_error_rate_exceeded``: its 5xx ratio is above ``--max-error-rate``
   *and* worse than the stable revisions' ratio in the same window by more than
-  sampling noise explains: a one-sided two-proportion z-test at 99% confidence
-  (z > 2.326). A platform-wide problem, or two revisions equally bad, does not
-  blame the candidate. Without a stable baseline (fewer than ``--min-requests``
-  stable requests, e.g. after the promotion), the threshold alone decides;
+  sampling noise explains, at 99% confidence, one-sided (errors fail only on an
+  increase): Fisher's exact test when counts are small (any expected count below 5:
+  3 failures in 40 against 0 in 400 is p = 0.0007), the two-proportion z-test
+  where its normal approximation holds (:mod:`gate.checks.stats`). A
+  platform-wide problem, or two revisions equally bad, does not blame the
+  candidate; a stable side with no errors at all does not excuse the
+  candidate's. Without a stable baseline (fewer than ``--min-requests`` stable
+  requests, e.g. after the promotion), the threshold alone decides;
 * ``canary_latency_exceeded``: its p95 is above ``--max-latency-ratio`` times
-  the stable revisions' p95, both over HTTP requests only (a WebSocket counts
-  as ``1xx`` when it closes, with its whole lifetime as latency, and is left
-  out), each side with at least ``--min-requests`` of them.
+  the stable revisions' p95, or its whole distribution is slower: the Mann-Whitney
+  U test on every request of both (the buckets as ties) at 99% confidence, *and*
+  a candidate request slower than a stable one in at least 60% of pairs (so that
+  identical distributions never fail, however many requests they hold). Both
+  over HTTP requests only (a WebSocket counts as ``1xx`` when it closes, with its
+  whole lifetime as latency, and is left out), each side with at least
+  ``--min-requests`` of them. p50, p95 and p99 of both sides are reported, and
+  each test's statistic, p-value and effect size (``metrics.tests``).
 
 Fewer than ``--min-requests`` candidate requests (none at all: "no data") is
 ``insufficient``: the window is reported with its counts, the step is
@@ -22,15 +31,12 @@ Fewer than ``--min-requests`` candidate requests (none at all: "no data") is
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gate.checks.stats import TestResult, error_test, latency_test
 from gate.cloud.model import Traffic
 from gate.model import Diagnosis, MetricsVerdict, SideMetrics, StepMetrics
-
-Z_99 = 2.326
-"""One-sided 99% quantile of the standard normal distribution."""
 
 
 @dataclass(frozen=True)
@@ -43,16 +49,56 @@ class Limits:
     require: bool = False
 
 
+ALPHA = 0.01
+"""The significance level of every canary test: 99% confidence, one-sided."""
+LATENCY_EFFECT = 0.6
+"""How clearly slower a candidate must be across its distribution to fail on it alone: a
+candidate request slower than a stable one in at least 60% of pairs (0.5: no difference)."""
+_TEST_NAMES = {
+    "fisher_exact": "Fisher's exact test",
+    "two_proportion_z": "two-proportion z-test",
+    "mann_whitney_u": "Mann-Whitney U test",
+    "none": "no test",
+}
+
+
 def worse_beyond_noise(errors: int, requests: int, base_errors: int, base_requests: int) -> bool:
-    """True when ``errors/requests`` exceeds ``base_errors/base_requests`` at 99% confidence."""
-    if requests == 0 or base_requests == 0:
-        return False
-    ratio, base = errors / requests, base_errors / base_requests
-    pooled = (errors + base_errors) / (requests + base_requests)
-    spread = math.sqrt(pooled * (1 - pooled) * (1 / requests + 1 / base_requests))
-    if spread == 0:
-        return ratio > base
-    return (ratio - base) / spread > Z_99
+    """True when ``errors/requests`` exceeds ``base_errors/base_requests`` at 99% confidence
+    (:func:`gate.checks.stats.error_test`: exact with small counts)."""
+    return error_test(errors, requests, base_errors, base_requests).p_value < ALPHA
+
+
+def metric_tests(candidate: Traffic, stable: Traffic) -> dict[str, dict[str, object]]:
+    """Each built-in metric's test, for the report: its name, statistic, p-value, effect size
+    and threshold."""
+    errors = error_test(candidate.errors, candidate.requests, stable.errors, stable.requests)
+    tests: dict[str, dict[str, object]] = {
+        "errors": {
+            "test": errors.test, "statistic": round(errors.statistic, 4),
+            "p_value": errors.p_value, "alpha": ALPHA,
+        },
+    }  # fmt: skip
+    shifted = _shift(candidate, stable)
+    if shifted is not None:
+        result, effect = shifted
+        tests["latency"] = {
+            "test": result.test, "statistic": round(result.statistic, 4),
+            "p_value": result.p_value, "alpha": ALPHA, "effect": round(effect, 4),
+            "effect_threshold": LATENCY_EFFECT,
+        }  # fmt: skip
+    return tests
+
+
+def _shift(candidate: Traffic, stable: Traffic) -> tuple[TestResult, float] | None:
+    """The rank test of the two latency distributions (same buckets), if both have one."""
+    mine, theirs = candidate.latency, stable.latency
+    if mine is None or theirs is None or mine.bounds != theirs.bounds:
+        return None
+    return latency_test(mine.counts, theirs.counts)
+
+
+def _named(result: TestResult) -> str:
+    return f"{_TEST_NAMES[result.test]}, p = {result.p_value:.2g}"
 
 
 def _percent(value: float | None) -> str:
@@ -64,15 +110,21 @@ def _ms(value: float | None) -> str:
 
 
 def side(revisions: Sequence[str], traffic: Traffic) -> SideMetrics:
-    """One side of the report's ``metrics`` block."""
-    p95 = _p95(traffic)
+    """One side of the report's ``metrics`` block: counts, and p50, p95 and p99."""
+
+    def at(fraction: float) -> float | None:
+        value = traffic.latency.percentile(fraction) if traffic.latency is not None else None
+        return None if value is None else round(value, 1)
+
     return {
         "revisions": list(revisions),
         "requests": traffic.requests,
         "errors": traffic.errors,
         "error_ratio": traffic.error_ratio,
         "http_requests": traffic.http_requests,
-        "p95_ms": None if p95 is None else round(p95, 1),
+        "p95_ms": at(0.95),
+        "p50_ms": at(0.5),
+        "p99_ms": at(0.99),
     }
 
 
@@ -97,12 +149,10 @@ def judge(
         return verdict, diagnosis, f"{reason} ({counts})"
     ratio = candidate.error_ratio or 0.0
     baseline = stable.requests >= limits.min_requests
-    if ratio > limits.max_error_rate and (
-        not baseline
-        or worse_beyond_noise(candidate.errors, candidate.requests, stable.errors, stable.requests)
-    ):
+    tested = error_test(candidate.errors, candidate.requests, stable.errors, stable.requests)
+    if ratio > limits.max_error_rate and (not baseline or tested.p_value < ALPHA):
         against = (
-            "and worse than the stable revisions beyond noise (99%)"
+            f"and worse than the stable revisions beyond noise (99%; {_named(tested)})"
             if baseline
             else "(no stable baseline in the window)"
         )
@@ -123,6 +173,19 @@ def judge(
             (
                 f"p95 {_ms(mine)} above {limits.max_latency_ratio:g} x the stable p95 "
                 f"{_ms(theirs)}: {counts}"
+            ),
+        )
+    shifted = _shift(candidate, stable) if enough else None
+    if shifted is not None and shifted[0].p_value < ALPHA and shifted[1] >= LATENCY_EFFECT:
+        result, effect = shifted
+        return (
+            "fail",
+            "canary_latency_exceeded",
+            (
+                f"slower across its whole latency distribution ({_named(result)}): a candidate "
+                f"request is slower than a stable one in {effect:.0%} of pairs (at most "
+                f"{LATENCY_EFFECT:.0%}), although p95 {_ms(mine)} is within "
+                f"{limits.max_latency_ratio:g} x the stable {_ms(theirs)}: {counts}"
             ),
         )
     return "pass", None, f"within bounds: {counts}"

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from gate.checks.canary import Limits, judge, side
+from gate.checks.canary import Limits, judge, metric_tests, side
 from gate.cloud.calls import Budget
 from gate.cloud.model import Traffic, combine
 from gate.cloud.monitoring import CloudMonitoring, aligned
@@ -85,6 +85,7 @@ class StepMetricsReader:
             "stable": side(stable_revisions, stable),
             "verdict": verdict,
             "summary": summary,
+            "tests": metric_tests(candidate, stable),
         }
         return block, ((diagnosis, f"metrics: {summary}") if verdict == "fail" else None)
 

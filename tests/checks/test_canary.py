@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from gate.checks.canary import Limits, StepPlace, judge, side, step_hint, worse_beyond_noise
+from gate.checks.canary import (
+    Limits,
+    StepPlace,
+    judge,
+    metric_tests,
+    side,
+    step_hint,
+    worse_beyond_noise,
+)
 from gate.cloud.model import Latency, Traffic
 from gate.model import Diagnosis, SideMetrics, StepMetrics
 
@@ -58,7 +66,7 @@ def test_too_few_requests_fail_when_metrics_are_required() -> None:
 def test_a_side_for_the_report() -> None:
     shown = side(["svc-2"], Traffic(200, 2, _latency(200, 0)))
     assert shown == {"revisions": ["svc-2"], "requests": 200, "errors": 2, "error_ratio": 0.01,
-                     "http_requests": 200, "p95_ms": 9.5}  # fmt: skip
+                     "http_requests": 200, "p95_ms": 9.5, "p50_ms": 5.0, "p99_ms": 9.9}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -119,3 +127,42 @@ def test_a_failed_step_says_what_was_worse_and_where_to_look(
 
 def test_a_step_without_a_diagnosis_has_no_hint() -> None:
     assert step_hint(None, None, PLACE) is None
+
+
+def test_three_failures_in_forty_against_none_in_four_hundred_fail_by_the_exact_test() -> None:
+    limits = Limits(min_requests=40)
+    found, why, summary = judge(Traffic(40, 3), Traffic(400, 0), limits)
+    assert (found, why) == ("fail", "canary_error_rate_exceeded")
+    assert "Fisher's exact test, p = 0.0007" in summary
+    tests = metric_tests(Traffic(40, 3), Traffic(400, 0))
+    assert tests["errors"]["test"] == "fisher_exact"
+    big = metric_tests(Traffic(2000, 200), Traffic(2000, 20))
+    assert big["errors"]["test"] == "two_proportion_z"
+
+
+MANY = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0)
+
+
+def _spread(counts: tuple[int, ...]) -> Latency:
+    return Latency(MANY, counts)
+
+
+def test_a_candidate_slower_across_its_distribution_fails_under_the_p95_ratio() -> None:
+    stable = Traffic(1000, 0, _spread((0, 100, 200, 300, 200, 100, 60, 30, 10, 0, 0)))
+    slower = Traffic(1000, 0, _spread((0, 0, 60, 150, 250, 250, 150, 90, 40, 10, 0)))
+    p95_ratio = (slower.latency.percentile(0.95) or 0) / (stable.latency.percentile(0.95) or 1)  # type: ignore[union-attr]
+    assert 1.1 < p95_ratio < 1.5  # under --max-latency-ratio
+    found, why, summary = judge(slower, stable, Limits(min_requests=100))
+    assert (found, why) == ("fail", "canary_latency_exceeded")
+    assert "slower across its whole latency distribution (Mann-Whitney U test" in summary
+    tests = metric_tests(slower, stable)
+    assert tests["latency"]["effect"] >= 0.6  # type: ignore[operator]
+
+
+def test_an_identical_distribution_never_fails_however_many_requests() -> None:
+    shape = (0, 100, 200, 300, 200, 100, 60, 30, 10, 0, 0)
+    stable = Traffic(1000, 0, _spread(shape))
+    ten_times = Traffic(10000, 0, _spread(tuple(10 * c for c in shape)))
+    assert judge(ten_times, stable, Limits(min_requests=100))[0] == "pass"
+    assert metric_tests(ten_times, stable)["latency"]["effect"] == 0.5
+    assert "latency" not in metric_tests(Traffic(10, 0), Traffic(10, 0))
