@@ -234,6 +234,8 @@ class StepMetrics(TypedDict):
     summary: str
     tests: NotRequired[dict[str, dict[str, object]]]
     """Each built-in metric's test: name, statistic, p-value, effect size and threshold."""
+    limits: NotRequired[dict[str, float]]
+    """The thresholds it was judged against (``--max-error-rate``, ...)."""
 
 
 class ProbeRound(TypedDict):

@@ -121,7 +121,7 @@ def run_and_finish(
     """Run the job of ``prepared`` targets (:func:`gate.run.execute.execute`), then render
     every report and exit with the verdict; bad input, a signal before the checks, or a
     failure with nothing to report end the command with their one line."""
-    from gate.cli.output import fail, finish, report_path, stopped
+    from gate.cli.output import Reports, fail, finish, report_path, stopped
     from gate.cli.progress import progress
     from gate.config.endpoints import Endpoints
     from gate.report.text import hold_plan
@@ -134,8 +134,11 @@ def run_and_finish(
             plan = hold_plan(s.hold, s.hold_interval, s.deadline)
             click.echo(f"{target.name}: {plan}" if many else plan, err=True)
     try:
-        json_path = report_path("--report-json", given.report_json)
-        junit_path = report_path("--junit", given.junit)
+        reports = Reports(
+            report_path("--report-json", given.report_json),
+            report_path("--junit", given.junit),
+            report_path("--report-html", given.report_html),
+        )
         hooks = webhooks(given, redactor)
         job = Job(
             tuple(prepared), env, many, hooks, given.notify_on, context, Endpoints.from_env(env)
@@ -145,4 +148,4 @@ def run_and_finish(
         stopped(stop.name, f"while {stop.during}; nothing was run")
     except GateError as error:
         fail(error, redactor)
-    finish(result, json_path, junit_path, redactor)
+    finish(result, reports, redactor)

@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -152,9 +153,16 @@ def write(path: Path, text: str, option: str, redactor: Redactor) -> None:
         fail(GateError(f"{option} {path}: cannot write it ({exc.strerror})"))
 
 
-def finish(
-    result: Result, report_json: Path | None, junit: Path | None, redactor: Redactor
-) -> NoReturn:
+@dataclass(frozen=True)
+class Reports:
+    """Where the report files go: ``--report-json``, ``--junit``, ``--report-html``."""
+
+    json: Path | None = None
+    junit: Path | None = None
+    html: Path | None = None
+
+
+def finish(result: Result, reports: Reports, redactor: Redactor) -> NoReturn:
     """Render for the terminal and for the CI around it, then exit with the verdict.
 
     The run has notified its webhooks already (:mod:`gate.run.execute`), so a
@@ -169,11 +177,15 @@ def finish(
     progress_done()
     result = redacted(result, redactor)
     click.echo(redactor.text(render_any(result, colour=_colour(), width=width())), nl=False)
-    path = report_json or ci.default_report_path(os.environ)
+    path = reports.json or ci.default_report_path(os.environ)
     if path is not None:
         write(path, render_json(result), "--report-json", redactor)
-    if junit is not None:
-        write(junit, render_junit(result), "--junit", redactor)
+    if reports.junit is not None:
+        write(reports.junit, render_junit(result), "--junit", redactor)
+    if reports.html is not None:
+        from gate.report.html import render_html
+
+        write(reports.html, render_html(result), "--report-html", redactor)
     if ci.on_github(os.environ):
         lines, problems = ci.publish_github(result, path, os.environ, redactor.text)
         for problem in problems:

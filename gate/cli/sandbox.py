@@ -10,7 +10,7 @@ import os
 
 import click
 
-from gate.cli.output import echo_wrapped, fail, finish, report_path, watched
+from gate.cli.output import Reports, echo_wrapped, fail, finish, report_path, watched
 from gate.errors import GateError
 from gate.redact import Redactor
 from gate.sandbox.faults import DEMO_FAULTS, FAULTS
@@ -44,7 +44,13 @@ def _fault_list() -> str:
     metavar="PATH",
     help="Write the JSON report here too.",
 )
-def demo(fault: str | None, canary: bool, report_json: str | None) -> None:
+@click.option(
+    "--report-html",
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help="Write the HTML report (charts) here too.",
+)
+def demo(fault: str | None, canary: bool, report_json: str | None, report_html: str | None) -> None:
     """Run `gate verify` against a local Cloud Run: a failing release rolled back.
 
     With --fault none: a release deployed with a tag, passed and promoted. With
@@ -59,7 +65,11 @@ def demo(fault: str | None, canary: bool, report_json: str | None) -> None:
 
     redactor = watched(Redactor())
     try:
-        path = report_path("--report-json", report_json)
+        reports = Reports(
+            report_path("--report-json", report_json),
+            None,
+            report_path("--report-html", report_html),
+        )
         chosen = fault or ("flaky-5xx" if canary else "close-on-message")
         echo_wrapped("demo: ", f"{shortcuts(canary)}.")
         story, result = run_demo(chosen, redactor, canary, progress)
@@ -67,7 +77,7 @@ def demo(fault: str | None, canary: bool, report_json: str | None) -> None:
         fail(error, redactor)
     echo_wrapped("demo: ", story)
     click.echo()
-    finish(result, path, None, redactor)
+    finish(result, reports, redactor)
 
 
 @click.group(short_help="The reference service that reproduces each failure on demand.")

@@ -66,6 +66,7 @@ class Inputs:
     strict: bool = False
     report_json: str | None = None
     junit: str | None = None
+    report_html: str | None = None
     notify: tuple[str, ...] = ()
     notify_on: str = "fail"
     project: str | None = None

@@ -5,7 +5,9 @@ Pure functions; :mod:`gate.report.ci` decides when to use them and where to writ
 
 from __future__ import annotations
 
-from gate.model import MultiResult, RunResult
+from collections.abc import Sequence
+
+from gate.model import MultiResult, RunResult, StepBlock
 from gate.report.text import group_tags
 from gate.text import plural
 
@@ -76,6 +78,7 @@ def summary_markdown(result: RunResult) -> str:
                 f"{step['duration_ms'] / 1000:.1f} s | {len(step['rounds'])} | "
                 f"{step['diagnosis'] or ''} | {_cell(step['summary'])} |"
             )
+    lines += mermaid_charts(result.steps)
     if result.action is not None:
         action = result.action
         verified = {True: ", verified healthy", False: ", NOT healthy", None: ""}[
@@ -86,6 +89,40 @@ def summary_markdown(result: RunResult) -> str:
     if result.error:
         lines += ["", f"**Error**: {_cell(result.error)}"]
     return "\n".join(lines) + "\n"
+
+
+def _values(values: list[float | None]) -> str:
+    return "[" + ", ".join(f"{v:.4g}" if v is not None else "0" for v in values) + "]"
+
+
+def mermaid_charts(steps: Sequence[StepBlock]) -> list[str]:
+    """For a canary, one Mermaid ``xychart-beta`` per metric over the steps (the candidate as
+    bars, the comparison side as a line), collapsed in a ``<details>``; the steps' table above
+    is the fallback where Mermaid is not drawn."""
+    judged = [s for s in steps if s["metrics"] is not None]
+    if not judged:
+        return []
+    names = ", ".join(f'"{s["name"]}"' for s in judged)
+    series: list[tuple[str, str, list[float | None], list[float | None]]] = [
+        ("5xx ratio (%)", "5xx %",
+         [_percent(s["metrics"]["candidate"]["error_ratio"]) for s in judged if s["metrics"]],
+         [_percent(s["metrics"]["stable"]["error_ratio"]) for s in judged if s["metrics"]]),
+        ("p95 latency (ms)", "ms",
+         [s["metrics"]["candidate"]["p95_ms"] for s in judged if s["metrics"]],
+         [s["metrics"]["stable"]["p95_ms"] for s in judged if s["metrics"]]),
+    ]  # fmt: skip
+    lines = ["", "<details><summary>Canary metrics per step: charts (bars: candidate, line: "
+             "stable)</summary>", ""]  # fmt: skip
+    for title, unit, mine, theirs in series:
+        top = max([v for v in (*mine, *theirs) if v is not None] or [1.0]) * 1.2 or 1.0
+        lines += ["```mermaid", "xychart-beta", f'    title "{title}"', f"    x-axis [{names}]",
+                  f'    y-axis "{unit}" 0 --> {top:.4g}', f"    bar {_values(mine)}",
+                  f"    line {_values(theirs)}", "```", ""]  # fmt: skip
+    return [*lines, "</details>"]
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else value * 100
 
 
 def summary_any(result: RunResult | MultiResult) -> str:

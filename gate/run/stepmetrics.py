@@ -86,6 +86,11 @@ class StepMetricsReader:
             "verdict": verdict,
             "summary": summary,
             "tests": metric_tests(candidate, stable),
+            "limits": {
+                "max_error_rate": options.max_error_rate,
+                "max_latency_ratio": options.max_latency_ratio,
+                "min_requests": options.min_requests,
+            },
         }
         return block, ((diagnosis, f"metrics: {summary}") if verdict == "fail" else None)
 

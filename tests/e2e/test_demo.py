@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,13 @@ def test_sandbox_serve_stops_silently_on_sigterm_with_connections_open() -> None
         sock.close()
     assert err == ""
     assert server.returncode == 0
+
+
+def test_the_demo_canary_writes_its_html_report(tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    done = _demo("--canary", "--report-html", str(page))
+    assert done.returncode == 1, done.stdout
+    text = page.read_text()
+    assert text.count('<figure class="metric">') == 2  # the failed first step: 5xx and p95
+    assert '<svg class="share"' in text
+    assert "<script" not in text

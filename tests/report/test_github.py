@@ -77,3 +77,15 @@ def test_a_failed_step_is_annotated_and_has_its_row_in_where_to_look() -> None:
         for line in annotations
     ), annotations
     assert "- `step 10%`: open request_count" in summary_markdown(one)
+
+
+def test_a_canary_gets_a_mermaid_chart_per_metric_and_stays_small() -> None:
+    from tests.report.test_html import _step
+
+    steps = tuple(_step(f"{p}%", p, 0.01 * n) for n, p in enumerate(range(10, 101, 10)))
+    text = summary_markdown(result(steps=steps))
+    assert text.count("```mermaid\nxychart-beta") == 2
+    assert "<details><summary>Canary metrics per step" in text
+    assert 'x-axis ["10%", "20%"' in text
+    assert len(text.encode()) < 1 << 20
+    assert "```mermaid" not in summary_markdown(result())
