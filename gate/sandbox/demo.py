@@ -23,6 +23,7 @@ clients pointed at the emulator:
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -100,8 +101,8 @@ def _revision_of(fault: str) -> dict[str, Any]:
         return {"port": "h2c", "settings": SUITED}
     if fault == SHORT_TIMEOUT:
         return {"settings": RevisionSettings(timeout_s=_SHORT_TIMEOUT_S, cpu_idle=False)}
-    if fault == "no-pubsub":
-        return {"settings": SUITED, "instances": 2}
+    if fault == "no-pubsub":  # one socket per instance: the two users land apart
+        return {"settings": replace(SUITED, concurrency=1), "instances": 3}
     return {"settings": SUITED}
 
 

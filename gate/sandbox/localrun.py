@@ -144,6 +144,7 @@ class LocalCloudRun:
         self.instances: dict[str, list[str]] = {}  # revision -> its instances' ids
         self.sandboxes: dict[str, Sandbox] = {}  # revision -> its first instance
         self.timeouts: dict[str, float] = {}  # revision -> its request timeout
+        self.concurrency: dict[str, int] = {}  # revision -> requests an instance takes at once
         self.open: dict[str, list[int]] = {}  # revision -> open connections per instance
         self.label_request_log = True
         """Whether request-log entries carry ``labels.instanceId``: Google documents the
@@ -207,6 +208,7 @@ class LocalCloudRun:
         ids = [uuid.uuid4().hex * 2 for _ in range(max(1, instances))]
         self.instances[revision] = ids
         self.timeouts[revision] = (settings or RevisionSettings()).timeout_s
+        self.concurrency[revision] = (settings or RevisionSettings()).concurrency
         if ready:
             shared = Rooms() if fault != "no-pubsub" else None
             replicas = []
@@ -306,14 +308,17 @@ class LocalCloudRun:
         return None
 
     def _backend(self, revision: str) -> Backend | None:
-        """The instance of ``revision`` with the fewest open connections (the first of
-        those), and its request timeout: a new socket goes to another instance than the
-        sockets already open, as Cloud Run spreads requests over a revision's instances."""
+        """The first instance of ``revision`` with room under its concurrency (the
+        concurrency page: an instance takes at most that many requests at once), else the
+        one with the fewest open connections, and the revision's request timeout. Cloud Run
+        would start more instances up to the maximum; the local one has a fixed set."""
         replicas = self.replicas.get(revision)
         if not replicas:
             return None
         counts = self.open[revision]
-        index = counts.index(min(counts))
+        limit = self.concurrency.get(revision) or 80
+        free = [i for i, count in enumerate(counts) if count < limit]
+        index = free[0] if free else counts.index(min(counts))
         counts[index] += 1
         timeout = self.timeouts.get(revision)
 
