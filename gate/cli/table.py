@@ -198,6 +198,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("canary", "--canary",
            "Move traffic to the --tag candidate in these steps (percent), judging each: e.g. "
            "10,50; then --promote.", VERIFY, metavar="P1,P2,...", group=CANARY),
+    Option("baseline_tag", "--baseline-tag",
+           "A revision of the stable image deployed with --no-traffic under this tag: it gets "
+           "the candidate's share at each step and is what the candidate is compared with.",
+           VERIFY, metavar="TAG", group=CANARY),
     Option("step_bake", "--step-bake", "Seconds each canary step is judged before the next.",
            VERIFY, type=Finite(min=0.1, max=HOUR), group=CANARY),
     Option("probe_interval", "--probe-interval",

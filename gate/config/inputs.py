@@ -88,6 +88,7 @@ class Inputs:
     no_logs: bool = False
     action_timeout: float = 120.0
     canary: str | None = None
+    baseline_tag: str | None = None
     step_bake: float = 60.0
     probe_interval: float = 10.0
     watch: float = 0.0

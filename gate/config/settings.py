@@ -240,6 +240,7 @@ class VerifyOptions:
     remove_tag: bool = False
     cloud_deploy: bool = False  # run by a Cloud Deploy verify job (CLOUD_DEPLOY_* set)
     canary: tuple[int, ...] = ()
+    baseline_tag: str | None = None
     step_bake: float = D.step_bake
     probe_interval: float = D.probe_interval
     watch: float = D.watch
@@ -333,6 +334,16 @@ def _canary_steps(options: Inputs) -> tuple[int, ...]:
         )
     if options.require_metrics and not options.metrics:
         raise ConfigError("--require-metrics and --no-metrics contradict each other")
+    if options.baseline_tag is not None:
+        if not canary:
+            raise ConfigError("--baseline-tag needs --canary: the baseline shares its steps")
+        if options.baseline_tag == options.tag:
+            raise ConfigError("--baseline-tag names the candidate's own --tag: tag the baseline")
+        if any(2 * p > 100 for p in canary):
+            raise ConfigError(
+                f"--canary {options.canary} with --baseline-tag: the baseline gets each step's "
+                "share too, so no step may be above 50%"
+            )
     return canary
 
 
@@ -401,6 +412,7 @@ def build_verify_options(
         remove_tag=options.remove_tag,
         cloud_deploy=options.cloud_deploy,
         canary=_canary_steps(options),
+        baseline_tag=options.baseline_tag,
         step_bake=options.step_bake,
         probe_interval=options.probe_interval,
         watch=options.watch,

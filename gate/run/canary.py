@@ -66,6 +66,7 @@ from gate.run.supervisor import Supervisor
 from gate.status import Countdown, Progress, Status, prefixed
 from gate.text import plural
 from gate.timing import Stopwatch
+from gate.traffic.actions import revision_of_tag
 from gate.traffic.plan import (
     Plan,
     action_block,
@@ -141,6 +142,10 @@ class Canary:
         self.recorded = snapshot_dict(target.state)["traffic"]
         self.restore_point = tuple(TrafficEntry.from_dict(t) for t in self.recorded)
         self.stable = sorted({s.revision for s in self.restore_point if s.percent > 0})
+        self.baseline: tuple[str, str] | None = None
+        if options.baseline_tag is not None:  # resolved before any traffic moves
+            revision = revision_of_tag(target.state, options.baseline_tag)
+            self.baseline = (revision, options.baseline_tag)
 
     @property
     def candidate(self) -> str:
@@ -168,7 +173,9 @@ class Canary:
         last: Plan | None = None
         try:
             for percent in options.canary:
-                last = canary_step(self.restore_point, self.candidate, tag, percent, state.etag)
+                last = canary_step(
+                    self.restore_point, self.candidate, tag, percent, state.etag, self.baseline
+                )
                 self.progress(f"{percent}% to {self.candidate}")
                 state = await self._apply(f"{percent}%", last)
                 step = await self.supervisor.phase(
@@ -201,7 +208,7 @@ class Canary:
         """``--dry-run``: every step and the promotion, planned, none made."""
         tag, etag = self.target.tag or "", self.target.state.etag
         plans = [
-            canary_step(self.restore_point, self.candidate, tag, p, etag)
+            canary_step(self.restore_point, self.candidate, tag, p, etag, self.baseline)
             for p in self.options.canary
         ]
         for percent, plan in zip(self.options.canary, plans, strict=True):
@@ -393,6 +400,8 @@ class Canary:
     ) -> StepMetrics | None:
         """The step's metrics (:mod:`gate.run.stepmetrics`); ``judged`` failed if they fail."""
         stable = [r for r in self.stable if r != self.candidate] if percent < 100 else []
+        if self.baseline is not None and percent < 100:
+            stable = [self.baseline[0]]  # compared with the baseline started beside it
         found, failure = await self.metrics.read(name, asked, stable)
         if failure is not None:
             judged.fail(*failure)

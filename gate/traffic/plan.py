@@ -87,7 +87,12 @@ def _proportional(weights: Sequence[int], total: int) -> list[int]:
 
 
 def canary_step(
-    restore_point: Sequence[TrafficEntry], candidate: str, tag: str, percent: int, etag: str
+    restore_point: Sequence[TrafficEntry],
+    candidate: str,
+    tag: str,
+    percent: int,
+    etag: str,
+    baseline: tuple[str, str] | None = None,
 ) -> Plan:
     """``percent`` to the candidate, keeping its tag; the rest to what served before.
 
@@ -96,9 +101,13 @@ def canary_step(
     keeping their tags; tag-only entries are kept as they were. Traffic is pinned
     by revision name throughout (``restore_point`` has LATEST resolved), so that
     the candidate, which is the latest revision, gets exactly its step.
+    ``baseline`` (its revision and tag, ``--baseline-tag``) gets the candidate's share too,
+    taken from what served before.
     """
-    serving = [t for t in restore_point if t.percent > 0 and t.revision != candidate]
-    shares = _proportional([t.percent for t in serving], 100 - percent)
+    skipped = {candidate, *((baseline[0],) if baseline else ())}
+    serving = [t for t in restore_point if t.percent > 0 and t.revision not in skipped]
+    twins = 2 if baseline else 1
+    shares = _proportional([t.percent for t in serving], 100 - twins * percent)
     split = [
         TrafficEntry("REVISION", t.revision, share, t.tag)
         for t, share in zip(serving, shares, strict=True)
@@ -107,10 +116,13 @@ def canary_step(
     tags = [
         TrafficEntry("REVISION", t.revision, 0, t.tag)
         for t in restore_point
-        if t.percent == 0 and t.tag and t.tag != tag
+        if t.percent == 0 and t.tag and t.tag != tag and (baseline is None or t.tag != baseline[1])
     ]
     first = TrafficEntry("REVISION", candidate, percent, tag)
     target = f"{candidate} ({percent}%)"
+    if baseline is not None:
+        tags.insert(0, TrafficEntry("REVISION", baseline[0], percent, baseline[1]))
+        target += f", baseline {baseline[0]} ({percent}%)"
     source = ", ".join(f"{t.revision} ({t.percent}%)" for t in serving) or "nothing"
     return Plan("canary", source, target, (first, *split, *tags), etag)
 

@@ -355,3 +355,65 @@ def test_a_candidate_that_already_serves_is_refused_before_any_probe(
     assert f"{NEW} already receives 10% of traffic" in run.stderr
     assert _updates(cloud) == 0
     assert not cloud.sandboxes[NEW].service.requests, "a probe was sent"
+
+
+BASELINE = "svc-00003-base"
+
+
+def _shares(cloud: CloudThread) -> dict[str, int]:
+    """Each revision's whole share of the service's traffic (a tag-only entry adds 0)."""
+    shares: dict[str, int] = {}
+    for revision, percent, _tag in cloud.emulator.traffic_of("svc"):
+        shares[revision] = shares.get(revision, 0) + percent
+    return shares
+
+
+def test_a_baseline_gets_the_candidate_s_share_is_compared_with_and_leaves_at_the_end(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(BASELINE, traffic=False, tag="baseline")
+    cloud.deploy(NEW, traffic=False, tag="candidate")
+    with cloud.users(SECRET):
+        run = _verify(gate_cloud, "--canary", "20,40", "--baseline-tag", "baseline",
+                      "--promote")  # fmt: skip
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert run.report is not None
+    changes = run.report["action"]["changes"]
+    for change, percent in zip(changes[:2], (20, 40), strict=True):
+        shares = {t["revision"]: t["percent"] for t in change["traffic"]}
+        assert shares == {NEW: percent, BASELINE: percent, OLD: 100 - 2 * percent}
+    for step in run.report["steps"]:
+        assert step["metrics"]["stable"]["revisions"] == [BASELINE]
+    after = _shares(cloud)
+    assert after[NEW] == 100
+    assert after.get(BASELINE, 0) == 0
+
+
+def test_a_failing_candidate_against_its_baseline_takes_both_out(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(BASELINE, traffic=False, tag="baseline")
+    cloud.deploy(NEW, "flaky-5xx", traffic=False, tag="candidate")
+    with cloud.users(SECRET, rate_per_s=300.0):
+        run = _verify(gate_cloud, "--canary", "30", "--baseline-tag", "baseline", "--promote")
+    assert run.exit_code == 1, run.stdout + run.stderr
+    after = _shares(cloud)
+    assert after.get(BASELINE, 0) == 0
+    assert after.get(NEW, 0) == 0
+    assert after[OLD] == 100
+
+
+def test_bad_baseline_input_is_one_line() -> None:
+    from gate.config.inputs import Inputs
+    from gate.config.settings import build_verify_options
+
+    base = Inputs(project="p", region="r", service="s", tag="candidate", canary="20,60",
+                  baseline_tag="baseline")  # fmt: skip
+    for given, words in (
+        (base, "no step may be above 50%"),
+        (Inputs(project="p", region="r", service="s", baseline_tag="b"), "needs --canary"),
+        (Inputs(project="p", region="r", service="s", tag="t", canary="10", baseline_tag="t"),
+         "names the candidate's own --tag"),
+    ):  # fmt: skip
+        with pytest.raises(ConfigError, match=words):
+            build_verify_options(given, {})
