@@ -20,7 +20,8 @@ from gate.cloud.model import Traffic, combine
 from gate.cloud.monitoring import CloudMonitoring, aligned
 from gate.config.settings import VerifyOptions
 from gate.model import Diagnosis, StepMetrics, utc_text
-from gate.status import Progress
+from gate.status import Countdown, Progress
+from gate.text import plural
 
 
 class StepMetricsReader:
@@ -66,9 +67,12 @@ class StepMetricsReader:
             if counts == previous or datetime.now(UTC) >= give_up:
                 break
             previous = counts
-            for _ in range(round(options.metrics_settle)):
-                self.progress(f"step {name}: the metrics are still filling in (read {reads})")
-                await asyncio.sleep(1.0)
+            interim = _interim(candidate, stable)
+            self.progress(
+                Countdown(f"step {name}: metrics read {reads} ({interim}), re-read in {{left}} s",
+                          options.metrics_settle)
+            )  # fmt: skip
+            await asyncio.sleep(options.metrics_settle)
         limits = Limits(
             options.max_error_rate, options.max_latency_ratio, options.min_requests,
             options.require_metrics,
@@ -98,3 +102,15 @@ class StepMetricsReader:
         """Close the Monitoring client's channel, if one was opened."""
         if self.client is not None:
             self.client.close()
+
+
+def _interim(candidate: Traffic, stable: Traffic) -> str:
+    """A step's counts as read so far, for the live line."""
+
+    def ratio(side: Traffic) -> str:
+        return "n/a" if side.error_ratio is None else f"{side.error_ratio:.2%}"
+
+    return (
+        f"candidate {plural(candidate.requests, 'request')}, 5xx {ratio(candidate)}; "
+        f"stable {plural(stable.requests, 'request')}, 5xx {ratio(stable)}"
+    )

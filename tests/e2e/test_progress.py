@@ -86,3 +86,13 @@ def test_nothing_is_drawn_when_stderr_is_no_terminal(sandbox: Any) -> None:
         env={**{k: v for k, v in os.environ.items() if not k.startswith("GATE_")}},
     )  # fmt: skip
     assert done.stderr == ""
+
+
+def test_a_canary_step_counts_down_its_bake_with_the_rounds_so_far() -> None:
+    code, stdout, live = _on_a_terminal(["demo", "--canary"])
+    assert code == 1, stdout
+    states = _states(live)
+    bakes = [s for s in states if re.fullmatch(r"\.\.\. step 20%: bake \d+ s left, \d+ probe "
+                                              r"rounds? passed so far", s)]  # fmt: skip
+    assert bakes, states
+    assert any(s.startswith("... step 20%: probe round 1") for s in states)
