@@ -28,12 +28,17 @@ from dataclasses import dataclass
 
 from gate.cloud.model import RevisionConfig
 from gate.model import (
+    DIAGNOSES,
+    NOTE_CODES,
     WARNING_CODES,
     CheckId,
     CheckResult,
     ConfigBlock,
     ConfigFinding,
+    Diagnosis,
     Finding,
+    NoteCode,
+    Severity,
     Status,
     WarningCode,
     failure,
@@ -67,63 +72,64 @@ def _span(seconds: float) -> str:
     return f"{seconds / 60:g} min" if seconds >= 60 and seconds % 60 == 0 else f"{seconds:g} s"
 
 
+def _finding(
+    code: Diagnosis | WarningCode | NoteCode, field: str, value: str, effect: str, fix: str
+) -> ConfigFinding:
+    """One finding; its severity follows from its code's kind."""
+    severity: Severity = "failure" if code in DIAGNOSES else "note" if code in NOTE_CODES else (
+        "warning"
+    )  # fmt: skip
+    return {"code": code, "severity": severity, "field": field, "value": value,
+            "effect": effect, "fix": fix}  # fmt: skip
+
+
 def findings_of(config: RevisionConfig, ports: Sequence[str], needs: Needs) -> list[ConfigFinding]:
     """Every setting that hurts a WebSocket service, most severe first."""
     found: list[ConfigFinding] = []
     if "h2c" in ports:
-        found.append({
-            "code": "config_h2c_breaks_websocket", "severity": "failure",
-            "field": "containers[].ports[].name", "value": "h2c",
-            "effect": "every WebSocket upgrade fails with 503 (end-to-end HTTP/2 carries no "
-                      "HTTP/1.1 upgrade to the container)",
-            "fix": "gcloud run deploy --no-use-http2",
-        })  # fmt: skip
+        found.append(_finding(
+            "config_h2c_breaks_websocket", "containers[].ports[].name", "h2c",
+            "every WebSocket upgrade fails with 503 (end-to-end HTTP/2 carries no HTTP/1.1 "
+            "upgrade to the container)", "gcloud run deploy --no-use-http2",
+        ))  # fmt: skip
     if config.timeout_s < needs.session_length_s:
-        found.append({
-            "code": "config_timeout_cuts_sessions", "severity": "warning",
-            "field": "timeout", "value": f"{config.timeout_s:g}s",
-            "effect": f"every socket is cut at {_span(config.timeout_s)}, before the "
-                      f"{_span(needs.session_length_s)} of --session-length; clients must "
-                      "reconnect",
-            "fix": f"gcloud run deploy --timeout={min(3600, round(needs.session_length_s))} "
-                   "(at most 3600), and reconnect in the client",
-        })  # fmt: skip
+        found.append(_finding(
+            "config_timeout_cuts_sessions", "timeout", f"{config.timeout_s:g}s",
+            f"every socket is cut at {_span(config.timeout_s)}, before the "
+            f"{_span(needs.session_length_s)} of --session-length; clients must reconnect",
+            f"gcloud run deploy --timeout={min(3600, round(needs.session_length_s))} "
+            "(at most 3600), and reconnect in the client",
+        ))  # fmt: skip
     if config.cpu_idle:
-        found.append({
-            "code": "config_cpu_throttled", "severity": "warning",
-            "field": "containers[].resources.cpu_idle", "value": "true",
-            "effect": "the instance gets CPU only while a request runs: between messages a "
-                      "background subscriber or heartbeat starves",
-            "fix": "gcloud run deploy --no-cpu-throttling",
-        })  # fmt: skip
+        found.append(_finding(
+            "config_cpu_throttled", "containers[].resources.cpu_idle", "true",
+            "the instance gets CPU only while a request runs: between messages a background "
+            "subscriber or heartbeat starves", "gcloud run deploy --no-cpu-throttling",
+        ))  # fmt: skip
     wanted = needs.sessions
     if wanted is not None and config.capacity < wanted[0]:
-        found.append({
-            "code": "config_capacity_below", "severity": "warning",
-            "field": "max_instance_request_concurrency x scaling.max_instance_count",
-            "value": f"{config.effective_concurrency} x {config.effective_max_instances} = "
-                     f"{config.capacity}",
-            "effect": f"at most {config.capacity} sockets at once, fewer than the {wanted[0]} "
-                      f"of {wanted[1]}: the next ones get 429",
-            "fix": "gcloud run deploy --concurrency=N --max-instances=M with N x M >= "
-                   f"{wanted[0]}",
-        })  # fmt: skip
+        found.append(_finding(
+            "config_capacity_below",
+            "max_instance_request_concurrency x scaling.max_instance_count",
+            f"{config.effective_concurrency} x {config.effective_max_instances} = "
+            f"{config.capacity}",
+            f"at most {config.capacity} sockets at once, fewer than the {wanted[0]} of "
+            f"{wanted[1]}: the next ones get 429",
+            f"gcloud run deploy --concurrency=N --max-instances=M with N x M >= {wanted[0]}",
+        ))  # fmt: skip
     if not config.session_affinity and config.effective_max_instances > 1:
-        found.append({
-            "code": "config_no_session_affinity", "severity": "note",
-            "field": "session_affinity", "value": "false",
-            "effect": "a client that reconnects may land on another instance, which does not "
-                      "hold its state",
-            "fix": "gcloud run deploy --session-affinity (best effort), or keep state shared",
-        })  # fmt: skip
+        found.append(_finding(
+            "config_no_session_affinity", "session_affinity", "false",
+            "a client that reconnects may land on another instance, which does not hold its "
+            "state", "gcloud run deploy --session-affinity (best effort), or keep state shared",
+        ))  # fmt: skip
     if config.min_instances == 0 and not config.startup_cpu_boost:
-        found.append({
-            "code": "config_cold_start_unboosted", "severity": "note",
-            "field": "scaling.min_instance_count, containers[].resources.startup_cpu_boost",
-            "value": "0, false",
-            "effect": "the first socket after idle waits for a cold start without extra CPU",
-            "fix": "gcloud run deploy --cpu-boost (or --min-instances=1)",
-        })  # fmt: skip
+        found.append(_finding(
+            "config_cold_start_unboosted",
+            "scaling.min_instance_count, containers[].resources.startup_cpu_boost", "0, false",
+            "the first socket after idle waits for a cold start without extra CPU",
+            "gcloud run deploy --cpu-boost (or --min-instances=1)",
+        ))  # fmt: skip
     return found
 
 
