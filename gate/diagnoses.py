@@ -213,6 +213,12 @@ DIAGNOSIS_REFERENCE: dict[Diagnosis, Entry] = {
         "Read the cause named in the summary: raise `--timeout`, the load balancer's backend "
         "timeout, or fix the server's close; clients should reconnect either way.",
     ),
+    "canary_metric_failed": Entry(
+        "One of your `[[canary_metrics]]` (a critical one, or half of the others) was worse "
+        "for the candidate than its threshold allows.",
+        "Open the metric for the candidate's revision in Metrics Explorer over the step's "
+        "window, and its logs.",
+    ),
     "scenario_not_delivered": Entry(
         "A message sent on one scenario socket never arrived on another: on Cloud Run, "
         "usually a broadcast kept in one instance's memory.",

@@ -95,6 +95,7 @@ Diagnosis = Literal[
     "config_unsuited",
     "session_cut",
     "scenario_not_delivered",
+    "canary_metric_failed",
 ]
 DIAGNOSES: tuple[Diagnosis, ...] = get_args(Diagnosis)
 
@@ -213,6 +214,23 @@ class SideMetrics(TypedDict):
     p99_ms: NotRequired[float | None]
 
 
+class UserMetricBlock(TypedDict):
+    """One ``[[canary_metrics]]`` metric of a step: both sides' rates and the outcome."""
+
+    name: str
+    metric: str
+    direction: str
+    critical: bool
+    relative: bool
+    threshold: float
+    candidate_rate: float | None
+    stable_rate: float | None
+    candidate_total: float | None
+    stable_total: float | None
+    verdict: MetricsVerdict
+    summary: str
+
+
 class StepMetrics(TypedDict):
     """What Cloud Monitoring said about a step's window, and the judgement of it.
 
@@ -236,6 +254,8 @@ class StepMetrics(TypedDict):
     """Each built-in metric's test: name, statistic, p-value, effect size and threshold."""
     limits: NotRequired[dict[str, float]]
     """The thresholds it was judged against (``--max-error-rate``, ...)."""
+    user: NotRequired[list[UserMetricBlock]]
+    """The ``[[canary_metrics]]`` of ``gate.toml``, judged."""
 
 
 class ProbeRound(TypedDict):

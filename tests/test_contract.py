@@ -37,7 +37,7 @@ def test_diagnosis_codes() -> None:
         "iam_token_rejected", "upstream_unavailable", "credential_rejected", "message_wrong_type",
         "empty_reply", "revision_not_ready", "canary_error_rate_exceeded",
         "canary_latency_exceeded", "metrics_insufficient", "config_h2c_breaks_websocket",
-        "config_unsuited", "session_cut", "scenario_not_delivered",
+        "config_unsuited", "session_cut", "scenario_not_delivered", "canary_metric_failed",
     }  # fmt: skip
 
 

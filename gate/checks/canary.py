@@ -36,7 +36,8 @@ from dataclasses import dataclass
 
 from gate.checks.stats import TestResult, error_test, latency_test
 from gate.cloud.model import Traffic
-from gate.model import Diagnosis, MetricsVerdict, SideMetrics, StepMetrics
+from gate.config.usermetrics import UserMetric
+from gate.model import Diagnosis, MetricsVerdict, SideMetrics, StepMetrics, UserMetricBlock
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,14 @@ def step_hint(
             f"revisions{ratio}; the metric is {REQUEST_LATENCIES} with {revision}; the slow "
             f"requests are in the request log (httpRequest.latency); {logs}"
         )
+    if diagnosis == "canary_metric_failed" and metrics is not None:
+        failed = [u for u in metrics.get("user", []) if u["verdict"] == "fail"]
+        told = "; ".join(
+            f"{u['name']} ({u['metric']}): {u['summary']}, the comparison side "
+            f"{u['stable_rate'] if u['stable_rate'] is not None else 'no data'}"
+            for u in failed
+        )
+        return f"{told}; open each metric for {revision} in Metrics Explorer; {logs}"
     if diagnosis == "metrics_insufficient" and metrics is not None:
         return (
             f"Cloud Monitoring showed only {metrics['candidate']['requests']} candidate requests "
@@ -245,3 +254,68 @@ def step_hint(
         f"a probe round or the candidate's logs failed the step at {place.url}: `gate check "
         f"{place.url}` shows the whole check; {logs}"
     )
+
+
+def user_outcome(
+    metric: UserMetric,
+    totals: tuple[float | None, float | None],
+    requests: tuple[int, int],
+    min_requests: int,
+) -> UserMetricBlock:
+    """One ``[[canary_metrics]]`` metric of a step: its rate per request on each side (the
+    counter's total over that side's requests), and pass, fail or inconclusive against its
+    threshold (absolute, or times the comparison side's rate when ``relative``), in its
+    direction. No point at all for the candidate is no data: inconclusive, never a pass."""
+    (mine, theirs), (asked, compared) = totals, requests
+    rate = None if mine is None or asked == 0 else mine / asked
+    base = 0.0 if theirs is None or compared == 0 else theirs / compared
+    bound = metric.threshold * base if metric.relative else metric.threshold
+    outcome: MetricsVerdict
+    if rate is None or asked < min_requests:
+        outcome, why = "insufficient", "no data" if mine is None else f"{asked} requests"
+    elif metric.direction == "increase" and rate > bound:
+        outcome, why = "fail", f"{rate:.4g} per request above {bound:.4g}"
+    elif metric.direction == "decrease" and rate < bound:
+        outcome, why = "fail", f"{rate:.4g} per request below {bound:.4g}"
+    else:
+        outcome, why = "pass", f"{rate:.4g} per request within {bound:.4g}"
+    return {
+        "name": metric.name, "metric": metric.metric, "direction": metric.direction,
+        "critical": metric.critical, "relative": metric.relative, "threshold": metric.threshold,
+        "candidate_rate": rate, "stable_rate": base if theirs is not None else None,
+        "candidate_total": mine, "stable_total": theirs, "verdict": outcome, "summary": why,
+    }  # fmt: skip
+
+
+def with_user_metrics(
+    verdict: MetricsVerdict,
+    diagnosis: Diagnosis | None,
+    summary: str,
+    outcomes: Sequence[UserMetricBlock],
+    require: bool,
+) -> tuple[MetricsVerdict, Diagnosis | None, str]:
+    """The step's metrics verdict once its own metrics are judged too.
+
+    The built-in metrics and every ``critical`` user metric decide alone: one failure fails
+    the step (``canary_metric_failed`` for a user metric). The other user metrics fail it
+    together, when at least half of those judged fail. A critical metric without data makes
+    the step inconclusive, or, with ``--require-metrics``, fails it (``metrics_insufficient``).
+    """
+    if verdict == "fail":
+        return verdict, diagnosis, summary
+    critical = [o for o in outcomes if o["critical"]]
+    others = [o for o in outcomes if not o["critical"] and o["verdict"] != "insufficient"]
+    failed = [o for o in critical if o["verdict"] == "fail"]
+    weak = [o for o in others if o["verdict"] == "fail"]
+    if not failed and others and 2 * len(weak) >= len(others):
+        failed = weak
+    if failed:
+        named = "; ".join(f"{o['name']} {o['summary']}" for o in failed)
+        return "fail", "canary_metric_failed", f"{named}; {summary}"
+    blind = [o["name"] for o in critical if o["verdict"] == "insufficient"]
+    if blind:
+        said = f"critical metric {', '.join(blind)} has no data in the window; {summary}"
+        if require:
+            return "fail", "metrics_insufficient", said
+        return "insufficient", None, said
+    return verdict, diagnosis, summary

@@ -15,6 +15,7 @@ import click
 from gate.config.inputs import Inputs
 from gate.config.settings import Settings, build_settings
 from gate.config.targets import Target, parse_targets, target_options
+from gate.config.usermetrics import UserMetric, parse_user_metrics
 from gate.config.webhooks import Webhook, parse_webhooks, secrets_of
 from gate.errors import ConfigError, GateError
 from gate.model import RunContext
@@ -78,6 +79,11 @@ def settings_of(ctx: click.Context, options: Inputs) -> Settings:
     """One target's validated settings (its credential is resolved in the run, once Secret
     Manager references are read)."""
     return build_settings(options, explicit(ctx), _config(ctx).get("scenario"))
+
+
+def user_metrics_of(ctx: click.Context) -> tuple[UserMetric, ...]:
+    """The validated ``[[canary_metrics]]`` of the config file (exit 2 on a mistake)."""
+    return parse_user_metrics(_config(ctx).get("canary_metrics"))
 
 
 def named_targets(ctx: click.Context, options: Inputs) -> tuple[list[tuple[str, Inputs]], bool]:

@@ -29,7 +29,7 @@ TIMING, LOAD, REPORTS = "Timing", "Load and latency", "Reports and notifications
 CLOUD_RUN, ACTIONS, CANARY = "Cloud Run", "Traffic actions", "Canary steps and watch"
 GROUPS = (TARGET, CLOUD_RUN, WEBSOCKET, CREDENTIALS, TIMING, LOAD, ACTIONS, CANARY, REPORTS)
 """The sections of a command's help, in order; options of no group come last."""
-CONFIG_SECTIONS = ("scenario", "targets")
+CONFIG_SECTIONS = ("scenario", "targets", "canary_metrics")
 """Tables of ``gate.toml`` that are no option: read by the commands themselves."""
 
 

@@ -15,6 +15,7 @@ from gate.cli.inputs import (
     run_and_finish,
     run_context,
     settings_of,
+    user_metrics_of,
 )
 from gate.cli.options import GroupedCommand, declare
 from gate.cli.output import fail, watched
@@ -63,6 +64,7 @@ def verify(ctx: click.Context, /, **options: Any) -> None:
             # In [[targets]], Cloud Deploy's variables name no target: they are not read.
             mine = replace(target, cloud_deploy=target.cloud_deploy and not many)
             cloud = build_verify_options(mine, env, explicit(ctx))
+            cloud = replace(cloud, user_metrics=user_metrics_of(ctx))
             settings = settings_of(ctx, replace(mine, url=RESOLVED_LATER))
             if cloud.progressive:
                 plan = canary_plan(cloud)

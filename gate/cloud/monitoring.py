@@ -121,6 +121,39 @@ class CloudMonitoring(ProjectClient):
         pager = self._client.list_time_series(request=request, timeout=b.timeout(), retry=None)
         return list(pager)
 
+    async def counter(
+        self,
+        metric: str,
+        labels: tuple[tuple[str, str], ...],
+        service: str,
+        region: str,
+        window: tuple[datetime, datetime, float],
+    ) -> dict[str, float]:
+        """A user counter's total in the window, per revision of ``service`` (``ALIGN_DELTA``
+        turns a CUMULATIVE counter into deltas too); a revision with no point is absent."""
+        start, end, period_s = window
+        wanted = [
+            f'metric.type = "{metric}"',
+            'resource.type = "cloud_run_revision"',
+            f'resource.labels.service_name = "{service}"',
+            f'resource.labels.location = "{region}"',
+            *(f'metric.labels.{key} = "{value}"' for key, value in labels),
+        ]
+
+        def read() -> dict[str, float]:
+            totals: dict[str, float] = {}
+            for series in self._series(
+                " AND ".join(wanted), start, end, period_s, ["resource.labels.revision_name"]
+            ):
+                revision = series.resource.labels.get("revision_name", "")
+                value = sum(
+                    float(p.value.int64_value) + float(p.value.double_value) for p in series.points
+                )
+                totals[revision] = totals.get(revision, 0.0) + value
+            return totals
+
+        return await self.budget.read(read, f"read the metric {metric} of {service}", VIEWER)
+
     async def traffic(
         self, service: str, region: str, start: datetime, end: datetime, period_s: float
     ) -> dict[str, Traffic]:

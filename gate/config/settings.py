@@ -23,6 +23,7 @@ from gate.config.inputs import DEFAULTS, Inputs
 from gate.config.scenario import Scenario, parse_scenario
 from gate.config.snapshot import load_snapshot
 from gate.config.tokens import TokenSpec, parse_claim
+from gate.config.usermetrics import UserMetric
 from gate.config.validate import (
     compile_ignores,
     parse_budget,
@@ -253,6 +254,7 @@ class VerifyOptions:
     metrics_period: float = D.metrics_period
     session_length: float = D.session_length
     expected_sessions: int | None = None
+    user_metrics: tuple[UserMetric, ...] = ()  # [[canary_metrics]] of gate.toml
     config_fail_on: str = D.config_fail_on
     endpoints: Endpoints = field(default_factory=Endpoints)  # Google's, or an emulator's
 

@@ -111,6 +111,15 @@ def mermaid_charts(steps: Sequence[StepBlock]) -> list[str]:
          [s["metrics"]["candidate"]["p95_ms"] for s in judged if s["metrics"]],
          [s["metrics"]["stable"]["p95_ms"] for s in judged if s["metrics"]]),
     ]  # fmt: skip
+    own = [{u["name"]: u for u in s["metrics"].get("user", [])} if s["metrics"] else {}
+           for s in judged]  # fmt: skip
+    for name in sorted({name for step in own for name in step}):
+        rates = [step.get(name) for step in own]
+        series.append((
+            f"{name} per request", "per request",
+            [r["candidate_rate"] if r else None for r in rates],
+            [r["stable_rate"] if r else None for r in rates],
+        ))  # fmt: skip
     lines = ["", "<details><summary>Canary metrics per step: charts (bars: candidate, line: "
              "stable)</summary>", ""]  # fmt: skip
     for title, unit, mine, theirs in series:

@@ -144,7 +144,15 @@ def step_charts(step: StepBlock) -> list[str]:
     def percent(value: float | None) -> float | None:
         return None if value is None else value * 100
 
+    own = [
+        _bars(f"step {step['name']}: {u['name']} per request ({u['direction']} fails)",
+              [("candidate", u["candidate_rate"]), ("stable", u["stable_rate"])],
+              u["threshold"] * (u["stable_rate"] or 0.0) if u["relative"] else u["threshold"],
+              "")
+        for u in metrics.get("user", [])
+    ]  # fmt: skip
     return [
+        *own,
         _bars(f"step {step['name']}: 5xx ratio (threshold --max-error-rate)",
               [("candidate", percent(mine["error_ratio"])),
                ("stable", percent(theirs["error_ratio"]))],

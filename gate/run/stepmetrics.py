@@ -14,12 +14,19 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from gate.checks.canary import Limits, judge, metric_tests, side
+from gate.checks.canary import (
+    Limits,
+    judge,
+    metric_tests,
+    side,
+    user_outcome,
+    with_user_metrics,
+)
 from gate.cloud.calls import Budget
 from gate.cloud.model import Traffic, combine
 from gate.cloud.monitoring import CloudMonitoring, aligned
 from gate.config.settings import VerifyOptions
-from gate.model import Diagnosis, StepMetrics, utc_text
+from gate.model import Diagnosis, StepMetrics, UserMetricBlock, utc_text
 from gate.status import Countdown, Progress
 from gate.text import plural
 
@@ -78,6 +85,10 @@ class StepMetricsReader:
             options.require_metrics,
         )  # fmt: skip
         verdict, diagnosis, summary = judge(candidate, stable, limits)
+        user = await self._user(start, end, stable_revisions, candidate, stable)
+        verdict, diagnosis, summary = with_user_metrics(
+            verdict, diagnosis, summary, user, options.require_metrics
+        )
         block: StepMetrics = {
             "window_start": utc_text(start),
             "window_end": utc_text(end),
@@ -90,6 +101,7 @@ class StepMetricsReader:
             "verdict": verdict,
             "summary": summary,
             "tests": metric_tests(candidate, stable),
+            "user": user,
             "limits": {
                 "max_error_rate": options.max_error_rate,
                 "max_latency_ratio": options.max_latency_ratio,
@@ -97,6 +109,32 @@ class StepMetricsReader:
             },
         }
         return block, ((diagnosis, f"metrics: {summary}") if verdict == "fail" else None)
+
+    async def _user(
+        self,
+        start: datetime,
+        end: datetime,
+        stable_revisions: list[str],
+        candidate: Traffic,
+        stable: Traffic,
+    ) -> list[UserMetricBlock]:
+        """Each ``[[canary_metrics]]`` metric, read once the window's counts have settled."""
+        options = self.options
+        judged = []
+        assert self.client is not None
+        for metric in options.user_metrics:
+            totals = await self.client.within(self._budget()).counter(
+                metric.metric, metric.labels, options.service, options.region,
+                (start, end, options.metrics_period),
+            )  # fmt: skip
+            theirs = [totals[r] for r in stable_revisions if r in totals]
+            judged.append(
+                user_outcome(
+                    metric, (totals.get(self.candidate), sum(theirs) if theirs else None),
+                    (candidate.requests, stable.requests), options.min_requests,
+                )
+            )  # fmt: skip
+        return judged
 
     def close(self) -> None:
         """Close the Monitoring client's channel, if one was opened."""

@@ -411,6 +411,29 @@ class CloudEmulator:
         with self._lock:
             self.requests.append(record)
 
+    def record_user_metric(
+        self,
+        metric: str,
+        service: str,
+        revision: str,
+        value: int = 1,
+        labels: dict[str, str] | None = None,
+        when: datetime | None = None,
+    ) -> None:
+        """Count ``value`` on a user counter (a log-based metric, a custom metric the app
+        writes) for ``revision``, visible like Cloud Run's own metrics (a test registers it:
+        the emulator serves no user metric it was not given)."""
+        at = when or datetime.now(UTC)
+        period = self.metric_period_s
+        sampled = (at.timestamp() // period + 1) * period
+        visible = datetime.fromtimestamp(sampled + random.random() * self.metric_delay_s, UTC)
+        record = RequestRecord(
+            at, service, revision, 0, 0.0, self.region, visible, metric,
+            tuple(sorted((labels or {}).items())), value,
+        )  # fmt: skip
+        with self._lock:
+            self.requests.append(record)
+
     def _list_time_series(self, request: Any) -> Any:
         self._record("ListTimeSeries", request)
         with self._lock:

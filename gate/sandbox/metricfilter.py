@@ -3,7 +3,9 @@
 ``ListTimeSeries`` is answered for exactly what the gate asks
 (:mod:`gate.cloud.monitoring`): a filter of ``AND``-ed ``key = "value"`` (or
 ``!=``) clauses on ``metric.type`` (``run.googleapis.com/request_count`` or
-``request_latencies``), ``resource.type`` (``cloud_run_revision``),
+``request_latencies``, or a user metric a test registered: a log-based counter
+``logging.googleapis.com/user/NAME`` or a custom counter, whose labels may be
+filtered as ``metric.labels.KEY``), ``resource.type`` (``cloud_run_revision``),
 ``resource.labels.service_name``, ``resource.labels.revision_name``,
 ``resource.labels.location`` and ``metric.labels.response_code_class``; the
 aggregation ``ALIGN_DELTA`` summed with ``REDUCE_SUM`` and grouped by revision
@@ -49,6 +51,8 @@ _KEYS = {
     "metric.labels.response_code_class",
 }
 _GROUPS = {"resource.labels.revision_name", "metric.labels.response_code_class"}
+USER_PREFIXES = ("logging.googleapis.com/user/", "custom.googleapis.com/",
+                 "workload.googleapis.com/")  # fmt: skip
 _BUCKETS = 60
 _GROWTH = 1.4
 _SCALE = 1.0  # milliseconds
@@ -65,6 +69,9 @@ class RequestRecord:
     latency_ms: float
     location: str = "europe-west1"
     visible_at: datetime | None = None  # when Cloud Monitoring shows it (None: at once)
+    metric: str = ""  # a user metric's type; "" for Cloud Run's request metrics
+    labels: tuple[tuple[str, str], ...] = ()  # a user metric's labels
+    value: int = 1  # a user counter's increment
 
     @property
     def code_class(self) -> str:
@@ -73,6 +80,8 @@ class RequestRecord:
 
     def label(self, key: str) -> str:
         """The value of a filter or grouping key for this record."""
+        if key.startswith("metric.labels.") and key != "metric.labels.response_code_class":
+            return dict(self.labels).get(key.removeprefix("metric.labels."), "")
         return {
             "resource.type": "cloud_run_revision",
             "resource.labels.service_name": self.service,
@@ -87,7 +96,7 @@ def parse_filter(text: str) -> list[tuple[str, str, str]]:
     clauses = []
     for part in text.split(" AND "):
         match = _CLAUSE.match(part)
-        if match is None or match[1] not in _KEYS:
+        if match is None or not (match[1] in _KEYS or match[1].startswith("metric.labels.")):
             raise ValueError(f"the emulator does not understand the filter clause {part.strip()!r}")
         clauses.append((match[1], match[2], match[3]))
     return clauses
@@ -139,8 +148,11 @@ def time_series(
         raise ValueError(f"unknown project {request.name!r}")
     clauses = parse_filter(request.filter)
     metrics = [value for key, op, value in clauses if key == "metric.type" and op == "="]
-    if len(metrics) != 1 or metrics[0] not in (REQUEST_COUNT, REQUEST_LATENCIES):
-        raise ValueError(f"the emulator serves one of {REQUEST_COUNT}, {REQUEST_LATENCIES}")
+    user = len(metrics) == 1 and metrics[0].startswith(USER_PREFIXES)
+    if len(metrics) != 1 or not (user or metrics[0] in (REQUEST_COUNT, REQUEST_LATENCIES)):
+        raise ValueError(
+            f"the emulator serves {REQUEST_COUNT}, {REQUEST_LATENCIES} and registered user metrics"
+        )
     aggregation = request.aggregation
     aligner = monitoring_v3.Aggregation.Aligner
     reducer = monitoring_v3.Aggregation.Reducer
@@ -162,6 +174,7 @@ def time_series(
         r
         for r in records
         if start <= r.at < end
+        and r.metric == (metrics[0] if user else "")
         and (r.visible_at is None or r.visible_at <= now)
         and all((r.label(k) == v) == (op == "=") for k, op, v in clauses if k != "metric.type")
     ]
@@ -186,7 +199,9 @@ def time_series(
             interval = monitoring_v3.TimeInterval(
                 start_time=period_end - timedelta(seconds=period), end_time=period_end
             )
-            if metrics[0] == REQUEST_COUNT:
+            if user:
+                value = monitoring_v3.TypedValue(int64_value=sum(m.value for m in members))
+            elif metrics[0] == REQUEST_COUNT:
                 value = monitoring_v3.TypedValue(int64_value=len(members))
             else:
                 value = monitoring_v3.TypedValue(

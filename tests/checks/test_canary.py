@@ -166,3 +166,73 @@ def test_an_identical_distribution_never_fails_however_many_requests() -> None:
     assert judge(ten_times, stable, Limits(min_requests=100))[0] == "pass"
     assert metric_tests(ten_times, stable)["latency"]["effect"] == 0.5
     assert "latency" not in metric_tests(Traffic(10, 0), Traffic(10, 0))
+
+
+def _user(**fields: object) -> object:
+    from gate.config.usermetrics import UserMetric
+
+    base: dict[str, object] = {"name": "drops", "metric": "logging.googleapis.com/user/drops",
+                               "threshold": 2.0, "relative": True, "critical": True}  # fmt: skip
+    return UserMetric(**{**base, **fields})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fields", "totals", "requests", "verdict"),
+    [
+        ({}, (30.0, 20.0), (100, 400), "fail"),  # 0.3 per request against 2 x 0.05
+        ({}, (5.0, 20.0), (100, 400), "pass"),
+        ({}, (5.0, None), (100, 400), "fail"),  # a zero baseline never excuses the candidate
+        ({}, (None, 20.0), (100, 400), "insufficient"),
+        ({}, (5.0, 20.0), (10, 400), "insufficient"),
+        ({"relative": False, "threshold": 0.1}, (5.0, 0.0), (100, 400), "pass"),
+        ({"direction": "decrease", "threshold": 0.5}, (1.0, 40.0), (100, 400), "fail"),
+        ({"direction": "decrease", "threshold": 0.5}, (9.0, 40.0), (100, 400), "pass"),
+    ],
+    ids=["worse", "within", "zero-baseline", "no-data", "too-few", "absolute",
+         "decrease-worse", "decrease-within"],
+)  # fmt: skip
+def test_a_user_metric_is_judged_per_request_in_its_direction(
+    fields: dict[str, object],
+    totals: tuple[float | None, float | None],
+    requests: tuple[int, int],
+    verdict: str,
+) -> None:
+    from gate.checks.canary import user_outcome
+
+    outcome = user_outcome(_user(**fields), totals, requests, 50)  # type: ignore[arg-type]
+    assert outcome["verdict"] == verdict, outcome
+
+
+def test_the_step_verdict_is_a_function_of_its_metrics() -> None:
+    from gate.checks.canary import user_outcome, with_user_metrics
+
+    def judged(verdict_of: str, critical: bool) -> object:
+        totals = {"fail": (30.0, 20.0), "pass": (5.0, 20.0), "insufficient": (None, 1.0)}
+        return user_outcome(_user(critical=critical), totals[verdict_of], (100, 400), 50)  # type: ignore[arg-type]
+
+    assert with_user_metrics("fail", "canary_error_rate_exceeded", "5xx", [], False)[1] == (
+        "canary_error_rate_exceeded"
+    )
+    critical = with_user_metrics("pass", None, "ok", [judged("fail", True)], False)  # type: ignore[list-item]
+    assert critical[:2] == ("fail", "canary_metric_failed")
+    one_of_two = [judged("fail", False), judged("pass", False)]
+    assert with_user_metrics("pass", None, "ok", one_of_two, False)[0] == "fail"  # type: ignore[arg-type]
+    one_of_three = [judged("fail", False), judged("pass", False), judged("pass", False)]
+    assert with_user_metrics("pass", None, "ok", one_of_three, False)[0] == "pass"  # type: ignore[arg-type]
+    blind = [judged("insufficient", True)]
+    assert with_user_metrics("pass", None, "ok", blind, False)[0] == "insufficient"  # type: ignore[arg-type]
+    assert with_user_metrics("pass", None, "ok", blind, True)[1] == "metrics_insufficient"  # type: ignore[arg-type]
+    assert with_user_metrics("pass", None, "ok", [judged("insufficient", False)], False)[0] == (  # type: ignore[list-item]
+        "pass"
+    )
+
+
+def test_a_failed_user_metric_s_hint_names_it_and_its_metric() -> None:
+    from gate.checks.canary import user_outcome
+
+    block = _metrics((100, 0, 5.0), (400, 0, 5.0))
+    block["user"] = [user_outcome(_user(), (30.0, None), (100, 400), 50)]  # type: ignore[arg-type]
+    hint = step_hint("canary_metric_failed", block, PLACE)
+    assert hint is not None
+    assert "drops (logging.googleapis.com/user/drops): 0.3 per request above 0" in hint
+    assert "the comparison side no data" in hint

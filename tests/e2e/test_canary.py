@@ -7,12 +7,13 @@ real counts of what it served: the emulated Monitoring answers from them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -417,3 +418,93 @@ def test_bad_baseline_input_is_one_line() -> None:
     ):  # fmt: skip
         with pytest.raises(ConfigError, match=words):
             build_verify_options(given, {})
+
+
+DISCONNECTS = "logging.googleapis.com/user/ws_disconnects"
+
+
+@contextlib.contextmanager
+def _counting(cloud: CloudThread, per_tick: dict[str, int]) -> Iterator[None]:
+    """A log-based counter the revisions' logs feed while the block runs: ``per_tick`` each
+    revision's count every 0.1 s."""
+    stop = threading.Event()
+
+    def feed() -> None:
+        while not stop.wait(0.1):
+            for revision, value in per_tick.items():
+                if value:
+                    cloud.emulator.record_user_metric(DISCONNECTS, "svc", revision, value,
+                                                      {"reason": "server"})  # fmt: skip
+
+    worker = threading.Thread(target=feed, daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _metric_config(tmp_path: Path, critical: bool = True, metric: str = DISCONNECTS) -> str:
+    config = tmp_path / "gate.toml"
+    config.write_text(
+        f'[[canary_metrics]]\nname = "ws_disconnects"\nmetric = "{metric}"\n'
+        f'labels = {{ reason = "server" }}\nthreshold = 2\nrelative = true\n'
+        f"critical = {'true' if critical else 'false'}\n"
+    )
+    return str(config)
+
+
+@pytest.mark.parametrize(("candidate", "verdict"), [(40, "fail"), (2, "pass")])
+def test_a_user_metric_fails_a_step_when_the_candidate_is_worse(
+    cloud: CloudThread,
+    gate_cloud: Callable[..., GateRun],
+    tmp_path: Path,
+    candidate: int,
+    verdict: str,
+) -> None:
+    cloud.deploy(NEW, traffic=False, tag="candidate")
+    with cloud.users(SECRET), _counting(cloud, {NEW: candidate, OLD: 8}):
+        run = _verify(gate_cloud, "--canary", "50", "--config", _metric_config(tmp_path))
+    assert run.report is not None
+    step = run.report["steps"][0]
+    [mine] = step["metrics"]["user"]
+    assert mine["verdict"] == verdict, mine
+    assert step["verdict"] == verdict
+    if verdict == "fail":
+        assert step["diagnosis"] == "canary_metric_failed"
+        assert "ws_disconnects" in step["hint"]
+        assert run.exit_code == 1
+
+
+@pytest.mark.parametrize("required", [False, True])
+def test_a_critical_metric_without_data_is_inconclusive_or_with_require_a_failure(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun], tmp_path: Path, required: bool
+) -> None:
+    cloud.deploy(NEW, traffic=False, tag="candidate")
+    extra = ["--require-metrics"] if required else []
+    with cloud.users(SECRET), _counting(cloud, {OLD: 8}):
+        run = _verify(gate_cloud, "--canary", "50", "--config", _metric_config(tmp_path),
+                      *extra)  # fmt: skip
+    assert run.report is not None
+    step = run.report["steps"][0]
+    if required:
+        assert step["diagnosis"] == "metrics_insufficient"
+        assert run.exit_code == 1
+    else:
+        assert step["verdict"] == "inconclusive"
+    assert "critical metric ws_disconnects has no data" in step["summary"]
+
+
+def test_a_bad_user_metric_is_one_line_and_exit_2_before_any_traffic_moves(
+    cloud: CloudThread, gate_process: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    config = _metric_config(tmp_path, metric="not a metric type")
+    run = gate_process("verify", "--project", "demo-project", "--region", "europe-west1",
+                       "--service", "svc", "--tag", "candidate", "--canary", "50",
+                       "--config", config, env=cloud.env)  # fmt: skip
+    assert run.exit_code == 2
+    assert "gate.toml: canary metric 'ws_disconnects': metric must be a Cloud Monitoring" in (
+        run.stderr
+    )
+    assert not cloud.emulator.calls_to("UpdateService")

@@ -235,7 +235,8 @@ def test_diagnosis(
 # emulated Cloud Logging: see tests/test_verify.py.
 VERIFY_ONLY = {"log_errors_found", "revision_not_ready"}
 # Judged from Cloud Monitoring during canary steps: each has its own test in test_canary.py.
-VERIFY_ONLY |= {"canary_error_rate_exceeded", "canary_latency_exceeded", "metrics_insufficient"}
+VERIFY_ONLY |= {"canary_error_rate_exceeded", "canary_latency_exceeded", "metrics_insufficient",
+                "canary_metric_failed"}  # fmt: skip
 # Judged against the local Cloud Run's revision settings, instances and request timeout:
 # each has its own test in test_websockets_on_cloud_run.py.
 VERIFY_ONLY |= {"config_h2c_breaks_websocket", "config_unsuited", "session_cut",

@@ -89,3 +89,22 @@ def test_a_canary_gets_a_mermaid_chart_per_metric_and_stays_small() -> None:
     assert 'x-axis ["10%", "20%"' in text
     assert len(text.encode()) < 1 << 20
     assert "```mermaid" not in summary_markdown(result())
+
+
+def test_each_user_metric_gets_its_chart_too() -> None:
+    from tests.report.test_html import _step
+
+    steps = (_step("20%", 20, 0.0), _step("50%", 50, 0.0))
+    for step_block in steps:
+        assert step_block["metrics"] is not None
+        step_block["metrics"]["user"] = [{  # type: ignore[typeddict-item]
+            "name": "drops", "metric": "m", "direction": "increase", "critical": True,
+            "relative": False, "threshold": 0.1, "candidate_rate": 0.2, "stable_rate": 0.05,
+            "candidate_total": 2.0, "stable_total": 2.0, "verdict": "fail", "summary": "",
+        }]  # fmt: skip
+    text = summary_markdown(result(steps=steps))
+    assert text.count("```mermaid\nxychart-beta") == 3
+    assert 'title "drops per request"' in text
+    from gate.report.html import render_html
+
+    assert render_html(result(steps=steps)).count('<figure class="metric">') == 6
