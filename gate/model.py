@@ -214,6 +214,27 @@ class SideMetrics(TypedDict):
     p99_ms: NotRequired[float | None]
 
 
+@dataclass(frozen=True)
+class UserMetric:
+    """One metric of ``[[canary_metrics]]`` of ``gate.toml``, validated
+    (:mod:`gate.config.usermetrics`)."""
+
+    name: str
+    metric: str | None
+    labels: tuple[tuple[str, str], ...] = ()
+    direction: Literal["increase", "decrease"] = "increase"
+    threshold: float = 0.0
+    relative: bool = False
+    critical: bool = False
+    promql: str | None = None
+
+    def query(self, revision: str, service: str, window_s: float) -> str:
+        """The PromQL query for ``revision``, its placeholders filled."""
+        assert self.promql is not None
+        filled = self.promql.replace("{revision}", revision).replace("{service}", service)
+        return filled.replace("{window}", f"{round(window_s)}s")
+
+
 class UserMetricBlock(TypedDict):
     """One ``[[canary_metrics]]`` metric of a step: both sides' rates and the outcome."""
 

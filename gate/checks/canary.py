@@ -36,8 +36,14 @@ from dataclasses import dataclass
 
 from gate.checks.stats import TestResult, error_test, latency_test
 from gate.cloud.model import Traffic
-from gate.config.usermetrics import UserMetric
-from gate.model import Diagnosis, MetricsVerdict, SideMetrics, StepMetrics, UserMetricBlock
+from gate.model import (
+    Diagnosis,
+    MetricsVerdict,
+    SideMetrics,
+    StepMetrics,
+    UserMetric,
+    UserMetricBlock,
+)
 
 
 @dataclass(frozen=True)
@@ -267,8 +273,12 @@ def user_outcome(
     threshold (absolute, or times the comparison side's rate when ``relative``), in its
     direction. No point at all for the candidate is no data: inconclusive, never a pass."""
     (mine, theirs), (asked, compared) = totals, requests
-    rate = None if mine is None or asked == 0 else mine / asked
-    base = 0.0 if theirs is None or compared == 0 else theirs / compared
+    if metric.promql is not None:  # the query's value is its own rate
+        asked_for, compared_with = 1, 1
+    else:
+        asked_for, compared_with = asked, compared
+    rate = None if mine is None or asked_for == 0 else mine / asked_for
+    base = 0.0 if theirs is None or compared_with == 0 else theirs / compared_with
     bound = metric.threshold * base if metric.relative else metric.threshold
     outcome: MetricsVerdict
     if rate is None or asked < min_requests:
@@ -280,7 +290,8 @@ def user_outcome(
     else:
         outcome, why = "pass", f"{rate:.4g} per request within {bound:.4g}"
     return {
-        "name": metric.name, "metric": metric.metric, "direction": metric.direction,
+        "name": metric.name, "metric": metric.metric or f"promql: {metric.promql}",
+        "direction": metric.direction,
         "critical": metric.critical, "relative": metric.relative, "threshold": metric.threshold,
         "candidate_rate": rate, "stable_rate": base if theirs is not None else None,
         "candidate_total": mine, "stable_total": theirs, "verdict": outcome, "summary": why,

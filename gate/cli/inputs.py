@@ -15,10 +15,10 @@ import click
 from gate.config.inputs import Inputs
 from gate.config.settings import Settings, build_settings
 from gate.config.targets import Target, parse_targets, target_options
-from gate.config.usermetrics import UserMetric, parse_user_metrics
+from gate.config.usermetrics import parse_user_metrics
 from gate.config.webhooks import Webhook, parse_webhooks, secrets_of
 from gate.errors import ConfigError, GateError
-from gate.model import RunContext
+from gate.model import RunContext, UserMetric
 from gate.redact import Redactor
 
 if TYPE_CHECKING:

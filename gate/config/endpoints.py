@@ -19,6 +19,7 @@ VARIABLES = {
     "monitoring": "GATE_MONITORING_ENDPOINT",
     "secretmanager": "GATE_SECRETMANAGER_ENDPOINT",
     "iamcredentials": "GATE_IAMCREDENTIALS_ENDPOINT",
+    "prometheus": "GATE_PROMETHEUS_ENDPOINT",
 }
 
 
@@ -31,6 +32,7 @@ class Endpoints:
     monitoring: str | None = None
     secretmanager: str | None = None
     iamcredentials: str | None = None
+    prometheus: str | None = None  # a base URL: the Prometheus API is HTTP, not gRPC
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Endpoints:

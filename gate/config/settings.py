@@ -23,7 +23,6 @@ from gate.config.inputs import DEFAULTS, Inputs
 from gate.config.scenario import Scenario, parse_scenario
 from gate.config.snapshot import load_snapshot
 from gate.config.tokens import TokenSpec, parse_claim
-from gate.config.usermetrics import UserMetric
 from gate.config.validate import (
     compile_ignores,
     parse_budget,
@@ -38,7 +37,7 @@ from gate.config.validate import (
 )
 from gate.errors import ConfigError
 from gate.matching import Json
-from gate.model import TrafficBlock
+from gate.model import TrafficBlock, UserMetric
 
 if TYPE_CHECKING:
     import ssl

@@ -14,7 +14,11 @@
 Each metric is a Cloud Monitoring counter (DELTA or CUMULATIVE: a log-based counter, or a
 custom counter the app writes), read for the candidate and for the comparison side (the
 stable revisions, or the baseline) in the step's window, summed, and divided by that side's
-requests (so that sides with different shares of traffic compare). The table is
+requests (so that sides with different shares of traffic compare); or a PromQL query
+(``promql = 'sum(rate(ws_errors_total{revision="{revision}"}[{window}]))'``) through Cloud
+Monitoring's Prometheus API, evaluated at the window's end once per revision, its value taken
+as it is (the query computes its own rate). ``{revision}``, ``{service}`` and ``{window}`` (the
+window's length, as ``120s``) are filled in. The table is
 ``canary_metrics``, not ``canary.metrics``: ``canary`` and ``metrics`` are option keys of
 the same file (``--canary``, ``--metrics``).
 """
@@ -22,27 +26,14 @@ the same file (``--canary``, ``--metrics``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
 
 from gate.errors import ConfigError
+from gate.model import UserMetric
 
-_KEYS = {"name", "metric", "labels", "direction", "threshold", "relative", "critical"}
+_KEYS = {"name", "metric", "promql", "labels", "direction", "threshold", "relative", "critical"}
+PLACEHOLDERS = ("{revision}", "{service}", "{window}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,62}")
 _TYPE = re.compile(r"[a-z0-9.-]+\.googleapis\.com/[A-Za-z0-9_./-]+")
-
-
-@dataclass(frozen=True)
-class UserMetric:
-    """One metric of ``[[canary_metrics]]``, validated."""
-
-    name: str
-    metric: str
-    labels: tuple[tuple[str, str], ...] = ()
-    direction: Literal["increase", "decrease"] = "increase"
-    threshold: float = 0.0
-    relative: bool = False
-    critical: bool = False
 
 
 def parse_user_metrics(raw: object) -> tuple[UserMetric, ...]:
@@ -68,11 +59,18 @@ def parse_user_metrics(raw: object) -> tuple[UserMetric, ...]:
             raise ConfigError(f'{where}: name must be a plain name, e.g. name = "ws_disconnects"')
         if any(m.name == name for m in found):
             raise ConfigError(f"{where}: the name is used twice; give each metric its own")
-        metric = item.get("metric")
-        if not isinstance(metric, str) or not _TYPE.fullmatch(metric):
+        metric, promql = item.get("metric"), item.get("promql")
+        if (metric is None) == (promql is None):
+            raise ConfigError(f"{where}: give metric (a Cloud Monitoring type) or promql, one")
+        if metric is not None and (not isinstance(metric, str) or not _TYPE.fullmatch(metric)):
             raise ConfigError(
                 f"{where}: metric must be a Cloud Monitoring metric type, e.g. "
                 '"logging.googleapis.com/user/ws_disconnects"'
+            )
+        if promql is not None and (not isinstance(promql, str) or "{revision}" not in promql):
+            raise ConfigError(
+                f"{where}: promql must be a query string naming {{revision}}, e.g. "
+                "'sum(rate(ws_errors_total{revision=\"{revision}\"}[{window}]))'"
             )
         labels = item.get("labels", {})
         if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
@@ -92,7 +90,7 @@ def parse_user_metrics(raw: object) -> tuple[UserMetric, ...]:
         found.append(
             UserMetric(
                 name, metric, tuple(sorted(labels.items())), direction, float(threshold),
-                flags["relative"], flags["critical"],
+                flags["relative"], flags["critical"], promql,
             )
         )  # fmt: skip
     return tuple(found)

@@ -171,6 +171,7 @@ class Canary:
         if options.dry_run:
             return self._planned(), None
         last: Plan | None = None
+        await self.metrics.check_queries()  # a refused PromQL query stops the run here
         try:
             for percent in options.canary:
                 last = canary_step(

@@ -26,7 +26,8 @@ from gate.cloud.calls import Budget
 from gate.cloud.model import Traffic, combine
 from gate.cloud.monitoring import CloudMonitoring, aligned
 from gate.config.settings import VerifyOptions
-from gate.model import Diagnosis, StepMetrics, UserMetricBlock, utc_text
+from gate.errors import ConfigError
+from gate.model import Diagnosis, StepMetrics, UserMetric, UserMetricBlock, utc_text
 from gate.status import Countdown, Progress
 from gate.text import plural
 
@@ -123,10 +124,15 @@ class StepMetricsReader:
         judged = []
         assert self.client is not None
         for metric in options.user_metrics:
-            totals = await self.client.within(self._budget()).counter(
-                metric.metric, metric.labels, options.service, options.region,
-                (start, end, options.metrics_period),
-            )  # fmt: skip
+            if metric.metric is not None:
+                totals = await self.client.within(self._budget()).counter(
+                    metric.metric, metric.labels, options.service, options.region,
+                    (start, end, options.metrics_period),
+                )  # fmt: skip
+            else:
+                window = (end - start).total_seconds()
+                totals = await self._promql(metric, [self.candidate, *stable_revisions], end,
+                                            window)  # fmt: skip
             theirs = [totals[r] for r in stable_revisions if r in totals]
             judged.append(
                 user_outcome(
@@ -135,6 +141,37 @@ class StepMetricsReader:
                 )
             )  # fmt: skip
         return judged
+
+    async def _promql(
+        self, metric: UserMetric, revisions: list[str], at: datetime, window_s: float
+    ) -> dict[str, float]:
+        """A PromQL metric's value for each revision that has one (none: no data)."""
+        from gate.cloud.prometheus import PromQLRejected, instant_query
+
+        found: dict[str, float] = {}
+        for revision in revisions:
+            query = metric.query(revision, self.options.service, window_s)
+            try:
+                value = await instant_query(
+                    self.options.project, query, at, self._budget(),
+                    self.options.endpoints.prometheus,
+                )  # fmt: skip
+            except PromQLRejected as exc:
+                raise ConfigError(
+                    f"gate.toml: canary metric {metric.name!r}: promql: the Prometheus API "
+                    f"refused {query!r} ({exc}): fix the query"
+                ) from None
+            if value is not None:
+                found[revision] = value
+        return found
+
+    async def check_queries(self) -> None:
+        """Read each PromQL metric once for the candidate, before any traffic moves: a query
+        the API refuses is a configuration error (exit 2), named with its metric."""
+        now = datetime.now(UTC)
+        for metric in self.options.user_metrics:
+            if metric.promql is not None:
+                await self._promql(metric, [self.candidate], now, self.options.metrics_period)
 
     def close(self) -> None:
         """Close the Monitoring client's channel, if one was opened."""

@@ -71,6 +71,7 @@ from google.rpc import status_pb2
 
 from gate.sandbox.logfilter import SEVERITIES, FilterError, matches, parse_log_filter
 from gate.sandbox.metricfilter import RequestRecord, time_series
+from gate.sandbox.prometheus import PrometheusService
 
 NOT_LISTENING = (
     "The user-provided container failed to start and listen on the port defined provided by "
@@ -190,6 +191,8 @@ class CloudEmulator:
     # Cloud Run's metrics: sampled per period, visible up to a delay later (Google: 60 s, 180 s).
     metric_period_s: float = 60.0
     metric_delay_s: float = 180.0
+    # Cloud Monitoring's Prometheus API (HTTP): the PromQL queries a test registers.
+    prometheus: PrometheusService = field(default_factory=PrometheusService)
     _throttles: dict[str, _Throttle] = field(default_factory=dict)
     _transient: dict[str, tuple[float, Any]] = field(default_factory=dict)
     _operations: dict[str, operations_pb2.Operation] = field(default_factory=dict)
@@ -796,6 +799,8 @@ class CloudEmulator:
         server.start()
         self._server = server
         self.endpoint = f"127.0.0.1:{bound}"
+        self.prometheus.project = self.project
+        self.prometheus.start()
         return self.endpoint
 
     def stop(self) -> None:
@@ -803,3 +808,4 @@ class CloudEmulator:
         if self._server is not None:
             self._server.stop(grace=None)
             self._server = None
+        self.prometheus.stop()

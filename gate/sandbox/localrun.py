@@ -174,6 +174,7 @@ class LocalCloudRun:
             "GATE_LOGGING_ENDPOINT": self.emulator.endpoint,
             "GATE_SECRETMANAGER_ENDPOINT": self.emulator.endpoint,
             "GATE_MONITORING_ENDPOINT": self.emulator.endpoint,
+            "GATE_PROMETHEUS_ENDPOINT": self.emulator.prometheus.url,
         }
 
     async def deploy(

@@ -32,17 +32,18 @@ Every request is recorded in :attr:`TokenService.calls`.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
 
 import jwt
+
+from gate.sandbox.jsonhttp import JsonServer
 
 SIGNING_KEY = "emulated-google-id-token-signing-key-0123456789"
 """The key the emulated ID tokens are signed with (HS256): a local service can verify them."""
@@ -70,7 +71,7 @@ class TokenService:
     issued: list[str] = field(default_factory=list)  # ID tokens
     _access: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
+    _server: JsonServer | None = None
     url: str = ""
 
     def accept(self, access_token: str) -> None:
@@ -135,41 +136,21 @@ class TokenService:
 
     def start(self) -> str:
         """Serve on 127.0.0.1; returns the base URL."""
-        service = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode() if length else ""
-                kind = self.headers.get("Content-Type", "")
-                if "json" in kind:
-                    body = json.loads(raw or "{}")
-                else:
-                    body = {k: v[0] for k, v in parse_qs(raw).items()}
-                bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                status, answer = service.answer(self.path.split("?")[0], bearer, body)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        def answer(
+            path: str, headers: Mapping[str, str], body: dict[str, Any]
+        ) -> tuple[int, dict[str, Any]]:
+            bearer = headers.get("authorization", "").removeprefix("Bearer ")
+            return self.answer(path, bearer, body)
 
-            def log_message(self, *_args: Any) -> None:
-                return None
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self._server = server
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self._server = JsonServer(answer)
+        self.url = self._server.start()
         return self.url
 
     def stop(self) -> None:
         """Stop serving."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
 
 

@@ -169,7 +169,7 @@ def test_an_identical_distribution_never_fails_however_many_requests() -> None:
 
 
 def _user(**fields: object) -> object:
-    from gate.config.usermetrics import UserMetric
+    from gate.model import UserMetric
 
     base: dict[str, object] = {"name": "drops", "metric": "logging.googleapis.com/user/drops",
                                "threshold": 2.0, "relative": True, "critical": True}  # fmt: skip
@@ -187,9 +187,11 @@ def _user(**fields: object) -> object:
         ({"relative": False, "threshold": 0.1}, (5.0, 0.0), (100, 400), "pass"),
         ({"direction": "decrease", "threshold": 0.5}, (1.0, 40.0), (100, 400), "fail"),
         ({"direction": "decrease", "threshold": 0.5}, (9.0, 40.0), (100, 400), "pass"),
+        ({"metric": None, "promql": "q", "relative": False, "threshold": 0.05}, (0.2, 0.01),
+         (100, 400), "fail"),  # a query's value is its own rate: not divided by requests
     ],
     ids=["worse", "within", "zero-baseline", "no-data", "too-few", "absolute",
-         "decrease-worse", "decrease-within"],
+         "decrease-worse", "decrease-within", "promql"],
 )  # fmt: skip
 def test_a_user_metric_is_judged_per_request_in_its_direction(
     fields: dict[str, object],

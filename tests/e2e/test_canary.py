@@ -508,3 +508,52 @@ def test_a_bad_user_metric_is_one_line_and_exit_2_before_any_traffic_moves(
         run.stderr
     )
     assert not cloud.emulator.calls_to("UpdateService")
+
+
+PROMQL = 'sum(ws_errors_per_request{revision="{revision}"})'
+
+
+def _promql_config(tmp_path: Path, query: str = PROMQL) -> str:
+    config = tmp_path / "gate.toml"
+    config.write_text(
+        f"[[canary_metrics]]\nname = \"ws_errors\"\npromql = '{query}'\nthreshold = 0.05\n"
+        "critical = true\n"
+    )
+    return str(config)
+
+
+@pytest.mark.parametrize(("candidate", "verdict"), [(0.2, "fail"), (0.01, "pass")])
+def test_a_promql_metric_fails_a_step_when_the_candidate_is_worse(
+    cloud: CloudThread,
+    gate_cloud: Callable[..., GateRun],
+    tmp_path: Path,
+    candidate: float,
+    verdict: str,
+) -> None:
+    cloud.deploy(NEW, traffic=False, tag="candidate")
+    answers = cloud.emulator.prometheus.answers
+    answers[PROMQL.replace("{revision}", NEW)] = candidate
+    answers[PROMQL.replace("{revision}", OLD)] = 0.01
+    with cloud.users(SECRET):
+        run = _verify(gate_cloud, "--canary", "50", "--config", _promql_config(tmp_path))
+    assert run.report is not None
+    step = run.report["steps"][0]
+    [mine] = step["metrics"]["user"]
+    assert (mine["verdict"], mine["candidate_rate"]) == (verdict, candidate)
+    assert step["verdict"] == verdict
+    asked = cloud.emulator.prometheus.queries
+    assert PROMQL.replace("{revision}", NEW) in asked  # the first read, before any traffic
+    assert PROMQL.replace("{revision}", OLD) in asked
+
+
+def test_a_promql_query_the_api_refuses_stops_the_run_before_any_traffic_moves(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    cloud.deploy(NEW, traffic=False, tag="candidate")
+    run = _verify(gate_cloud, "--canary", "50",
+                  "--config", _promql_config(tmp_path, 'rate(nope{revision="{revision}"'))  # fmt: skip
+    assert run.exit_code == 2, run.stdout + run.stderr
+    assert "gate.toml: canary metric 'ws_errors': promql: the Prometheus API refused" in (
+        run.stderr
+    )
+    assert not cloud.emulator.calls_to("UpdateService")
