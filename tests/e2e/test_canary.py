@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from gate.checks.canary import Limits, judge, worse_beyond_noise
+from gate.checks.stats import fisher_greater
 from gate.cloud.model import Latency, Traffic, TrafficEntry
 from gate.config.settings import parse_percentages
 from gate.errors import ConfigError
@@ -557,3 +559,79 @@ def test_a_promql_query_the_api_refuses_stops_the_run_before_any_traffic_moves(
         run.stderr
     )
     assert not cloud.emulator.calls_to("UpdateService")
+
+
+def _after_the_first_change(cloud: CloudThread, feed: Callable[[], None]) -> threading.Thread:
+    """Run ``feed`` once the first traffic change is made (inside the step's window)."""
+
+    def wait_then_feed() -> None:
+        ends = time.monotonic() + 30
+        while not cloud.emulator.calls_to("UpdateService") and time.monotonic() < ends:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        feed()
+
+    worker = threading.Thread(target=wait_then_feed, daemon=True)
+    worker.start()
+    return worker
+
+
+def test_three_failures_in_forty_against_none_in_four_hundred_fail_by_the_exact_test(
+    cloud: CloudThread, gate_cloud: Callable[..., GateRun]
+) -> None:
+    cloud.deploy(NEW, traffic=False, tag="candidate")
+
+    def feed() -> None:
+        for n in range(40):
+            cloud.emulator.record_request("svc", NEW, 500 if n < 3 else 200, 0.01)
+        for _n in range(400):
+            cloud.emulator.record_request("svc", OLD, 200, 0.01)
+
+    worker = _after_the_first_change(cloud, feed)
+    run = _verify(gate_cloud, "--canary", "50", "--min-requests", "40")
+    worker.join()
+    assert run.report is not None
+    step = run.report["steps"][0]
+    assert step["diagnosis"] == "canary_error_rate_exceeded", step["summary"]
+    # The gate's own probes of the candidate count too: 3 failures in 40 and a few more.
+    mine = step["metrics"]["candidate"]
+    errors = step["metrics"]["tests"]["errors"]
+    assert (mine["errors"], errors["test"]) == (3, "fisher_exact")
+    assert math.isclose(errors["p_value"], fisher_greater(3, mine["requests"], 0, 400))
+    assert "Fisher's exact test, p = " in step["summary"]
+
+
+@pytest.mark.parametrize(
+    ("shift", "requests", "verdict"), [(1.22, 400, "fail"), (1.0, 4000, "pass")]
+)
+def test_a_candidate_slower_across_its_distribution_fails_and_a_copy_passes(
+    cloud: CloudThread,
+    gate_cloud: Callable[..., GateRun],
+    shift: float,
+    requests: int,
+    verdict: str,
+) -> None:
+    """Latencies spread from 20 to 100 ms: shifted by 30% (a p95 ratio near 1.3, under
+    --max-latency-ratio 1.5) the candidate fails; the same spread with 10x the requests passes."""
+    cloud.deploy(NEW, traffic=False, tag="candidate")
+    spread = [0.020 + 0.080 * n / 399 for n in range(400)]
+
+    def feed() -> None:
+        for n in range(requests):
+            cloud.emulator.record_request("svc", NEW, 200, spread[n % 400] * shift)
+        for latency in spread:
+            cloud.emulator.record_request("svc", OLD, 200, latency)
+
+    worker = _after_the_first_change(cloud, feed)
+    run = _verify(gate_cloud, "--canary", "50")
+    worker.join()
+    assert run.report is not None
+    step = run.report["steps"][0]
+    metrics = step["metrics"]
+    ratio = metrics["candidate"]["p95_ms"] / metrics["stable"]["p95_ms"]
+    assert step["verdict"] == verdict, step["summary"]
+    if verdict == "fail":
+        assert 1.1 < ratio < 1.5, metrics
+        assert "slower across its whole latency distribution" in step["summary"]
+    else:
+        assert metrics["tests"]["latency"]["effect"] <= 0.55

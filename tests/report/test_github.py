@@ -85,6 +85,16 @@ def test_a_canary_gets_a_mermaid_chart_per_metric_and_stays_small() -> None:
     steps = tuple(_step(f"{p}%", p, 0.01 * n) for n, p in enumerate(range(10, 101, 10)))
     text = summary_markdown(result(steps=steps))
     assert text.count("```mermaid\nxychart-beta") == 2
+    for step_block in steps:  # ten metrics: the two built-in ones and eight of the user's
+        assert step_block["metrics"] is not None
+        step_block["metrics"]["user"] = [{  # type: ignore[typeddict-item]
+            "name": f"metric_{n}", "metric": "m", "direction": "increase", "critical": False,
+            "relative": False, "threshold": 0.1, "candidate_rate": 0.2, "stable_rate": 0.05,
+            "candidate_total": 2.0, "stable_total": 2.0, "verdict": "pass", "summary": "x" * 200,
+        } for n in range(8)]  # fmt: skip
+    many = summary_markdown(result(steps=steps))
+    assert many.count("```mermaid\nxychart-beta") == 10
+    assert len(many.encode()) < 100_000  # GitHub's limit is 1 MiB
     assert "<details><summary>Canary metrics per step" in text
     assert 'x-axis ["10%", "20%"' in text
     assert len(text.encode()) < 1 << 20
