@@ -198,7 +198,10 @@ def judge(
                 f"{limits.max_latency_ratio:g} x the stable {_ms(theirs)}: {counts}"
             ),
         )
-    return "pass", None, f"within bounds: {counts}"
+    judged = [f"errors: {_named(tested)}"]
+    if shifted is not None:
+        judged.append(f"latency: {_named(shifted[0])}, slower in {shifted[1]:.0%} of pairs")
+    return "pass", None, f"within bounds ({'; '.join(judged)}): {counts}"
 
 
 def _p95(traffic: Traffic) -> float | None:

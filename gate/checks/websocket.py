@@ -94,6 +94,7 @@ def _attempts_evidence(session: WsSession) -> list[dict[str, object]]:
             "started_ms": round(a.started_ms, 1),
             "duration_ms": a.duration_ms,
             "connect_ms": a.connect_ms,
+            "dns_ms": a.dns_ms,
             "status": a.handshake.status if a.handshake else None,
             "error": a.error.kind if a.error else None,
         }

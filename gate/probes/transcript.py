@@ -105,13 +105,19 @@ class Handshake:
 
 @dataclass(frozen=True)
 class WsAttempt:
-    """One connection attempt: TCP connect, TLS, and the HTTP upgrade."""
+    """One connection attempt: DNS, TCP connect, TLS, and the HTTP upgrade.
+
+    ``dns_ms`` and ``connect_ms`` are measured from the attempt's start (the name resolved,
+    the TCP connection made); TLS and the upgrade are one call of websockets, timed together
+    up to ``duration_ms``.
+    """
 
     started_ms: float
     duration_ms: float
     connect_ms: float | None
     handshake: Handshake | None = None
     error: ProbeError | None = None
+    dns_ms: float | None = None
 
 
 @dataclass(frozen=True)

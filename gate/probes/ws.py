@@ -161,13 +161,18 @@ async def _open(plan: WsPlan, deadline: Deadline, redactor: Redactor) -> _Opened
     host = parts.hostname or ""
     port = parts.port or (443 if secure else 80)
 
+    dns_ms: float | None = None
+
     def attempt(
         connect_ms: float | None, error: ProbeError | None, response: Response | None = None
     ) -> WsAttempt:
         handshake = _record_handshake(response, redactor) if response is not None else None
-        return WsAttempt(started_ms, watch.ms(), connect_ms, handshake=handshake, error=error)
+        return WsAttempt(
+            started_ms, watch.ms(), connect_ms, handshake=handshake, error=error, dns_ms=dns_ms
+        )
 
     addresses = await resolve(host, port, plan.connect_timeout, deadline, redactor)
+    dns_ms = watch.ms()
     if isinstance(addresses, ProbeError):
         return _Opened(attempt(None, addresses), None)
     try:

@@ -2,10 +2,11 @@
 
 Inline CSS and inline SVG only: the file opens from a CI artifact or an e-mail with no
 network, and holds no script. It shows the verdict and every check with its evidence
-(collapsed), a waterfall of each probe's phases (the TCP connection, the answer or upgrade, the
-first message), for a canary one chart per step and per metric (candidate against the
-comparison side, with the threshold) and the candidate's share of traffic over the steps, and
-the log groups. Every text is escaped; the result it renders is already redacted
+(collapsed), a waterfall of each probe's phases (DNS, the TCP connection, TLS and the
+upgrade together, as websockets makes them one call, or the HTTP answer, then the first
+message), for a canary one chart per step and per metric (candidate against the comparison
+side, with the threshold) and the candidate's share of traffic over the steps, and the log
+groups. Every text is escaped; the result it renders is already redacted
 (:mod:`gate.cli.output`).
 """
 
@@ -63,8 +64,12 @@ def _phases(check: CheckResult) -> list[tuple[str, float, float]]:
         end = start + float(attempt.get("duration_ms") or 0.0)
         connect = attempt.get("connect_ms")
         middle = start + float(connect) if isinstance(connect, int | float) else start
+        dns = attempt.get("dns_ms")
+        if isinstance(dns, int | float):
+            found.append(("DNS", start, start + float(dns)))
+            start += float(dns)
         found.append(("TCP connect", start, middle))
-        answer = "upgrade" if check.id.startswith("ws.") else "answer"
+        answer = "TLS + upgrade" if check.id.startswith("ws.") else "answer"
         found.append((answer, middle, end))
     if check.id == "ws.first_message" and found:
         end = found[-1][2]
@@ -80,8 +85,8 @@ def waterfall(checks: Sequence[CheckResult]) -> str:
         return ""
     longest = max(end for _name, phases in rows for _p, _s, end in phases) or 1.0
     width, left, row_h = 720, 140, 22
-    shades = {"TCP connect": "#8250df", "upgrade": "#0969da", "answer": "#0969da",
-              "first message": "#1a7f37"}  # fmt: skip
+    shades = {"DNS": "#bf8700", "TCP connect": "#8250df", "TLS + upgrade": "#0969da",
+              "answer": "#0969da", "first message": "#1a7f37"}  # fmt: skip
     parts = [f'<svg class="waterfall" width="{width}" height="{row_h * len(rows) + 24}" '
              f'role="img" aria-label="probe phases">']  # fmt: skip
     for index, (name, phases) in enumerate(rows):

@@ -59,12 +59,16 @@ def test_one_chart_per_metric_per_step_and_the_share_over_time() -> None:
 
 def test_the_waterfall_shows_each_probe_s_phases() -> None:
     upgrade = CheckResult("ws.upgrade", "pass", "101", 12.0, evidence={
-        "attempts": [{"started_ms": 0.0, "duration_ms": 12.0, "connect_ms": 3.0}]})  # fmt: skip
+        "attempts": [{"started_ms": 0.0, "duration_ms": 12.0, "connect_ms": 3.0,
+                      "dns_ms": 1.0}]})  # fmt: skip
     first = CheckResult("ws.first_message", "pass", "reply", 4.0, evidence={
         "attempts": [{"started_ms": 0.0, "duration_ms": 12.0, "connect_ms": 3.0}]})  # fmt: skip
     page = render_html(result(upgrade, first))
     assert '<svg class="waterfall"' in page
-    assert "<title>TCP connect: 3.0 ms</title>" in page
+    assert "<title>DNS: 1.0 ms</title>" in page
+    assert "<title>TCP connect: 2.0 ms</title>" in page  # after the name was resolved
+    assert "<title>TLS + upgrade: 9.0 ms</title>" in page
+    assert "<title>TCP connect: 3.0 ms</title>" in page  # no DNS recorded: from the start
     assert "<title>first message: 4.0 ms</title>" in page
 
 
