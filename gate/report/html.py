@@ -207,8 +207,15 @@ def _section(result: RunResult, title: str) -> str:
     charts = [chart for step in result.steps for chart in step_charts(step)]
     canary = ""
     if result.steps:
-        canary = (share_chart(result.steps) + "<h2>Canary metrics</h2>"
-                  f'<div class="charts">{"".join(charts)}</div>')  # fmt: skip
+        rows = "".join(
+            f"<tr><td>{_status(s['verdict'])}</td><td>{escape(s['name'])}</td>"
+            f"<td>{escape((s['diagnosis'] or '') + ' ' + s['summary'])}</td></tr>"
+            for s in result.steps
+        )
+        table = ("<h2>Canary steps</h2><table><tr><th></th><th>step</th>"
+                 f"<th>what decided it (each test, its p-value)</th></tr>{rows}</table>")  # fmt: skip
+        drawn = f'<h2>Canary metrics</h2><div class="charts">{"".join(charts)}</div>'
+        canary = share_chart(result.steps) + table + drawn
     error = f"<p><strong>error:</strong> {escape(result.error)}</p>" if result.error else ""
     return (
         f"<h1>{escape(title)}: {_status(result.verdict)} · {escape(str(where))}</h1>"
