@@ -212,8 +212,8 @@ def _section(result: RunResult, title: str) -> str:
             f"<td>{escape((s['diagnosis'] or '') + ' ' + s['summary'])}</td></tr>"
             for s in result.steps
         )
-        table = ("<h2>Canary steps</h2><table><tr><th></th><th>step</th>"
-                 f"<th>what decided it (each test, its p-value)</th></tr>{rows}</table>")  # fmt: skip
+        head = "<tr><th></th><th>step</th><th>what decided it (each test, its p-value)</th></tr>"
+        table = f"<h2>Canary steps</h2><table>{head}{rows}</table>"
         drawn = f'<h2>Canary metrics</h2><div class="charts">{"".join(charts)}</div>'
         canary = share_chart(result.steps) + table + drawn
     error = f"<p><strong>error:</strong> {escape(result.error)}</p>" if result.error else ""
