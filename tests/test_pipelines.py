@@ -221,3 +221,8 @@ def test_every_install_line_names_the_current_release() -> None:
     assert f"uses: smoke-gate/smoke-gate@{tag}" in texts[WORKFLOW.name]
     published = re.findall(r"smoke-gate/smoke-gate@([\w.]+)", "\n".join(texts.values()))
     assert set(published) == {tag}
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        for line in re.findall(r"pipx install [^`\n]*", page.read_text()):
+            assert "git+https://github.com/smoke-gate/smoke-gate@" in line or (
+                f"smoke-gate=={__version__}" in line and "once it is" in page.read_text()
+            ), f"{page.name}: {line}"
