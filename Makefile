@@ -2,9 +2,10 @@
 #   make demo   create .venv if needed, install the project, run `gate demo`
 #   make test   the same set-up, then the linters, the type checker, the pipeline schemas and
 #               shellcheck, the documentation site (mkdocs build --strict), the test suite
-#               with branch coverage, the test suite again in .venv-lowest, where every
-#               runtime dependency is at the lowest version pyproject.toml declares (on a
-#               plain install, run with python -P), and the built wheel installed with pipx
+#               with branch coverage, the test suite (but the whole-command tests of
+#               tests/e2e) again in .venv-lowest, where every runtime dependency is at the
+#               lowest version pyproject.toml declares (on a plain install, run with python -P),
+#               and the built wheel installed with pipx
 # Also: make test-fast (the pure layers, seconds), make docs (serve the site), make bench.
 PYTHON ?= python3
 VENV := .venv
@@ -47,10 +48,14 @@ lint: $(STAMP)
 		cloudbuild.yaml pipelines/cloudbuild/*.yaml
 
 # A plain (not editable) install of this checkout, and `python -P`: the suite runs on what
-# pip installed into site-packages, never on the checkout found through sys.path.
+# pip installed into site-packages, never on the checkout found through sys.path. Every layer's
+# tests run there (the real Google clients against the emulator, websockets, click, the
+# renderers, and the CLI through the contract and pipeline tests); the whole-command tests of
+# tests/e2e (marked slow: minutes of bakes, holds and demos) run once, on the current versions,
+# so that `make test` stays well within CI's 15 minutes on two cores.
 test-lowest: $(LOWEST_STAMP)
 	$(LOWEST)/bin/python $(PIP) --no-deps --force-reinstall .
-	$(LOWEST)/bin/python -P -m pytest -p no:cacheprovider -q
+	$(LOWEST)/bin/python -P -m pytest -p no:cacheprovider -q -m "not slow"
 
 # The wheel and sdist as a user gets them, installed with pipx into a throwaway home.
 test-wheel: $(STAMP)
