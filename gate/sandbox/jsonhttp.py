@@ -60,3 +60,22 @@ class JsonServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+class Served:
+    """A service answered over a :class:`JsonServer`: :meth:`_serve` starts it, :meth:`stop`
+    ends it (the service holds ``_server`` and ``url``)."""
+
+    _server: JsonServer | None
+    url: str
+
+    def _serve(self, answer: Answer) -> str:
+        self._server = JsonServer(answer)
+        self.url = self._server.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None

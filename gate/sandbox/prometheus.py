@@ -15,11 +15,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from gate.sandbox.jsonhttp import JsonServer
+from gate.sandbox.jsonhttp import JsonServer, Served
 
 
 @dataclass
-class PrometheusService:
+class PrometheusService(Served):
     """The registered queries, the calls made, and the HTTP server."""
 
     project: str = "demo-project"
@@ -49,12 +49,4 @@ class PrometheusService:
 
     def start(self) -> str:
         """Serve on 127.0.0.1; returns the base URL."""
-        self._server = JsonServer(lambda path, _headers, body: self.answer(path, body))
-        self.url = self._server.start()
-        return self.url
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        return self._serve(lambda path, _headers, body: self.answer(path, body))

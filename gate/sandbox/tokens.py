@@ -43,7 +43,7 @@ from urllib.parse import unquote
 
 import jwt
 
-from gate.sandbox.jsonhttp import JsonServer
+from gate.sandbox.jsonhttp import JsonServer, Served
 
 SIGNING_KEY = "emulated-google-id-token-signing-key-0123456789"
 """The key the emulated ID tokens are signed with (HS256): a local service can verify them."""
@@ -62,7 +62,7 @@ class TokenCall:
 
 
 @dataclass
-class TokenService:
+class TokenService(Served):
     """The endpoints' state and HTTP server."""
 
     allowed: set[str] = field(default_factory=set)  # accounts that may be impersonated
@@ -143,15 +143,7 @@ class TokenService:
             bearer = headers.get("authorization", "").removeprefix("Bearer ")
             return self.answer(path, bearer, body)
 
-        self._server = JsonServer(answer)
-        self.url = self._server.start()
-        return self.url
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        return self._serve(answer)
 
 
 def _error(code: int, status: str, message: str) -> dict[str, Any]:
