@@ -11,6 +11,7 @@ timeout cannot hold the run.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -260,16 +261,28 @@ class CheckRun:
             else _nothing()
         )  # fmt: skip
         self.progress(f"probing {s.url}: health, upgrade and the first message")
-        held_task = asyncio.ensure_future(hold_work)  # beside the others, for its whole length
-        health, main, auth, scenario = await asyncio.gather(
-            _kept(health_work, lambda done: setattr(kept, "health", tuple(done))),
-            _kept(
-                self._socket(main_plan, deadline, self._opened),
-                lambda done: setattr(kept, "main", done),
-            ),
-            _kept(auth_work, lambda done: setattr(kept, "auth", done)),
-            scenario_work,
-        )
+        held_since = time.monotonic()
+
+        async def the_others() -> tuple[
+            list[HttpTranscript], WsSession, AuthProbe | None, ScenarioRun | None
+        ]:
+            done = await asyncio.gather(
+                _kept(health_work, lambda found: setattr(kept, "health", tuple(found))),
+                _kept(
+                    self._socket(main_plan, deadline, self._opened),
+                    lambda found: setattr(kept, "main", found),
+                ),
+                _kept(auth_work, lambda found: setattr(kept, "auth", found)),
+                scenario_work,
+            )
+            if s.hold:  # the held socket goes on: the live line counts it from its start
+                counting = Countdown("holding one socket open {elapsed}/{limit} s", s.hold,
+                                 started=held_since)  # fmt: skip
+                self.progress(counting)
+            return done
+
+        # One gather: a signal or the deadline cancels the held socket with the rest.
+        (health, main, auth, scenario), held = await asyncio.gather(the_others(), hold_work)
         checks = [
             judge_health(
                 list(health), list(s.health_paths), s.expect_status, s.expect_body, self.platform
@@ -281,9 +294,7 @@ class CheckRun:
         ]
         if s.scenario is not None:
             checks.append(judge_scenario(scenario))
-        if s.hold:
-            self.progress(Countdown("holding one socket open {elapsed}/{limit} s", s.hold))
-        hold = judge_hold(await held_task, self.platform)
+        hold = judge_hold(held, self.platform)
         if hold is not None:
             checks.append(hold)
         kept.checks = checks

@@ -197,3 +197,22 @@ def test_check_interrupted_awaiting_the_first_message_keeps_what_finished(
     assert "PASS  ws.subprotocol" in run.stdout
     assert "error:" not in run.stdout  # the error line once, on stderr
     assert run.stderr.count(f"interrupted by {name} during the probes") == 1
+
+
+def test_a_signal_during_a_hold_ends_the_held_socket_with_the_rest(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    server = sandbox()
+    run = interrupt(
+        ["check", server.url, *PLAIN, "--no-check-auth", "--hold", "30", "--hold-interval", "1",
+         "--deadline", "60"],
+        {},
+        lambda: server.sandbox.service.sessions == 1 and len(server.sandbox.service.requests) >= 3,
+        signal.SIGTERM,
+        tmp_path,
+    )  # fmt: skip
+    _assert_interrupted(run, signal.SIGTERM, 143, "the probes")
+    assert run.after_signal_s < PROMPT_S
+    status = {c["id"]: c["status"] for c in run.report["checks"]}
+    assert status["ws.hold"] == "skip"
+    assert status["ws.first_message"] == "pass"  # finished before the signal, and kept
