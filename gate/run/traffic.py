@@ -14,7 +14,7 @@ from gate.cloud.calls import Budget
 from gate.cloud.model import RunApi
 from gate.model import ActionBlock, TrafficBlock
 from gate.run.supervisor import Supervisor
-from gate.status import Progress
+from gate.status import Progress, quiet
 from gate.traffic import actions
 from gate.traffic.snapshot import Snapshot
 
@@ -43,7 +43,7 @@ async def snapshot(
     service: str,
     supervisor: Supervisor,
     endpoint: str | None,
-    progress: Progress = lambda _message: None,
+    progress: Progress = quiet,
 ) -> Snapshot:
     """The service's traffic, as ``gate snapshot`` writes it."""
     cloud = await _connect(project, region, service, supervisor, endpoint, progress)
@@ -59,7 +59,7 @@ async def rollback(
     dry_run: bool,
     supervisor: Supervisor,
     endpoint: str | None,
-    progress: Progress = lambda _message: None,
+    progress: Progress = quiet,
 ) -> ActionBlock:
     """Roll back; returns the action block."""
     cloud = await _connect(project, region, service, supervisor, endpoint, progress)
@@ -78,7 +78,7 @@ async def promote(
     supervisor: Supervisor,
     endpoint: str | None,
     remove_tag: bool = False,
-    progress: Progress = lambda _message: None,
+    progress: Progress = quiet,
 ) -> ActionBlock:
     """Promote (removing ``tag`` when asked); returns the action block."""
     cloud = await _connect(project, region, service, supervisor, endpoint, progress)

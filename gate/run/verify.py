@@ -68,7 +68,7 @@ from gate.run.logs import ROUND_WINDOW_S, SharedLogs
 from gate.run.plans import register_secrets
 from gate.run.resolve import Target, resolve
 from gate.run.supervisor import Interrupted, Supervisor
-from gate.status import Progress, prefixed
+from gate.status import Progress, prefixed, quiet
 from gate.timing import Deadline, Stopwatch
 from gate.traffic.plan import action_block
 
@@ -155,7 +155,7 @@ class Verifier:
         options: VerifyOptions,
         redactor: Redactor,
         supervisor: Supervisor,
-        progress: Progress = lambda _message: None,
+        progress: Progress = quiet,
         shared_logs: SharedLogs | None = None,
         step_logs: SharedLogs | None = None,
         known: SecretsKnown | None = None,
@@ -460,7 +460,7 @@ async def verify_targets(
     targets: Sequence[tuple[str, Settings, Credential | None, VerifyOptions]],
     redactor: Redactor,
     supervisor: Supervisor,
-    progress: Progress = lambda _message: None,
+    progress: Progress = quiet,
     many: bool = True,
 ) -> MultiResult:
     """Verify every target concurrently, in this event loop, each with its own Run client.

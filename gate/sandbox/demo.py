@@ -40,7 +40,7 @@ from gate.sandbox.emulator import RevisionSettings
 from gate.sandbox.faults import H2C_PORT, NEVER_STARTS, SHORT_TIMEOUT
 from gate.sandbox.localrun import LocalCloudRun
 from gate.sandbox.traffic import UserTraffic
-from gate.status import Progress
+from gate.status import Progress, quiet
 
 COLD_START_S = 2.0  # the demo's cold start (--fault cold-start): 503s with Retry-After
 _DEMO_LIMIT_S = 60.0  # the demo's deadline and its actions' budget, with room to spare
@@ -188,7 +188,7 @@ def run_demo(
     fault: str,
     redactor: Redactor,
     canary: bool = False,
-    progress: Progress = lambda _message: None,
+    progress: Progress = quiet,
 ) -> tuple[str, RunResult]:
     """Deploy, gate and act; returns a one-line description of the scenario and the result.
 
