@@ -109,7 +109,7 @@ class Option:
         if self.argument:
             return click.argument(self.name, required=False, envvar=envvar)
         shown = self.default is not None and not self.is_flag and not self.multiple
-        text = self.help_for.get(command, self.help)
+        text = self.help_for.get(command, self.help) + (" Repeatable." if self.multiple else "")
         if envvar is not None:  # where else it is read from, as the configuration page says
             text = f"{text}  [env: {', '.join(self.envvars)}; gate.toml: {self.name}]"
         # A default of None is left out, not passed: click (8.3+) takes an explicit
@@ -118,7 +118,7 @@ class Option:
         return click.option(
             self.flag,
             self.name,
-            help=text.replace("  [env:", " Repeatable.  [env:", 1) if self.multiple else text,
+            help=text,
             type=self.type,
             multiple=self.multiple,
             is_flag=self.is_flag or None,
